@@ -1,0 +1,79 @@
+#pragma once
+// One TCP connection as the layers above the transport see it: an identity, a peer address,
+// a thread-safe way to send a record, and a way to close. Replies and (later) backchannel
+// calls both go out through send(). The transport owns the socket; holders of a Connection
+// (sessions that bind it) keep only a handle that stays valid after the socket closes.
+
+#include <sys/uio.h>
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "xdr/byte_buffer.h"
+#include "xdr/encoder.h"
+
+namespace dfs::rpc {
+
+class Reactor;
+
+// A message ready to go: its bytes (record mark included) and any spliced data.
+struct OutboundMessage {
+  xdr::ByteBuffer head;
+  std::vector<iovec> iov;
+  std::vector<std::shared_ptr<const void>> owners;
+  size_t total = 0;
+  size_t sent = 0;
+
+  // Builds the gather list from an encoder whose buffer is `head`; the encoder must have
+  // reserved 4 bytes at the start for the record mark.
+  static OutboundMessage from_encoder(xdr::Encoder& enc, xdr::ByteBuffer&& head);
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(uint64_t id, int fd, std::string peer, Reactor* reactor);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  uint64_t id() const { return id_; }
+  const std::string& peer() const { return peer_; }
+  bool is_closed() const { return closed_.load(std::memory_order_acquire); }
+
+  // Queues or writes the message; safe from any thread. False if the connection is closed.
+  bool send(OutboundMessage&& msg);
+  // Asks the transport to close the connection; safe from any thread.
+  void close();
+
+  // Called when the connection has closed (after the transport dropped it).
+  void on_close(std::function<void(Connection&)> listener);
+
+ private:
+  friend class Reactor;
+
+  // Writes as much of the queue as the socket takes; true when the queue is empty.
+  bool flush_locked();
+  void mark_closed();
+
+  const uint64_t id_;
+  int fd_;
+  const std::string peer_;
+  Reactor* const reactor_;
+  std::atomic<bool> closed_{false};
+
+  std::mutex write_mu_;
+  std::deque<OutboundMessage> queue_;
+  bool want_write_ = false;  // EPOLLOUT is armed
+  bool batching_ = false;    // the reactor is processing a read batch; it flushes afterwards
+
+  std::mutex listeners_mu_;
+  std::vector<std::function<void(Connection&)>> close_listeners_;
+};
+
+}  // namespace dfs::rpc

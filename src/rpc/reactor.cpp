@@ -1,0 +1,268 @@
+#include "rpc/reactor.h"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include <spdlog/spdlog.h>
+
+namespace dfs::rpc {
+namespace {
+
+constexpr size_t kReadChunk = 256 * 1024;
+constexpr int kMaxEvents = 64;
+constexpr int kMaxReadsPerEvent = 8;  // fairness between connections on one reactor
+
+}  // namespace
+
+Reactor::Reactor(RecordHandler& handler, std::atomic<size_t>& max_record_size)
+    : handler_(handler), max_record_size_(max_record_size) {
+  epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (epfd_ < 0 || wake_fd_ < 0) throw std::runtime_error("epoll/eventfd setup failed");
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = wake_fd_;
+  ::epoll_ctl(epfd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+}
+
+Reactor::~Reactor() {
+  stop();
+  ::close(epfd_);
+  ::close(wake_fd_);
+}
+
+void Reactor::start() {
+  running_ = true;
+  thread_ = std::thread([this] { run(); });
+}
+
+void Reactor::stop() {
+  if (!running_.exchange(false)) return;
+  uint64_t one = 1;
+  [[maybe_unused]] auto r = ::write(wake_fd_, &one, sizeof one);
+  if (thread_.joinable()) thread_.join();
+  std::vector<int> fds;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [fd, slot] : slots_) fds.push_back(fd);
+  }
+  for (int fd : fds) drop(fd);
+  std::lock_guard lock(mu_);
+  for (auto& [fd, id, peer] : adopted_) ::close(fd);
+  adopted_.clear();
+}
+
+bool Reactor::on_own_thread() const { return std::this_thread::get_id() == thread_id_; }
+
+void Reactor::adopt(int fd, uint64_t id, std::string peer) {
+  {
+    std::lock_guard lock(mu_);
+    adopted_.emplace_back(fd, id, std::move(peer));
+  }
+  uint64_t one = 1;
+  [[maybe_unused]] auto r = ::write(wake_fd_, &one, sizeof one);
+}
+
+void Reactor::request_close(Connection& conn) {
+  {
+    std::lock_guard lock(mu_);
+    close_requests_.emplace_back(conn.fd_, conn.id());
+  }
+  uint64_t one = 1;
+  [[maybe_unused]] auto r = ::write(wake_fd_, &one, sizeof one);
+}
+
+void Reactor::set_want_write(Connection& conn, bool on) {
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLRDHUP | (on ? EPOLLOUT : 0u);
+  ev.data.fd = conn.fd_;
+  ::epoll_ctl(epfd_, EPOLL_CTL_MOD, conn.fd_, &ev);
+}
+
+size_t Reactor::connection_count() const {
+  std::lock_guard lock(mu_);
+  return slots_.size();
+}
+
+void Reactor::snapshot(std::vector<std::shared_ptr<Connection>>& out) const {
+  std::lock_guard lock(mu_);
+  for (const auto& [fd, slot] : slots_) out.push_back(slot->conn);
+}
+
+void Reactor::drain_adopted() {
+  std::vector<std::tuple<int, uint64_t, std::string>> fresh;
+  std::vector<std::pair<int, uint64_t>> closing;
+  {
+    std::lock_guard lock(mu_);
+    fresh.swap(adopted_);
+    closing.swap(close_requests_);
+  }
+  for (auto& [fd, id, peer] : fresh) {
+    auto slot = std::make_unique<Slot>(Slot{
+        std::make_shared<Connection>(id, fd, std::move(peer), this), xdr::ByteBuffer(kReadChunk),
+        RecordFramer(max_record_size_.load()), 0});
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP;
+    ev.data.fd = fd;
+    auto conn = slot->conn;
+    {
+      std::lock_guard lock(mu_);
+      slots_[fd] = std::move(slot);
+    }
+    if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+      spdlog::warn("epoll_ctl add failed for connection {}: {}", conn->id(), std::strerror(errno));
+      drop(fd);
+      continue;
+    }
+    spdlog::debug("connection {} from {} accepted", conn->id(), conn->peer());
+    handler_.on_connect(conn);
+  }
+  for (auto [fd, id] : closing) {
+    bool same = false;
+    {
+      std::lock_guard lock(mu_);
+      auto it = slots_.find(fd);
+      same = it != slots_.end() && it->second->conn->id() == id;
+    }
+    if (same) drop(fd);  // the fd may already belong to a newer connection
+  }
+}
+
+void Reactor::run() {
+  thread_id_ = std::this_thread::get_id();
+  epoll_event events[kMaxEvents];
+  while (running_.load(std::memory_order_relaxed)) {
+    int n = ::epoll_wait(epfd_, events, kMaxEvents, -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      spdlog::error("epoll_wait failed: {}", std::strerror(errno));
+      break;
+    }
+    for (int i = 0; i < n; ++i) {
+      int fd = events[i].data.fd;
+      if (fd == wake_fd_) {
+        uint64_t v;
+        [[maybe_unused]] auto r = ::read(wake_fd_, &v, sizeof v);
+        drain_adopted();
+        continue;
+      }
+      Slot* slot = nullptr;
+      {
+        std::lock_guard lock(mu_);
+        auto it = slots_.find(fd);
+        if (it != slots_.end()) slot = it->second.get();
+      }
+      if (!slot) continue;
+      if (events[i].events & EPOLLOUT) on_writable(*slot);
+      if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) on_readable(*slot);
+    }
+  }
+}
+
+void Reactor::on_writable(Slot& slot) {
+  auto& conn = *slot.conn;
+  std::lock_guard lock(conn.write_mu_);
+  if (conn.flush_locked() && conn.want_write_) {
+    conn.want_write_ = false;
+    set_want_write(conn, false);
+  }
+}
+
+void Reactor::on_readable(Slot& slot) {
+  int fd = slot.conn->fd_;
+  for (int round = 0; round < kMaxReadsPerEvent; ++round) {
+    size_t target = std::max(slot.rbuf.size() + kReadChunk / 4, slot.wanted);
+    slot.rbuf.reserve(std::max(target, kReadChunk));
+    size_t space = slot.rbuf.capacity() - slot.rbuf.size();
+    ssize_t n = ::read(fd, slot.rbuf.data() + slot.rbuf.size(), space);
+    if (n == 0) {
+      drop(fd);
+      return;
+    }
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      drop(fd);
+      return;
+    }
+    slot.rbuf.resize(slot.rbuf.size() + static_cast<size_t>(n));
+    if (!dispatch_records(slot)) {
+      drop(fd);
+      return;
+    }
+    if (static_cast<size_t>(n) < space) return;  // the socket is drained
+  }
+}
+
+bool Reactor::dispatch_records(Slot& slot) {
+  auto& conn = slot.conn;
+  slot.framer.set_max_record_size(max_record_size_.load(std::memory_order_relaxed));
+  {
+    std::lock_guard lock(conn->write_mu_);
+    conn->batching_ = true;
+  }
+  size_t offset = 0;
+  bool fatal = false;
+  slot.wanted = 0;
+  while (!conn->is_closed()) {
+    size_t consumed = 0, wanted = 0;
+    std::span<const uint8_t> record;
+    auto res = slot.framer.next(slot.rbuf.span().subspan(offset), consumed, record, wanted);
+    if (res == RecordFramer::Result::kTooLarge) {
+      spdlog::warn("connection {} from {}: record larger than {} bytes, closing", conn->id(),
+                   conn->peer(), max_record_size_.load());
+      fatal = true;
+      break;
+    }
+    offset += consumed;
+    if (res == RecordFramer::Result::kNeedMore) {
+      slot.wanted = wanted > consumed ? wanted - consumed : 0;
+      break;
+    }
+    handler_.on_record(conn, record);
+  }
+  slot.rbuf.consume_front(offset);
+  std::lock_guard lock(conn->write_mu_);
+  conn->batching_ = false;
+  if (!conn->want_write_ && !conn->flush_locked()) {
+    conn->want_write_ = true;
+    set_want_write(*conn, true);
+  }
+  return !fatal && !conn->is_closed();
+}
+
+void Reactor::drop(int fd) {
+  std::unique_ptr<Slot> slot;
+  {
+    std::lock_guard lock(mu_);
+    auto it = slots_.find(fd);
+    if (it == slots_.end()) return;
+    slot = std::move(it->second);
+    slots_.erase(it);
+  }
+  ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+  auto conn = slot->conn;
+  {
+    std::lock_guard lock(conn->write_mu_);
+    conn->mark_closed();
+    conn->queue_.clear();
+    conn->fd_ = -1;
+  }
+  ::close(fd);
+  spdlog::debug("connection {} from {} closed", conn->id(), conn->peer());
+  handler_.on_disconnect(conn);
+  std::vector<std::function<void(Connection&)>> listeners;
+  {
+    std::lock_guard lock(conn->listeners_mu_);
+    listeners.swap(conn->close_listeners_);
+  }
+  for (auto& l : listeners) l(*conn);
+}
+
+}  // namespace dfs::rpc

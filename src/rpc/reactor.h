@@ -1,0 +1,67 @@
+#pragma once
+// One epoll loop owning a set of connections (internal to the transport).
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "rpc/connection.h"
+#include "rpc/record_framer.h"
+#include "rpc/tcp_server.h"
+
+namespace dfs::rpc {
+
+class Reactor {
+ public:
+  Reactor(RecordHandler& handler, std::atomic<size_t>& max_record_size);
+  ~Reactor();
+
+  void start();
+  void stop();
+  // Hands an accepted socket to this reactor; safe from any thread.
+  void adopt(int fd, uint64_t id, std::string peer);
+  // Arms or disarms EPOLLOUT for a connection with queued output.
+  void set_want_write(Connection& conn, bool on);
+  // Wakes the loop so it notices a close request.
+  void request_close(Connection& conn);
+  // True on this reactor's own thread.
+  bool on_own_thread() const;
+
+  size_t connection_count() const;
+  void snapshot(std::vector<std::shared_ptr<Connection>>& out) const;
+
+ private:
+  struct Slot {
+    std::shared_ptr<Connection> conn;
+    xdr::ByteBuffer rbuf;
+    RecordFramer framer;
+    size_t wanted = 0;  // bytes the buffer should hold to complete the current fragment
+  };
+
+  void run();
+  void drain_adopted();
+  void on_readable(Slot& slot);
+  void on_writable(Slot& slot);
+  // Frames and dispatches whatever complete records the buffer holds; false on a fatal error.
+  bool dispatch_records(Slot& slot);
+  void drop(int fd);
+
+  RecordHandler& handler_;
+  std::atomic<size_t>& max_record_size_;
+  int epfd_ = -1;
+  int wake_fd_ = -1;
+  std::atomic<bool> running_{false};
+  std::thread thread_;
+  std::thread::id thread_id_;
+
+  mutable std::mutex mu_;  // guards slots_ against snapshots and adopted_
+  std::unordered_map<int, std::unique_ptr<Slot>> slots_;
+  std::vector<std::tuple<int, uint64_t, std::string>> adopted_;
+  std::vector<std::pair<int, uint64_t>> close_requests_;  // fd and connection id
+};
+
+}  // namespace dfs::rpc

@@ -1,0 +1,40 @@
+#include "rpc/record_framer.h"
+
+namespace dfs::rpc {
+
+RecordFramer::Result RecordFramer::next(std::span<const uint8_t> data, size_t& consumed,
+                                        std::span<const uint8_t>& record, size_t& wanted) {
+  if (!assembling_) assembly_.clear();
+  size_t pos = 0;
+  consumed = 0;
+  wanted = 0;
+  while (data.size() - pos >= 4) {
+    const uint8_t* h = data.data() + pos;
+    uint32_t header = (uint32_t{h[0]} << 24) | (uint32_t{h[1]} << 16) | (uint32_t{h[2]} << 8) | h[3];
+    bool last = (header & kLastFragmentBit) != 0;
+    size_t length = header & ~kLastFragmentBit;
+    if (assembly_.size() + length > max_record_size_) return Result::kTooLarge;
+    if (data.size() - pos - 4 < length) {
+      wanted = pos + 4 + length;
+      break;
+    }
+    const uint8_t* body = h + 4;
+    pos += 4 + length;
+    if (last && !assembling_) {
+      record = {body, length};
+      consumed = pos;
+      return Result::kRecord;
+    }
+    assembly_.append(body, length);
+    assembling_ = true;
+    consumed = pos;
+    if (last) {
+      assembling_ = false;
+      record = assembly_.span();
+      return Result::kRecord;
+    }
+  }
+  return Result::kNeedMore;
+}
+
+}  // namespace dfs::rpc

@@ -1,0 +1,42 @@
+#pragma once
+// Where file content lives, keyed by inode id. The file size is metadata; a block store only
+// holds bytes (reads past what was written return zeros). Reads hand out references to the
+// stored bytes where the store can (the memory store does), so READ replies need no copy.
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "vfs/types.h"
+#include "xdr/encoder.h"
+
+namespace dfs::vfs {
+
+// Data read from a store, as a list of byte ranges each kept alive by its owner.
+struct ReadBuffer {
+  std::vector<xdr::DataRef> pieces;
+  size_t size() const {
+    size_t n = 0;
+    for (const auto& p : pieces) n += p.bytes.size();
+    return n;
+  }
+};
+
+class BlockStore {
+ public:
+  virtual ~BlockStore() = default;
+  // Reads exactly `length` bytes at `offset` (zeros where nothing was written).
+  virtual Status read(InodeId id, uint64_t offset, size_t length, ReadBuffer& out) = 0;
+  virtual Status write(InodeId id, uint64_t offset, std::span<const uint8_t> data) = 0;
+  // Drops content beyond `size` (so a later extension reads zeros).
+  virtual Status truncate(InodeId id, uint64_t size) = 0;
+  virtual Status remove(InodeId id) = 0;
+  // Makes written content durable (no-op for memory).
+  virtual Status sync(InodeId id) = 0;
+  // Bytes of storage the file occupies.
+  virtual uint64_t space_used(InodeId id) = 0;
+  virtual uint64_t total_bytes_used() = 0;
+};
+
+}  // namespace dfs::vfs

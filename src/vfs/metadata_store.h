@@ -1,0 +1,78 @@
+#pragma once
+// Where inode records and directory entries live. The POSIX rules sit above this interface
+// (in StoreFileSystem); a store only keeps records and applies batches of changes atomically,
+// so that a persistent implementation (SQLite, RocksDB, PostgreSQL) can make each namespace
+// change one transaction.
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vfs/types.h"
+
+namespace dfs::vfs {
+
+struct InodeRecord {
+  InodeId id = kInvalidInode;
+  FileType type = FileType::kRegular;
+  uint32_t mode = 0;
+  uint32_t nlink = 0;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint64_t size = 0;
+  Timespec atime, mtime, ctime, btime;
+  DeviceNumber rdev;
+  uint64_t change = 0;
+  uint64_t generation = 0;
+  InodeId parent = kInvalidInode;  // directories only: the one parent (for "..")
+  std::string symlink_target;      // symlinks only
+  // Exclusive create (NFSv4 EXCLUSIVE4/EXCLUSIVE4_1): the verifier the file was created with,
+  // kept until the first SETATTR or WRITE so a retried create can be recognised.
+  std::optional<std::array<uint8_t, 8>> create_verifier;
+};
+
+// One atomic group of changes. Applied in this order: inode puts, entry removals, entry
+// additions, inode deletions.
+struct MetadataBatch {
+  struct EntryAdd {
+    InodeId dir;
+    std::string name;
+    InodeId child;
+  };
+  struct EntryRemove {
+    InodeId dir;
+    std::string name;
+  };
+  std::vector<InodeRecord> put_inodes;
+  std::vector<EntryRemove> remove_entries;
+  std::vector<EntryAdd> add_entries;
+  std::vector<InodeId> delete_inodes;
+};
+
+class MetadataStore {
+ public:
+  virtual ~MetadataStore() = default;
+
+  // The root directory's id; the store creates the root record (mode 0755, owner root) the
+  // first time it is opened.
+  virtual InodeId root() = 0;
+  virtual std::optional<InodeRecord> get(InodeId id) = 0;
+  virtual std::optional<InodeId> lookup(InodeId dir, std::string_view name) = 0;
+  // Entries of `dir` in cookie order, starting after `after_cookie` (0: from the start).
+  // Cookies are stable for the life of an entry and never reused within a directory; values
+  // 0, 1 and 2 are never handed out (NFSv4 reserves them).
+  virtual std::vector<DirEntry> list(InodeId dir, uint64_t after_cookie, size_t max_entries) = 0;
+  virtual bool is_empty_dir(InodeId dir) = 0;
+  // True if `cookie` was handed out for `dir` and could still be resumed from.
+  virtual bool valid_cookie(InodeId dir, uint64_t cookie) = 0;
+  virtual InodeId allocate_id() = 0;
+  virtual Status apply(const MetadataBatch& batch) = 0;
+  // Shortcut for the hot path (WRITE updating size and times): one inode put.
+  virtual Status put(const InodeRecord& record) = 0;
+  virtual uint64_t inode_count() = 0;
+};
+
+}  // namespace dfs::vfs

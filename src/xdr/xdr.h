@@ -1,0 +1,142 @@
+#pragma once
+// One declaration per wire type. A struct describes its fields once, in a static template
+//
+//   template <class Ar, class Self> static void xdr(Ar& ar, Self& s) { ar(s.a, s.b); }
+//
+// which serves both directions: with a Decoder and a mutable Self it reads, with an Encoder
+// and a const Self it writes. Discriminated unions are written the same way (read or write
+// the discriminant, then switch on it); `Ar::kDecoding` is available for the rare arm that
+// must act differently. The overloads below cover primitives and containers.
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "xdr/decoder.h"
+#include "xdr/encoder.h"
+
+namespace dfs::xdr {
+
+// Primitives.
+inline void io(Decoder& d, uint32_t& v) { d.u32(v); }
+inline void io(Encoder& e, const uint32_t& v) { e.u32(v); }
+inline void io(Decoder& d, int32_t& v) { d.i32(v); }
+inline void io(Encoder& e, const int32_t& v) { e.i32(v); }
+inline void io(Decoder& d, uint64_t& v) { d.u64(v); }
+inline void io(Encoder& e, const uint64_t& v) { e.u64(v); }
+inline void io(Decoder& d, int64_t& v) { d.i64(v); }
+inline void io(Encoder& e, const int64_t& v) { e.i64(v); }
+inline void io(Decoder& d, bool& v) { d.boolean(v); }
+inline void io(Encoder& e, const bool& v) { e.boolean(v); }
+
+// Enums travel as 32-bit values; validating the value is the consumer's job (a switch with a
+// failing default in a union, or a range check in the handler).
+template <class E>
+  requires std::is_enum_v<E>
+void io(Decoder& d, E& v) {
+  uint32_t u = 0;
+  d.u32(u);
+  v = static_cast<E>(u);
+}
+template <class E>
+  requires std::is_enum_v<E>
+void io(Encoder& e, const E& v) {
+  e.u32(static_cast<uint32_t>(v));
+}
+
+// Fixed-length opaque.
+template <size_t N>
+void io(Decoder& d, std::array<uint8_t, N>& v) {
+  d.fixed(v.data(), N);
+}
+template <size_t N>
+void io(Encoder& e, const std::array<uint8_t, N>& v) {
+  e.fixed(v.data(), N);
+}
+
+// Variable-length opaque and strings (the frame bounds their size).
+inline void io(Decoder& d, std::vector<uint8_t>& v) { d.bytes(v); }
+inline void io(Encoder& e, const std::vector<uint8_t>& v) { e.bytes(v); }
+inline void io(Decoder& d, std::string& v) { d.string(v); }
+inline void io(Encoder& e, const std::string& v) { e.string(v); }
+inline void io(Decoder& d, OpaqueView& v) { d.view(v.bytes); }
+inline void io(Encoder& e, const OpaqueView& v) { e.bytes(v.bytes); }
+
+// Structs and unions that describe themselves.
+template <class T>
+concept Described = std::is_class_v<T> && requires(Decoder& d, T& t) { T::xdr(d, t); };
+
+template <Described T>
+void io(Decoder& d, T& v) {
+  T::xdr(d, v);
+}
+template <Described T>
+void io(Encoder& e, const T& v) {
+  T::xdr(e, v);
+}
+
+// Variable-length arrays (T<>).
+template <class T>
+void io(Decoder& d, std::vector<T>& v) {
+  uint32_t n = 0;
+  if (!d.count(n)) return;
+  v.clear();
+  v.resize(n);
+  for (auto& item : v) {
+    io(d, item);
+    if (!d.ok()) return;
+  }
+}
+template <class T>
+void io(Encoder& e, const std::vector<T>& v) {
+  e.u32(static_cast<uint32_t>(v.size()));
+  for (const auto& item : v) io(e, item);
+}
+
+// Optional data (*T): a boolean then the value.
+template <class T>
+void io(Decoder& d, std::optional<T>& v) {
+  bool present = false;
+  if (!d.boolean(present)) return;
+  if (present) {
+    v.emplace();
+    io(d, *v);
+  } else {
+    v.reset();
+  }
+}
+template <class T>
+void io(Encoder& e, const std::optional<T>& v) {
+  e.boolean(v.has_value());
+  if (v) io(e, *v);
+}
+
+template <class... Ts>
+bool Decoder::operator()(Ts&... values) {
+  (io(*this, values), ...);
+  return ok();
+}
+template <class... Ts>
+void Encoder::operator()(const Ts&... values) {
+  (io(*this, values), ...);
+}
+
+// Decodes a whole value from bytes; false if malformed or if bytes are left over.
+template <class T>
+bool decode_exact(std::span<const uint8_t> bytes, T& out) {
+  Decoder d(bytes);
+  io(d, out);
+  return d.ok() && d.remaining() == 0;
+}
+template <class T>
+ByteBuffer encode_to_buffer(const T& v) {
+  ByteBuffer buf;
+  Encoder e(buf);
+  io(e, v);
+  return buf;
+}
+
+}  // namespace dfs::xdr
