@@ -1,0 +1,244 @@
+#include "vfs/block/memory_store.h"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <new>
+
+namespace dfs::vfs {
+
+namespace {
+
+alignas(64) const uint8_t kZeros[MemoryBlockStore::kChunkSize] = {};
+
+// True when `slot` is the only reference to its chunk, i.e. no READ reply still holds it. The
+// caller holds the file's mutex, so no new reference can appear meanwhile; the count can only
+// drop. The acquire fence pairs with the release in the readers' shared_ptr decrement so their
+// reads of the old bytes happen before our writes.
+template <class T>
+bool sole_owner(const std::shared_ptr<T>& slot) {
+  if (slot.use_count() != 1) return false;
+  std::atomic_thread_fence(std::memory_order_acquire);
+  return true;
+}
+
+}  // namespace
+
+const std::shared_ptr<const uint8_t>& MemoryBlockStore::zero_chunk() {
+  // Static storage with a no-op deleter: hole pieces share one owner and never free it.
+  static const std::shared_ptr<const uint8_t> zero(kZeros, [](const uint8_t*) {});
+  return zero;
+}
+
+MemoryBlockStore::Chunk::Chunk(size_t cap)
+    : capacity(cap), bytes(std::make_unique_for_overwrite<uint8_t[]>(cap)) {}
+
+size_t MemoryBlockStore::capacity_for(size_t end) {
+  return std::clamp(std::bit_ceil(end), kMinChunkCapacity, kChunkSize);
+}
+
+std::shared_ptr<MemoryBlockStore::Chunk> MemoryBlockStore::rebuild(const Chunk* old, size_t cap,
+                                                                   size_t skip_from,
+                                                                   size_t skip_to) {
+  auto c = std::make_shared<Chunk>(cap);
+  size_t old_cap = old ? old->capacity : 0;
+  // Fill [a, b) from the old chunk where it has bytes, zeros beyond.
+  auto fill = [&](size_t a, size_t b) {
+    if (a >= b) return;
+    size_t copy_end = std::min(b, old_cap);
+    if (a < copy_end) std::memcpy(c->bytes.get() + a, old->bytes.get() + a, copy_end - a);
+    size_t zero_from = std::max(a, copy_end);
+    if (zero_from < b) std::memset(c->bytes.get() + zero_from, 0, b - zero_from);
+  };
+  skip_from = std::min(skip_from, cap);
+  skip_to = std::clamp(skip_to, skip_from, cap);
+  fill(0, skip_from);
+  fill(skip_to, cap);
+  return c;
+}
+
+void MemoryBlockStore::account(File& f, int64_t delta) {
+  f.bytes.fetch_add(static_cast<uint64_t>(delta), std::memory_order_relaxed);
+  total_bytes_.fetch_add(static_cast<uint64_t>(delta), std::memory_order_relaxed);
+}
+
+std::shared_ptr<MemoryBlockStore::File> MemoryBlockStore::find(InodeId id) {
+  std::shared_lock lock(mu_);
+  auto it = files_.find(id);
+  return it == files_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<MemoryBlockStore::File> MemoryBlockStore::find_or_create(InodeId id) {
+  if (auto f = find(id)) return f;
+  std::unique_lock lock(mu_);
+  auto& slot = files_[id];
+  if (!slot) slot = std::make_shared<File>();
+  return slot;
+}
+
+Status MemoryBlockStore::read(InodeId id, uint64_t offset, size_t length, ReadBuffer& out) {
+  out.pieces.clear();
+  if (length == 0) return Status::kOk;
+  if (offset + length < offset) return Status::kInval;
+  out.pieces.reserve(length / kChunkSize + 2);
+
+  auto add_zeros = [&](size_t n) {
+    // Holes: pieces of the shared zero buffer, adjacent ones merged up to its size.
+    while (n > 0) {
+      if (!out.pieces.empty() && out.pieces.back().owner == zero_chunk()) {
+        auto& last = out.pieces.back();
+        size_t room = kChunkSize - last.bytes.size();
+        if (room > 0) {
+          size_t take = std::min(room, n);
+          last.bytes = {kZeros, last.bytes.size() + take};
+          n -= take;
+          continue;
+        }
+      }
+      size_t take = std::min(n, kChunkSize);
+      out.pieces.push_back(xdr::DataRef{{kZeros, take}, zero_chunk()});
+      n -= take;
+    }
+  };
+
+  std::shared_ptr<File> f = find(id);
+  if (!f) {
+    add_zeros(length);
+    return Status::kOk;
+  }
+  std::lock_guard lock(f->mu);
+  uint64_t pos = offset;
+  uint64_t end = offset + length;
+  auto it = f->chunks.lower_bound(pos / kChunkSize);
+  while (pos < end) {
+    uint64_t index = pos / kChunkSize;
+    size_t coff = static_cast<size_t>(pos % kChunkSize);
+    size_t n = static_cast<size_t>(std::min<uint64_t>(kChunkSize - coff, end - pos));
+    while (it != f->chunks.end() && it->first < index)
+      ++it;
+    if (it != f->chunks.end() && it->first == index && coff < it->second->capacity) {
+      const Chunk& c = *it->second;
+      size_t have = std::min(n, c.capacity - coff);
+      // The owner is the chunk itself: while the reply holds it, a write clones instead of
+      // modifying these bytes.
+      out.pieces.push_back(
+          xdr::DataRef{{c.bytes.get() + coff, have}, std::shared_ptr<const void>(it->second)});
+      add_zeros(n - have);
+    } else {
+      add_zeros(n);
+    }
+    pos += n;
+  }
+  return Status::kOk;
+}
+
+Status MemoryBlockStore::write(InodeId id, uint64_t offset, std::span<const uint8_t> data) {
+  if (data.empty()) return Status::kOk;
+  if (offset + data.size() < offset) return Status::kFBig;
+  try {
+    std::shared_ptr<File> f = find_or_create(id);
+    std::lock_guard lock(f->mu);
+    if (f->removed) return Status::kStale;
+    uint64_t pos = offset;
+    const uint8_t* src = data.data();
+    size_t remaining = data.size();
+    while (remaining > 0) {
+      uint64_t index = pos / kChunkSize;
+      size_t coff = static_cast<size_t>(pos % kChunkSize);
+      size_t n = std::min(kChunkSize - coff, remaining);
+      auto it = f->chunks.find(index);
+      Chunk* cur = it == f->chunks.end() ? nullptr : it->second.get();
+      if (!cur || cur->capacity < coff + n || !sole_owner(it->second)) {
+        // New, too small, or still referenced by a READ reply: write into a fresh chunk.
+        size_t old_cap = cur ? cur->capacity : 0;
+        size_t cap = std::max(old_cap, capacity_for(coff + n));
+        auto fresh = rebuild(cur, cap, coff, coff + n);
+        if (cur) {
+          it->second = std::move(fresh);
+        } else {
+          it = f->chunks.emplace(index, std::move(fresh)).first;
+        }
+        account(*f, static_cast<int64_t>(cap) - static_cast<int64_t>(old_cap));
+      }
+      std::memcpy(it->second->bytes.get() + coff, src, n);
+      pos += n;
+      src += n;
+      remaining -= n;
+    }
+  } catch (const std::bad_alloc&) {
+    return Status::kNoSpc;
+  }
+  return Status::kOk;
+}
+
+Status MemoryBlockStore::truncate(InodeId id, uint64_t size) {
+  std::shared_ptr<File> f = find(id);
+  if (!f) return Status::kOk;  // nothing written: everything already reads as zeros
+  try {
+    std::lock_guard lock(f->mu);
+    if (f->removed) return Status::kOk;
+    uint64_t keep_index = size / kChunkSize;
+    size_t coff = static_cast<size_t>(size % kChunkSize);
+    // Whole chunks at or past the new end go; the chunk holding the new end keeps [0, coff).
+    auto first_drop = f->chunks.lower_bound(coff == 0 ? keep_index : keep_index + 1);
+    for (auto it = first_drop; it != f->chunks.end(); ++it) {
+      account(*f, -static_cast<int64_t>(it->second->capacity));
+    }
+    f->chunks.erase(first_drop, f->chunks.end());
+    if (coff != 0) {
+      auto it = f->chunks.find(keep_index);
+      if (it != f->chunks.end() && it->second->capacity > coff) {
+        auto& slot = it->second;
+        if (sole_owner(slot)) {
+          std::memset(slot->bytes.get() + coff, 0, slot->capacity - coff);
+        } else {
+          // A reader holds the old bytes: build a trimmed copy instead of zeroing in place.
+          size_t old_cap = slot->capacity;
+          size_t cap = capacity_for(coff);
+          auto c = rebuild(nullptr, cap, 0, 0);
+          std::memcpy(c->bytes.get(), slot->bytes.get(), coff);
+          slot = std::move(c);
+          account(*f, static_cast<int64_t>(cap) - static_cast<int64_t>(old_cap));
+        }
+      }
+    }
+  } catch (const std::bad_alloc&) {
+    return Status::kNoSpc;
+  }
+  return Status::kOk;
+}
+
+Status MemoryBlockStore::remove(InodeId id) {
+  std::shared_ptr<File> f;
+  {
+    std::unique_lock lock(mu_);
+    auto it = files_.find(id);
+    if (it == files_.end()) return Status::kOk;
+    f = std::move(it->second);
+    files_.erase(it);
+  }
+  // A writer that found the file before it left the map sees `removed` and stops, so the
+  // accounting below is final. Readers keep the chunks they hold until they drop them.
+  std::lock_guard lock(f->mu);
+  f->removed = true;
+  total_bytes_.fetch_sub(f->bytes.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  f->bytes.store(0, std::memory_order_relaxed);
+  f->chunks.clear();
+  return Status::kOk;
+}
+
+Status MemoryBlockStore::sync(InodeId) {
+  return Status::kOk;
+}
+
+uint64_t MemoryBlockStore::space_used(InodeId id) {
+  std::shared_lock lock(mu_);
+  auto it = files_.find(id);
+  return it == files_.end() ? 0 : it->second->bytes.load(std::memory_order_relaxed);
+}
+
+uint64_t MemoryBlockStore::total_bytes_used() {
+  return total_bytes_.load(std::memory_order_relaxed);
+}
+
+}  // namespace dfs::vfs

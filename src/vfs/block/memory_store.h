@@ -1,0 +1,69 @@
+#pragma once
+// A BlockStore in memory. Content is cut at fixed 256 KiB boundaries into chunks held by
+// shared_ptr, so READ can hand the transport references into the chunks (no copy) while the
+// chunks stay alive. Writes are copy-on-write: a chunk that a reader still holds is cloned
+// before it is modified, so bytes already handed out never change underneath a reply.
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <unordered_map>
+
+#include "vfs/block_store.h"
+
+namespace dfs::vfs {
+
+class MemoryBlockStore final : public BlockStore {
+ public:
+  // Chunk boundaries: offset o lives in chunk o / kChunkSize.
+  static constexpr size_t kChunkSize = 256 * 1024;
+  // A chunk's buffer covers only the start of its 256 KiB range that has been written (rounded
+  // up to a power of two, at least this much), so a 100-byte file costs 4 KiB, not 256 KiB.
+  // The rest of the range reads as zeros.
+  static constexpr size_t kMinChunkCapacity = 4096;
+
+  MemoryBlockStore() = default;
+
+  Status read(InodeId id, uint64_t offset, size_t length, ReadBuffer& out) override;
+  Status write(InodeId id, uint64_t offset, std::span<const uint8_t> data) override;
+  Status truncate(InodeId id, uint64_t size) override;
+  Status remove(InodeId id) override;
+  Status sync(InodeId id) override;
+  uint64_t space_used(InodeId id) override;
+  uint64_t total_bytes_used() override;
+
+  // The shared all-zero buffer that hole pieces point into (exposed for tests).
+  static const std::shared_ptr<const uint8_t>& zero_chunk();
+
+ private:
+  struct Chunk {
+    explicit Chunk(size_t cap);
+    size_t capacity;
+    std::unique_ptr<uint8_t[]> bytes;
+  };
+  struct File {
+    std::mutex mu;
+    std::map<uint64_t, std::shared_ptr<Chunk>> chunks;  // by chunk index
+    std::atomic<uint64_t> bytes{0};                     // sum of chunk capacities
+    bool removed = false;                               // under mu
+  };
+
+  std::shared_ptr<File> find(InodeId id);
+  std::shared_ptr<File> find_or_create(InodeId id);
+  // A chunk of `cap` bytes holding `old`'s content (zeros where `old` has none), except for
+  // [skip_from, skip_to) which the caller is about to overwrite and so is left uninitialised.
+  static std::shared_ptr<Chunk> rebuild(const Chunk* old, size_t cap, size_t skip_from,
+                                        size_t skip_to);
+  static size_t capacity_for(size_t end);
+  // Accounting for a chunk replaced by one of another capacity.
+  void account(File& f, int64_t delta);
+
+  std::shared_mutex mu_;
+  std::unordered_map<InodeId, std::shared_ptr<File>> files_;
+  std::atomic<uint64_t> total_bytes_{0};
+};
+
+}  // namespace dfs::vfs

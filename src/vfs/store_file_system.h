@@ -1,0 +1,117 @@
+#pragma once
+// A FileSystem over a MetadataStore (inodes and entries) and a BlockStore (content): the POSIX
+// namespace rules, permission checks and attribute bookkeeping live here, once, for every pair
+// of stores.
+//
+// Locking. A namespace shared_mutex makes the namespace-changing calls (create, remove,
+// rename, link) exclusive with one another, which is what makes rename's "not into its own
+// subtree" walk and the check-then-apply sequences race-free. Each inode record is also
+// guarded by one of a fixed set of striped mutexes: every read-modify-write of a record
+// (write, setattr, and the namespace calls for each inode they change) holds the stripes of
+// the inodes it changes, taken in stripe order after the namespace lock, so two WRITEs to one
+// file cannot lose a size update and a WRITE cannot resurrect a removed file. Lookups take the
+// namespace lock shared; getattr, read and readdir take no lock of their own (each store call
+// is atomic), which keeps the hot GETATTR path to a single store read.
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+
+#include "vfs/file_system.h"
+#include "vfs/metadata_store.h"
+
+namespace dfs::vfs {
+
+class StoreFileSystem final : public FileSystem {
+ public:
+  static constexpr uint64_t kDefaultCapacity = uint64_t{1} << 40;  // 1 TiB reported by statfs
+  static constexpr uint64_t kFilesTotal = uint64_t{1} << 32;
+  static constexpr size_t kMaxSymlinkLength = 4096;  // PATH_MAX
+  static constexpr uint64_t kDirectorySize = 4096;   // reported size of a directory
+
+  StoreFileSystem(uint64_t fsid, std::shared_ptr<MetadataStore> meta,
+                  std::shared_ptr<BlockStore> blocks, bool read_only = false,
+                  std::optional<uint64_t> capacity = std::nullopt);
+
+  uint64_t fsid() const override { return fsid_; }
+  InodeId root() override { return root_; }
+  bool read_only() const override { return read_only_; }
+
+  Result<Attributes> getattr(InodeId id) override;
+  Result<Attributes> setattr(const Identity& who, InodeId id, const SetAttributes& set,
+                             std::optional<Timespec> guard_ctime = {}) override;
+  Result<uint32_t> access(const Identity& who, InodeId id, uint32_t requested) override;
+  Result<InodeId> lookup(const Identity& who, InodeId dir, std::string_view name) override;
+  Result<InodeId> parent(InodeId dir) override;
+  Result<CreateResult> create_file(const Identity& who, InodeId dir, std::string_view name,
+                                   CreateMode mode, const SetAttributes& attrs,
+                                   const std::array<uint8_t, 8>& verifier = {}) override;
+  Result<CreateResult> create_node(const Identity& who, InodeId dir, std::string_view name,
+                                   const NewNode& node) override;
+  Result<DirChange> remove(const Identity& who, InodeId dir, std::string_view name) override;
+  Result<RenameResult> rename(const Identity& who, InodeId from_dir, std::string_view from_name,
+                              InodeId to_dir, std::string_view to_name) override;
+  Result<DirChange> link(const Identity& who, InodeId file, InodeId dir,
+                         std::string_view name) override;
+  Result<std::string> readlink(InodeId id) override;
+  Result<Listing> readdir(const Identity& who, InodeId dir, uint64_t cookie,
+                          size_t max_entries) override;
+  Result<ReadResult> read(InodeId id, uint64_t offset, size_t count) override;
+  Result<WriteResult> write(InodeId id, uint64_t offset, std::span<const uint8_t> data,
+                            bool sync) override;
+  Status commit(InodeId id) override;
+  FsStats statfs() override;
+
+ private:
+  static constexpr size_t kStripes = 256;
+  struct alignas(64) Stripe {
+    std::mutex mu;
+  };
+  // Locks the stripes of up to four inodes (kInvalidInode entries are skipped) in stripe
+  // order, so callers locking overlapping sets cannot deadlock.
+  class StripeGuard {
+   public:
+    StripeGuard(StoreFileSystem& fs, std::initializer_list<InodeId> ids);
+    ~StripeGuard();
+    StripeGuard(const StripeGuard&) = delete;
+    StripeGuard& operator=(const StripeGuard&) = delete;
+
+   private:
+    StoreFileSystem& fs_;
+    std::array<size_t, 4> idx_{};
+    size_t n_ = 0;
+  };
+  static size_t stripe_of(InodeId id);
+
+  uint64_t next_change() { return change_counter_.fetch_add(1, std::memory_order_relaxed) + 1; }
+  Attributes to_attrs(const InodeRecord& r);
+  // The record of `dir`, or kStale / kNotDir.
+  Result<InodeRecord> load_dir(InodeId dir);
+  // Marks a directory changed by a namespace operation (mtime, ctime, change).
+  void touch_dir(InodeRecord& dir, Timespec t);
+  // A new inode in `parent` with ownership and mode per the POSIX / BSD rules.
+  InodeRecord new_record(const Identity& who, const InodeRecord& parent, FileType type,
+                         const SetAttributes& attrs, Timespec t);
+  // Truncates/extends a regular file's record and content to `size`.
+  Status resize(InodeRecord& r, uint64_t size);
+
+  const uint64_t fsid_;
+  const std::shared_ptr<MetadataStore> meta_;
+  const std::shared_ptr<BlockStore> blocks_;
+  const bool read_only_;
+  const uint64_t capacity_;
+  InodeId root_ = kInvalidInode;
+  // Stamped on every inode created by this instance: ids from a store that does not persist
+  // (memory) restart after a reboot, and a stale file handle must not match a new file.
+  uint64_t generation_ = 1;
+  std::atomic<uint64_t> change_counter_{0};
+  std::shared_mutex ns_mu_;
+  std::array<Stripe, kStripes> stripes_;
+};
+
+}  // namespace dfs::vfs

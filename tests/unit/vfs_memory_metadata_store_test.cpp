@@ -1,0 +1,325 @@
+#include "vfs/metadata/memory_store.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace dfs::vfs {
+namespace {
+
+InodeRecord file_record(InodeId id) {
+  InodeRecord r;
+  r.id = id;
+  r.type = FileType::kRegular;
+  r.mode = 0644;
+  r.nlink = 1;
+  return r;
+}
+
+InodeRecord dir_record(InodeId id, InodeId parent) {
+  InodeRecord r;
+  r.id = id;
+  r.type = FileType::kDirectory;
+  r.mode = 0755;
+  r.nlink = 2;
+  r.parent = parent;
+  return r;
+}
+
+// Adds a file named `name` to `dir`, returning its id.
+InodeId add_file(MemoryMetadataStore& s, InodeId dir, const std::string& name) {
+  MetadataBatch b;
+  InodeId id = s.allocate_id();
+  b.put_inodes.push_back(file_record(id));
+  b.add_entries.push_back({dir, name, id});
+  EXPECT_EQ(s.apply(b), Status::kOk);
+  return id;
+}
+
+void remove_name(MemoryMetadataStore& s, InodeId dir, const std::string& name) {
+  MetadataBatch b;
+  b.remove_entries.push_back({dir, name});
+  EXPECT_EQ(s.apply(b), Status::kOk);
+}
+
+TEST(VfsMemoryMetadataStore, RootIsCreatedOnFirstCall) {
+  MemoryMetadataStore s;
+  EXPECT_FALSE(s.get(1).has_value());
+  InodeId root = s.root();
+  EXPECT_EQ(root, 1u);
+  auto r = s.get(root);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->type, FileType::kDirectory);
+  EXPECT_EQ(r->mode, 0755u);
+  EXPECT_EQ(r->uid, 0u);
+  EXPECT_EQ(r->gid, 0u);
+  EXPECT_EQ(r->nlink, 2u);
+  EXPECT_EQ(r->parent, root);
+  EXPECT_EQ(s.root(), root);  // idempotent
+  EXPECT_EQ(s.inode_count(), 1u);
+  EXPECT_TRUE(s.is_empty_dir(root));
+}
+
+TEST(VfsMemoryMetadataStore, AllocateIdIsMonotonicAndSkipsRoot) {
+  MemoryMetadataStore s;
+  InodeId a = s.allocate_id();
+  InodeId b = s.allocate_id();
+  EXPECT_NE(a, MemoryMetadataStore::kRootId);
+  EXPECT_GT(b, a);
+  s.root();
+  InodeId c = s.allocate_id();
+  EXPECT_GT(c, b);
+}
+
+TEST(VfsMemoryMetadataStore, PutGetLookupAndDelete) {
+  MemoryMetadataStore s;
+  InodeId root = s.root();
+  InodeId id = add_file(s, root, "a");
+  EXPECT_EQ(s.lookup(root, "a"), id);
+  EXPECT_FALSE(s.lookup(root, "b").has_value());
+  EXPECT_FALSE(s.lookup(12345, "a").has_value());
+  EXPECT_FALSE(s.is_empty_dir(root));
+  EXPECT_EQ(s.inode_count(), 2u);
+
+  auto r = *s.get(id);
+  r.size = 42;
+  EXPECT_EQ(s.put(r), Status::kOk);
+  EXPECT_EQ(s.get(id)->size, 42u);
+
+  MetadataBatch b;
+  b.remove_entries.push_back({root, "a"});
+  b.delete_inodes.push_back(id);
+  EXPECT_EQ(s.apply(b), Status::kOk);
+  EXPECT_FALSE(s.get(id).has_value());
+  EXPECT_FALSE(s.lookup(root, "a").has_value());
+  EXPECT_TRUE(s.is_empty_dir(root));
+  EXPECT_EQ(s.inode_count(), 1u);
+}
+
+TEST(VfsMemoryMetadataStore, CookiesStartAtThreeAndIncrease) {
+  MemoryMetadataStore s;
+  InodeId root = s.root();
+  add_file(s, root, "a");
+  add_file(s, root, "b");
+  add_file(s, root, "c");
+  auto l = s.list(root, 0, 10);
+  ASSERT_EQ(l.size(), 3u);
+  EXPECT_EQ(l[0].cookie, 3u);
+  EXPECT_EQ(l[0].name, "a");
+  EXPECT_EQ(l[1].cookie, 4u);
+  EXPECT_EQ(l[2].cookie, 5u);
+  EXPECT_EQ(l[2].name, "c");
+  EXPECT_TRUE(s.valid_cookie(root, 0));
+  EXPECT_FALSE(s.valid_cookie(root, 1));
+  EXPECT_FALSE(s.valid_cookie(root, 2));
+  EXPECT_TRUE(s.valid_cookie(root, 5));
+  EXPECT_FALSE(s.valid_cookie(root, 6));  // never handed out
+  EXPECT_FALSE(s.valid_cookie(999, 3));   // no such directory
+}
+
+TEST(VfsMemoryMetadataStore, CookiesAreStableAndNeverReusedAcrossRemoval) {
+  MemoryMetadataStore s;
+  InodeId root = s.root();
+  add_file(s, root, "a");
+  add_file(s, root, "b");
+  add_file(s, root, "c");
+  remove_name(s, root, "b");  // cookie 4 gone
+  // Re-adding the same name gets a new cookie, not 4.
+  add_file(s, root, "b");
+  auto l = s.list(root, 0, 10);
+  ASSERT_EQ(l.size(), 3u);
+  EXPECT_EQ(l[0].name, "a");
+  EXPECT_EQ(l[0].cookie, 3u);
+  EXPECT_EQ(l[1].name, "c");
+  EXPECT_EQ(l[1].cookie, 5u);
+  EXPECT_EQ(l[2].name, "b");
+  EXPECT_EQ(l[2].cookie, 6u);
+
+  // The removed entry's cookie still resumes: continue with the next higher cookie.
+  EXPECT_TRUE(s.valid_cookie(root, 4));
+  auto after4 = s.list(root, 4, 10);
+  ASSERT_EQ(after4.size(), 2u);
+  EXPECT_EQ(after4[0].name, "c");
+
+  // Even after removing everything the cookies stay valid and the directory is empty.
+  remove_name(s, root, "a");
+  remove_name(s, root, "b");
+  remove_name(s, root, "c");
+  EXPECT_TRUE(s.valid_cookie(root, 6));
+  EXPECT_TRUE(s.list(root, 3, 10).empty());
+  add_file(s, root, "d");
+  EXPECT_EQ(s.list(root, 0, 10).at(0).cookie, 7u);
+}
+
+TEST(VfsMemoryMetadataStore, CookiesArePerDirectory) {
+  MemoryMetadataStore s;
+  InodeId root = s.root();
+  InodeId sub = s.allocate_id();
+  MetadataBatch b;
+  b.put_inodes.push_back(dir_record(sub, root));
+  b.add_entries.push_back({root, "sub", sub});
+  ASSERT_EQ(s.apply(b), Status::kOk);
+  add_file(s, sub, "x");
+  EXPECT_EQ(s.list(sub, 0, 10).at(0).cookie, 3u);
+  EXPECT_EQ(s.list(root, 0, 10).at(0).cookie, 3u);
+  EXPECT_FALSE(s.valid_cookie(sub, 4));
+}
+
+TEST(VfsMemoryMetadataStore, HundredThousandEntriesListInChunks) {
+  MemoryMetadataStore s;
+  InodeId root = s.root();
+  constexpr size_t kN = 100000;
+  for (size_t i = 0; i < kN; ++i)
+    add_file(s, root, "f" + std::to_string(i));
+  EXPECT_EQ(s.inode_count(), kN + 1);
+  EXPECT_EQ(s.lookup(root, "f77777").has_value(), true);
+
+  // Remove every tenth entry, then page through in chunks of 1000 resuming from cookies.
+  for (size_t i = 0; i < kN; i += 10)
+    remove_name(s, root, "f" + std::to_string(i));
+  std::set<std::string> seen;
+  uint64_t cookie = 0;
+  uint64_t last_cookie = 0;
+  size_t pages = 0;
+  while (true) {
+    auto page = s.list(root, cookie, 1000);
+    if (page.empty()) break;
+    ++pages;
+    for (const auto& e : page) {
+      EXPECT_GT(e.cookie, last_cookie);
+      last_cookie = e.cookie;
+      EXPECT_TRUE(seen.insert(e.name).second) << e.name;
+    }
+    cookie = page.back().cookie;
+    ASSERT_TRUE(s.valid_cookie(root, cookie));
+  }
+  EXPECT_EQ(seen.size(), kN - kN / 10);
+  EXPECT_EQ(pages, 90u);
+  EXPECT_FALSE(seen.contains("f0"));
+  EXPECT_TRUE(seen.contains("f1"));
+}
+
+TEST(VfsMemoryMetadataStore, BatchIsAtomicOnFailure) {
+  MemoryMetadataStore s;
+  InodeId root = s.root();
+  InodeId a = add_file(s, root, "a");
+  add_file(s, root, "b");
+
+  // Puts and removals before a failing add must not be applied.
+  MetadataBatch bad;
+  InodeId c = s.allocate_id();
+  bad.put_inodes.push_back(file_record(c));
+  auto changed = *s.get(a);
+  changed.size = 99;
+  bad.put_inodes.push_back(changed);
+  bad.remove_entries.push_back({root, "a"});
+  bad.add_entries.push_back({root, "c", c});
+  bad.add_entries.push_back({root, "b", c});  // "b" exists and is not removed: kExist
+  bad.delete_inodes.push_back(a);
+  EXPECT_EQ(s.apply(bad), Status::kExist);
+  EXPECT_FALSE(s.get(c).has_value());
+  EXPECT_EQ(s.get(a)->size, 0u);
+  EXPECT_EQ(s.lookup(root, "a"), a);
+  EXPECT_FALSE(s.lookup(root, "c").has_value());
+  EXPECT_EQ(s.list(root, 0, 10).size(), 2u);
+  EXPECT_FALSE(s.valid_cookie(root, 5));  // no cookie was consumed
+
+  // Removing a missing name fails the batch too.
+  MetadataBatch missing;
+  missing.remove_entries.push_back({root, "a"});
+  missing.remove_entries.push_back({root, "zzz"});
+  EXPECT_EQ(s.apply(missing), Status::kNoEnt);
+  EXPECT_EQ(s.lookup(root, "a"), a);
+
+  // The same name removed twice in one batch.
+  MetadataBatch twice;
+  twice.remove_entries.push_back({root, "a"});
+  twice.remove_entries.push_back({root, "a"});
+  EXPECT_EQ(s.apply(twice), Status::kNoEnt);
+
+  // Adding the same name twice in one batch.
+  MetadataBatch dup;
+  dup.add_entries.push_back({root, "n", a});
+  dup.add_entries.push_back({root, "n", a});
+  EXPECT_EQ(s.apply(dup), Status::kExist);
+  EXPECT_FALSE(s.lookup(root, "n").has_value());
+
+  // Adding into a non-directory, or a missing inode.
+  MetadataBatch into_file;
+  into_file.add_entries.push_back({a, "x", a});
+  EXPECT_EQ(s.apply(into_file), Status::kNotDir);
+  MetadataBatch dangling;
+  dangling.add_entries.push_back({root, "x", 424242});
+  EXPECT_EQ(s.apply(dangling), Status::kStale);
+}
+
+TEST(VfsMemoryMetadataStore, RenameStyleBatchReplacesTarget) {
+  MemoryMetadataStore s;
+  InodeId root = s.root();
+  InodeId a = add_file(s, root, "a");
+  InodeId b = add_file(s, root, "b");
+  MetadataBatch mv;  // rename a -> b, replacing b
+  mv.remove_entries.push_back({root, "a"});
+  mv.remove_entries.push_back({root, "b"});
+  mv.add_entries.push_back({root, "b", a});
+  mv.delete_inodes.push_back(b);
+  ASSERT_EQ(s.apply(mv), Status::kOk);
+  EXPECT_EQ(s.lookup(root, "b"), a);
+  EXPECT_FALSE(s.lookup(root, "a").has_value());
+  EXPECT_FALSE(s.get(b).has_value());
+  auto l = s.list(root, 0, 10);
+  ASSERT_EQ(l.size(), 1u);
+  EXPECT_EQ(l[0].cookie, 5u);
+}
+
+TEST(VfsMemoryMetadataStore, DeletingDirectoryDropsItsEntries) {
+  MemoryMetadataStore s;
+  InodeId root = s.root();
+  InodeId sub = s.allocate_id();
+  MetadataBatch b;
+  b.put_inodes.push_back(dir_record(sub, root));
+  b.add_entries.push_back({root, "sub", sub});
+  ASSERT_EQ(s.apply(b), Status::kOk);
+  EXPECT_TRUE(s.is_empty_dir(sub));
+  EXPECT_TRUE(s.valid_cookie(sub, 0));
+  MetadataBatch rm;
+  rm.remove_entries.push_back({root, "sub"});
+  rm.delete_inodes.push_back(sub);
+  ASSERT_EQ(s.apply(rm), Status::kOk);
+  EXPECT_TRUE(s.list(sub, 0, 10).empty());
+  EXPECT_FALSE(s.valid_cookie(sub, 3));
+}
+
+TEST(VfsMemoryMetadataStore, ListHonoursMaxEntries) {
+  MemoryMetadataStore s;
+  InodeId root = s.root();
+  for (int i = 0; i < 5; ++i)
+    add_file(s, root, "n" + std::to_string(i));
+  EXPECT_EQ(s.list(root, 0, 2).size(), 2u);
+  EXPECT_TRUE(s.list(root, 0, 0).empty());
+  EXPECT_EQ(s.list(root, 4, 100).size(), 3u);
+}
+
+TEST(VfsMemoryMetadataStore, ConcurrentAddsGetDistinctCookies) {
+  MemoryMetadataStore s;
+  InodeId root = s.root();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 500; ++i)
+        add_file(s, root, std::to_string(t) + "_" + std::to_string(i));
+    });
+  }
+  for (auto& th : threads)
+    th.join();
+  auto l = s.list(root, 0, 10000);
+  ASSERT_EQ(l.size(), 2000u);
+  for (size_t i = 0; i < l.size(); ++i)
+    EXPECT_EQ(l[i].cookie, 3 + i);
+}
+
+}  // namespace
+}  // namespace dfs::vfs
