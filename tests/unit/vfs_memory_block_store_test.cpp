@@ -126,6 +126,7 @@ TEST(VfsMemoryBlockStore, CopyOnWriteKeepsInFlightReadsUnchanged) {
   EXPECT_EQ(s.space_used(1), kChunk);
 
   // Without a reader holding it, the chunk is modified in place (no new buffer).
+  if (!MemoryBlockStore::kInPlaceWrites) GTEST_SKIP() << "copy on every write (TSan build)";
   ReadBuffer r1;
   ASSERT_EQ(s.read(1, 0, 10, r1), Status::kOk);
   const uint8_t* where = r1.pieces[0].bytes.data();
@@ -142,7 +143,9 @@ TEST(VfsMemoryBlockStore, TruncateDropsDataAndExtensionReadsZeros) {
   ASSERT_EQ(s.write(1, 0, data), Status::kOk);
   EXPECT_EQ(s.space_used(1), 3 * kChunk);
   ASSERT_EQ(s.truncate(1, kChunk + 10), Status::kOk);
-  EXPECT_EQ(s.space_used(1), 2 * kChunk);
+  if (MemoryBlockStore::kInPlaceWrites) {
+    EXPECT_EQ(s.space_used(1), 2 * kChunk);  // the partial chunk is zeroed in place
+  }
   auto v = read_all(s, 1, 0, 3 * kChunk);
   EXPECT_TRUE(std::equal(data.begin(), data.begin() + kChunk + 10, v.begin()));
   EXPECT_TRUE(all_zero({v.begin() + kChunk + 10, v.end()}));

@@ -17,9 +17,14 @@ alignas(64) const uint8_t kZeros[MemoryBlockStore::kChunkSize] = {};
 // reads of the old bytes happen before our writes.
 template <class T>
 bool sole_owner(const std::shared_ptr<T>& slot) {
-  if (slot.use_count() != 1) return false;
-  std::atomic_thread_fence(std::memory_order_acquire);
-  return true;
+  if constexpr (!MemoryBlockStore::kInPlaceWrites) {
+    (void)slot;
+    return false;
+  } else {
+    if (slot.use_count() != 1) return false;
+    std::atomic_thread_fence(std::memory_order_acquire);
+    return true;
+  }
 }
 
 }  // namespace
