@@ -245,7 +245,11 @@ Result<Attributes> StoreFileSystem::setattr(const Identity& who, InodeId id,
 Result<uint32_t> StoreFileSystem::access(const Identity& who, InodeId id, uint32_t requested) {
   auto r = meta_->get(id);
   if (!r) return Status::kStale;
-  return granted_access(who, FileMode::of(*r), requested);
+  uint32_t granted = granted_access(who, FileMode::of(*r), requested);
+  // Nothing is writable on a read-only file system, whatever the mode bits say (access(2)
+  // reports EROFS for W_OK there), so clients do not attempt writes that must fail.
+  if (read_only_) granted &= ~kAccessWrite;
+  return granted;
 }
 
 // ---- namespace: lookups -------------------------------------------------------------------

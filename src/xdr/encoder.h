@@ -75,6 +75,14 @@ class Encoder {
       pad(splices_.back().ref.bytes.size());
     }
   }
+  // Referenced bytes with no length prefix and no padding (for data gathered from several
+  // pieces under one length; finish with pad_to_word).
+  void spliced_raw(const DataRef& ref) {
+    if (ref.bytes.empty()) return;
+    spliced_bytes_ += ref.bytes.size();
+    splices_.push_back({buf_.size(), ref});
+  }
+  void pad_to_word(size_t n) { pad(n); }
   // Reserves a 4-byte slot to patch later.
   size_t reserve_u32() {
     size_t at = buf_.size();

@@ -62,8 +62,27 @@ inline void io(Decoder& d, std::vector<uint8_t>& v) { d.bytes(v); }
 inline void io(Encoder& e, const std::vector<uint8_t>& v) { e.bytes(v); }
 inline void io(Decoder& d, std::string& v) { d.string(v); }
 inline void io(Encoder& e, const std::string& v) { e.string(v); }
+inline void io(Decoder& d, ByteBuffer& v) {
+  std::span<const uint8_t> view;
+  if (d.view(view)) {
+    v.clear();
+    v.append(view.data(), view.size());
+  }
+}
+inline void io(Encoder& e, const ByteBuffer& v) { e.bytes(v.span()); }
 inline void io(Decoder& d, OpaqueView& v) { d.view(v.bytes); }
 inline void io(Encoder& e, const OpaqueView& v) { e.bytes(v.bytes); }
+
+// Variable-length opaque or string with a declared bound (opaque<N>, string<N>): a longer
+// value is malformed input.
+inline void bounded(Decoder& d, std::vector<uint8_t>& v, uint32_t max) { d.bytes(v, max); }
+inline void bounded(Encoder& e, const std::vector<uint8_t>& v, uint32_t) { e.bytes(v); }
+inline void bounded(Decoder& d, std::string& v, uint32_t max) { d.string(v, max); }
+inline void bounded(Encoder& e, const std::string& v, uint32_t) { e.string(v); }
+
+// Bulk data: decoded as a view into the record, encoded by reference (spliced, no copy).
+inline void io(Decoder& d, DataRef& v) { d.view(v.bytes); }
+inline void io(Encoder& e, const DataRef& v) { e.spliced(v); }
 
 // Structs and unions that describe themselves.
 template <class T>

@@ -1049,6 +1049,8 @@ TEST_F(VfsStoreFileSystem, ReadOnlyRefusesEveryMutation) {
   EXPECT_EQ(text(*r), "data");
   EXPECT_TRUE(ro.readdir(alice_, pub_, 0, 10).ok());
   EXPECT_TRUE(ro.getattr(f).ok());
+  EXPECT_EQ(*ro.access(alice_, f, kAccessRead | kAccessWrite), kAccessRead);
+  EXPECT_EQ(*ro.access(root_, pub_, kAccessWrite | kAccessExecute), kAccessExecute);
   EXPECT_TRUE(ro.setattr(root_, f, SetAttributes{}).ok());  // nothing to change
   EXPECT_EQ(attrs(f).mode, 0644u);
 }

@@ -1,0 +1,109 @@
+// Attribute operations: GETATTR (§18.7), SETATTR (§18.30), VERIFY (§18.31), NVERIFY
+// (§18.15) and ACCESS (§18.1).
+
+#include "nfs4/attributes.h"
+#include "nfs4/errors.h"
+#include "nfs4/ops/handlers.h"
+
+namespace dfs::nfs4::ops {
+namespace {
+
+bool share_read_only(const Compound& c) {
+  if (c.current.node.fs->read_only()) return true;
+  auto opts = c.svc.ns.share_options(c.current.node.fs_index);
+  return opts && opts->read_only;
+}
+
+}  // namespace
+
+nfsstat4 getattr(Compound& c, GetattrArgs& a, GetattrResult& r) {
+  if (!(a.request & write_only_attrs()).empty()) return NFS4ERR_INVAL;
+  auto attrs = c.current.node.fs->getattr(c.current.node.inode);
+  if (!attrs.ok()) return to_nfs(attrs.status());
+  AttrSource src;
+  src.attrs = &*attrs;
+  src.fh = &c.current.fh;
+  src.fs = c.current.node.fs.get();
+  src.mounted_on_fileid = c.svc.ns.mounted_on(c.current.node);
+  src.settings = c.settings.get();
+  encode_attrs(a.request, src, r.ok.attrs);
+  return NFS4_OK;
+}
+
+nfsstat4 setattr(Compound& c, SetattrArgs& a, SetattrResult& r) {
+  vfs::SetAttributes set;
+  if (auto st = decode_settable(a.attrs, set); st != NFS4_OK) return st;
+  if (share_read_only(c)) return NFS4ERR_ROFS;
+  if (set.size) {
+    // Changing the size is a write: the stateid must allow it (§18.30.3).
+    if (auto st = c.resolve_stateid(a.stateid); st != NFS4_OK) return st;
+    auto attrs = c.current.node.fs->getattr(c.current.node.inode);
+    if (!attrs.ok()) return to_nfs(attrs.status());
+    if (attrs->type == vfs::FileType::kDirectory) return NFS4ERR_ISDIR;
+    if (attrs->type != vfs::FileType::kRegular) return NFS4ERR_INVAL;
+    if (auto st = c.svc.state.check_io(c.client(), a.stateid, c.current.key(), true);
+        st != NFS4_OK) {
+      return st;
+    }
+  }
+  auto res = c.current.node.fs->setattr(c.identity(), c.current.node.inode, set);
+  if (!res.ok()) return to_nfs(res.status());
+  r.attrsset = a.attrs.mask;
+  return NFS4_OK;
+}
+
+namespace {
+
+nfsstat4 compare(Compound& c, const Fattr& given, bool& same) {
+  auto attrs = c.current.node.fs->getattr(c.current.node.inode);
+  if (!attrs.ok()) return to_nfs(attrs.status());
+  AttrSource src;
+  src.attrs = &*attrs;
+  src.fh = &c.current.fh;
+  src.fs = c.current.node.fs.get();
+  src.mounted_on_fileid = c.svc.ns.mounted_on(c.current.node);
+  src.settings = c.settings.get();
+  return compare_attrs(given, src, same);
+}
+
+}  // namespace
+
+nfsstat4 verify(Compound& c, VerifyArgs& a, StatusResult&) {
+  bool same = false;
+  if (auto st = compare(c, a.attrs, same); st != NFS4_OK) return st;
+  return same ? NFS4_OK : NFS4ERR_NOT_SAME;
+}
+
+nfsstat4 nverify(Compound& c, VerifyArgs& a, StatusResult&) {
+  bool same = false;
+  if (auto st = compare(c, a.attrs, same); st != NFS4_OK) return st;
+  return same ? NFS4ERR_SAME : NFS4_OK;
+}
+
+nfsstat4 access(Compound& c, AccessArgs& a, AccessResult& r) {
+  auto attrs = c.current.node.fs->getattr(c.current.node.inode);
+  if (!attrs.ok()) return to_nfs(attrs.status());
+  const bool dir = attrs->type == vfs::FileType::kDirectory;
+  // Which ACCESS4 bits mean something for this type of object (§18.1.3).
+  uint32_t meaningful = ACCESS4_READ | ACCESS4_MODIFY | ACCESS4_EXTEND |
+                        (dir ? (ACCESS4_LOOKUP | ACCESS4_DELETE) : ACCESS4_EXECUTE);
+  uint32_t asked = a.access & meaningful;
+  uint32_t want = 0;
+  if (asked & ACCESS4_READ) want |= vfs::kAccessRead;
+  if (asked & (ACCESS4_MODIFY | ACCESS4_EXTEND | ACCESS4_DELETE)) want |= vfs::kAccessWrite;
+  if (asked & (ACCESS4_LOOKUP | ACCESS4_EXECUTE)) want |= vfs::kAccessExecute;
+  auto granted = c.current.node.fs->access(c.identity(), c.current.node.inode, want);
+  if (!granted.ok()) return to_nfs(granted.status());
+  bool ro = share_read_only(c);
+  uint32_t result = 0;
+  if ((asked & ACCESS4_READ) && (*granted & vfs::kAccessRead)) result |= ACCESS4_READ;
+  if (!ro && (*granted & vfs::kAccessWrite)) {
+    result |= asked & (ACCESS4_MODIFY | ACCESS4_EXTEND | ACCESS4_DELETE);
+  }
+  if (*granted & vfs::kAccessExecute) result |= asked & (ACCESS4_LOOKUP | ACCESS4_EXECUTE);
+  r.ok.supported = asked;
+  r.ok.access = result;
+  return NFS4_OK;
+}
+
+}  // namespace dfs::nfs4::ops

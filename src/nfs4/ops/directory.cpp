@@ -1,0 +1,191 @@
+// Directory operations: CREATE (§18.4), REMOVE (§18.25), RENAME (§18.26), LINK (§18.9),
+// READLINK (§18.24) and READDIR (§18.23).
+
+#include "nfs4/attributes.h"
+#include "nfs4/errors.h"
+#include "nfs4/ops/handlers.h"
+
+namespace dfs::nfs4::ops {
+namespace {
+
+ChangeInfo to_cinfo(const vfs::DirChange& d) {
+  // The namespace lock makes each change atomic with its before/after values.
+  return {true, d.before, d.after};
+}
+
+bool read_only(const Compound& c, const vfs::Node& node) {
+  if (node.fs->read_only()) return true;
+  auto opts = c.svc.ns.share_options(node.fs_index);
+  return opts && opts->read_only;
+}
+
+nfsstat4 require_dir_node(const vfs::Node& node) {
+  auto attrs = node.fs->getattr(node.inode);
+  if (!attrs.ok()) return to_nfs(attrs.status());
+  if (attrs->type == vfs::FileType::kDirectory) return NFS4_OK;
+  return attrs->type == vfs::FileType::kSymlink ? NFS4ERR_SYMLINK : NFS4ERR_NOTDIR;
+}
+
+}  // namespace
+
+nfsstat4 create(Compound& c, CreateArgs& a, CreateResult& r) {
+  vfs::NewNode node;
+  switch (a.objtype.type) {
+    case NF4DIR: node.type = vfs::FileType::kDirectory; break;
+    case NF4LNK:
+      node.type = vfs::FileType::kSymlink;
+      if (a.objtype.linkdata.empty()) return NFS4ERR_INVAL;
+      node.symlink_target = a.objtype.linkdata;
+      break;
+    case NF4BLK:
+    case NF4CHR:
+      node.type = a.objtype.type == NF4BLK ? vfs::FileType::kBlockDevice
+                                           : vfs::FileType::kCharDevice;
+      node.rdev = {a.objtype.devdata.major, a.objtype.devdata.minor};
+      break;
+    case NF4SOCK: node.type = vfs::FileType::kSocket; break;
+    case NF4FIFO: node.type = vfs::FileType::kFifo; break;
+    default: return NFS4ERR_BADTYPE;  // regular files are made by OPEN (§18.4.3)
+  }
+  if (auto st = require_dir(c); st != NFS4_OK) return st;
+  if (auto st = check_name(a.objname); st != NFS4_OK) return st;
+  if (auto st = decode_settable(a.createattrs, node.attrs); st != NFS4_OK) return st;
+  if (read_only(c, c.current.node)) return NFS4ERR_ROFS;
+  auto res = c.current.node.fs->create_node(c.identity(), c.current.node.inode, a.objname, node);
+  if (!res.ok()) return to_nfs(res.status());
+  r.ok.cinfo = to_cinfo(res->dir_change);
+  r.ok.attrset = a.createattrs.mask;
+  c.current_stateid.reset();
+  return c.set_current({c.current.node.fs, c.current.node.fs_index, res->attrs.id});
+}
+
+nfsstat4 remove(Compound& c, ComponentArgs& a, ChangeInfoResult& r) {
+  if (auto st = require_dir(c); st != NFS4_OK) return st;
+  if (auto st = check_name(a.name); st != NFS4_OK) return st;
+  if (read_only(c, c.current.node)) return NFS4ERR_ROFS;
+  auto res = c.current.node.fs->remove(c.identity(), c.current.node.inode, a.name);
+  if (!res.ok()) return to_nfs(res.status());
+  r.ok.cinfo = to_cinfo(*res);
+  return NFS4_OK;
+}
+
+nfsstat4 rename(Compound& c, RenameArgs& a, RenameResult& r) {
+  if (!c.saved.set) return NFS4ERR_NOFILEHANDLE;
+  if (auto st = require_dir_node(c.saved.node); st != NFS4_OK) return st;
+  if (auto st = require_dir(c); st != NFS4_OK) return st;
+  if (auto st = check_name(a.oldname); st != NFS4_OK) return st;
+  if (auto st = check_name(a.newname); st != NFS4_OK) return st;
+  if (c.saved.node.fs_index != c.current.node.fs_index) return NFS4ERR_XDEV;
+  if (read_only(c, c.current.node)) return NFS4ERR_ROFS;
+  auto res = c.current.node.fs->rename(c.identity(), c.saved.node.inode, a.oldname,
+                                       c.current.node.inode, a.newname);
+  if (!res.ok()) return to_nfs(res.status());
+  r.ok.source = to_cinfo(res->source);
+  r.ok.target = to_cinfo(res->target);
+  return NFS4_OK;
+}
+
+nfsstat4 link(Compound& c, ComponentArgs& a, ChangeInfoResult& r) {
+  if (!c.saved.set) return NFS4ERR_NOFILEHANDLE;
+  if (auto st = require_dir(c); st != NFS4_OK) return st;
+  if (auto st = check_name(a.name); st != NFS4_OK) return st;
+  if (c.saved.node.fs_index != c.current.node.fs_index) return NFS4ERR_XDEV;
+  auto src = c.saved.node.fs->getattr(c.saved.node.inode);
+  if (!src.ok()) return to_nfs(src.status());
+  if (src->type == vfs::FileType::kDirectory) return NFS4ERR_ISDIR;
+  if (read_only(c, c.current.node)) return NFS4ERR_ROFS;
+  auto res = c.current.node.fs->link(c.identity(), c.saved.node.inode, c.current.node.inode,
+                                     a.name);
+  if (!res.ok()) return to_nfs(res.status());
+  r.ok.cinfo = to_cinfo(*res);
+  return NFS4_OK;
+}
+
+nfsstat4 readlink(Compound& c, Void&, ReadlinkResult& r) {
+  auto attrs = c.current.node.fs->getattr(c.current.node.inode);
+  if (!attrs.ok()) return to_nfs(attrs.status());
+  if (attrs->type != vfs::FileType::kSymlink) return NFS4ERR_INVAL;
+  auto target = c.current.node.fs->readlink(c.current.node.inode);
+  if (!target.ok()) return to_nfs(target.status());
+  r.ok.link = std::move(*target);
+  return NFS4_OK;
+}
+
+namespace {
+
+constexpr size_t kReaddirFixed = 4 + 8 + 4 + 4;  // status, verifier, end of list, eof
+constexpr size_t kMaxBatch = 1024;
+
+size_t entry_size(const DirEntry4& e) {
+  return 4 + 8 + 4 + xdr::padded(e.name.size()) + 4 + 4 * Bitmap::kWords + 4 + e.attrs.vals.size();
+}
+
+}  // namespace
+
+nfsstat4 readdir(Compound& c, ReaddirArgs& a, ReaddirResult& r) {
+  if (auto st = require_dir(c); st != NFS4_OK) return st;
+  if (!(a.attr_request & write_only_attrs()).empty()) return NFS4ERR_INVAL;
+  if (a.cookie == 1 || a.cookie == 2) return NFS4ERR_BAD_COOKIE;  // reserved (§18.23.3)
+  const Verifier& ours = c.svc.write_verifier();
+  const Verifier zero{};
+  if (a.cookie != 0 && a.cookieverf != ours && a.cookieverf != zero) return NFS4ERR_NOT_SAME;
+  r.ok.cookieverf = ours;
+
+  size_t limit = std::min<size_t>(a.maxcount, c.reply_budget());
+  if (limit < kReaddirFixed + 16) return NFS4ERR_TOOSMALL;
+  size_t used = kReaddirFixed;
+
+  const vfs::Node dir = c.current.node;
+  const auto who = c.identity();
+  uint64_t cookie = a.cookie;
+  bool full = false;
+  while (!full) {
+    auto listing = dir.fs->readdir(who, dir.inode, cookie, kMaxBatch);
+    if (!listing.ok()) {
+      return listing.status() == vfs::Status::kInval ? NFS4ERR_BAD_COOKIE
+                                                     : to_nfs(listing.status());
+    }
+    for (auto& item : listing->entries) {
+      DirEntry4 e;
+      e.cookie = item.entry.cookie;
+      e.name = std::move(item.entry.name);
+      // A pseudo directory that is a mount point shows the share's root (§7.4).
+      vfs::Node node = c.svc.ns.cross({dir.fs, dir.fs_index, item.entry.id});
+      vfs::Attributes attrs = item.attrs;
+      if (node.fs_index != dir.fs_index) {
+        auto root_attrs = node.fs->getattr(node.inode);
+        if (root_attrs.ok()) attrs = *root_attrs;
+      }
+      Fh fh;
+      if (a.attr_request.test(FATTR4_FILEHANDLE)) {
+        auto h = c.svc.ns.handle(node, attrs.generation).encode();
+        fh.len = static_cast<uint32_t>(h.size());
+        std::copy(h.begin(), h.end(), fh.data.begin());
+      }
+      AttrSource src;
+      src.attrs = &attrs;
+      src.fh = &fh;
+      src.fs = node.fs.get();
+      src.mounted_on_fileid = item.entry.id;
+      src.settings = c.settings.get();
+      encode_attrs(a.attr_request, src, e.attrs);
+      size_t need = entry_size(e);
+      if (used + need > limit) {
+        full = true;
+        break;
+      }
+      used += need;
+      cookie = e.cookie;
+      r.ok.entries.push_back(std::move(e));
+    }
+    if (!full && listing->eof) {
+      r.ok.eof = true;
+      break;
+    }
+    if (listing->entries.empty()) break;
+  }
+  if (r.ok.entries.empty() && !r.ok.eof) return NFS4ERR_TOOSMALL;
+  return NFS4_OK;
+}
+
+}  // namespace dfs::nfs4::ops

@@ -1,0 +1,135 @@
+// Filehandle and name lookup operations (RFC 5661 §18.13-§18.14, §18.19-§18.23 (PUT*FH),
+// §18.27-§18.28 (RESTOREFH/SAVEFH), §18.29 and §18.45 (SECINFO)).
+
+#include "nfs4/errors.h"
+#include "nfs4/ops/handlers.h"
+#include "vfs/file_handle.h"
+
+namespace dfs::nfs4::ops {
+
+nfsstat4 check_name(const std::string& name) {
+  if (name.empty()) return NFS4ERR_INVAL;
+  if (name.size() > vfs::kMaxNameLength) return NFS4ERR_NAMETOOLONG;
+  if (name == "." || name == "..") return NFS4ERR_BADNAME;
+  for (char ch : name) {
+    if (ch == '/' || ch == '\0') return NFS4ERR_BADNAME;
+  }
+  return NFS4_OK;
+}
+
+nfsstat4 require_dir(Compound& c) {
+  auto attrs = c.current.node.fs->getattr(c.current.node.inode);
+  if (!attrs.ok()) return to_nfs(attrs.status());
+  if (attrs->type == vfs::FileType::kDirectory) return NFS4_OK;
+  return attrs->type == vfs::FileType::kSymlink ? NFS4ERR_SYMLINK : NFS4ERR_NOTDIR;
+}
+
+namespace {
+
+void forget_current_stateid(Compound& c) { c.current_stateid.reset(); }
+
+}  // namespace
+
+nfsstat4 putfh(Compound& c, PutFhArgs& a, StatusResult&) {
+  auto h = vfs::FileHandle::decode(a.object.bytes());
+  if (!h) return NFS4ERR_BADHANDLE;
+  auto node = c.svc.ns.resolve(*h);
+  if (!node.ok()) return NFS4ERR_STALE;
+  forget_current_stateid(c);
+  c.current.set = true;
+  c.current.fh = a.object;
+  c.current.node = *node;
+  return NFS4_OK;
+}
+
+nfsstat4 putrootfh(Compound& c, Void&, StatusResult&) {
+  forget_current_stateid(c);
+  return c.set_current(c.svc.ns.root());
+}
+
+// The public filehandle is the root of the namespace (§18.20.3 allows that choice).
+nfsstat4 putpubfh(Compound& c, Void& v, StatusResult& r) { return putrootfh(c, v, r); }
+
+nfsstat4 getfh(Compound& c, Void&, GetFhResult& r) {
+  r.ok.object = c.current.fh;
+  return NFS4_OK;
+}
+
+nfsstat4 savefh(Compound& c, Void&, StatusResult&) {
+  c.saved = c.current;
+  c.saved_stateid = c.current_stateid;
+  return NFS4_OK;
+}
+
+nfsstat4 restorefh(Compound& c, Void&, StatusResult&) {
+  if (!c.saved.set) return NFS4ERR_RESTOREFH;
+  c.current = c.saved;
+  c.current_stateid = c.saved_stateid;
+  return NFS4_OK;
+}
+
+nfsstat4 lookup(Compound& c, ComponentArgs& a, StatusResult&) {
+  if (auto st = require_dir(c); st != NFS4_OK) return st;
+  if (auto st = check_name(a.name); st != NFS4_OK) return st;
+  auto node = c.svc.ns.lookup(c.identity(), c.current.node, a.name);
+  if (!node.ok()) return to_nfs(node.status());
+  forget_current_stateid(c);
+  return c.set_current(*node);
+}
+
+nfsstat4 lookupp(Compound& c, Void&, StatusResult&) {
+  if (auto st = require_dir(c); st != NFS4_OK) return st;
+  // The root of the namespace has no parent (§18.14.3).
+  auto root = c.svc.ns.root();
+  if (c.current.node.fs_index == root.fs_index && c.current.node.inode == root.inode) {
+    return NFS4ERR_NOENT;
+  }
+  auto node = c.svc.ns.parent(c.current.node);
+  if (!node.ok()) return to_nfs(node.status());
+  forget_current_stateid(c);
+  return c.set_current(*node);
+}
+
+namespace {
+
+// AUTH_SYS and AUTH_NONE are what every share accepts (RPCSEC_GSS is not offered yet).
+void default_flavors(SecInfoOk& ok) {
+  SecInfo sys;
+  sys.flavor = 1;
+  SecInfo none;
+  none.flavor = 0;
+  ok.flavors = {sys, none};
+}
+
+}  // namespace
+
+nfsstat4 secinfo(Compound& c, ComponentArgs& a, SecInfoResult& r) {
+  if (auto st = require_dir(c); st != NFS4_OK) return st;
+  if (auto st = check_name(a.name); st != NFS4_OK) return st;
+  auto node = c.svc.ns.lookup(c.identity(), c.current.node, a.name);
+  if (!node.ok()) return to_nfs(node.status());
+  default_flavors(r.ok);
+  // §2.6.3.1.1.8: SECINFO consumes the current filehandle.
+  c.current = {};
+  forget_current_stateid(c);
+  return NFS4_OK;
+}
+
+nfsstat4 secinfo_no_name(Compound& c, SecInfoNoNameArgs& a, SecInfoResult& r) {
+  if (a.style != SECINFO_STYLE4_CURRENT_FH && a.style != SECINFO_STYLE4_PARENT) {
+    return NFS4ERR_INVAL;
+  }
+  if (a.style == SECINFO_STYLE4_PARENT) {
+    if (auto st = require_dir(c); st != NFS4_OK) return st;
+    auto root = c.svc.ns.root();
+    if (c.current.node.fs_index == root.fs_index && c.current.node.inode == root.inode) {
+      return NFS4ERR_NOENT;
+    }
+  }
+  default_flavors(r.ok);
+  c.current = {};
+  forget_current_stateid(c);
+  return NFS4_OK;
+}
+
+}  // namespace dfs::nfs4::ops

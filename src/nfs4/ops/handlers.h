@@ -1,0 +1,72 @@
+#pragma once
+// Operation handlers, one function per NFSv4.1 operation, grouped by area in ops/*.cpp.
+
+#include "nfs4/compound.h"
+#include "nfs4/op_types.h"
+
+namespace dfs::nfs4::ops {
+
+// session.cpp
+nfsstat4 exchange_id(Compound&, ExchangeIdArgs&, ExchangeIdResult&);
+nfsstat4 create_session(Compound&, CreateSessionArgs&, CreateSessionResult&);
+nfsstat4 destroy_session(Compound&, SessionIdArgs&, StatusResult&);
+nfsstat4 destroy_clientid(Compound&, ClientIdArgs&, StatusResult&);
+nfsstat4 bind_conn_to_session(Compound&, BindConnArgs&, BindConnResult&);
+nfsstat4 backchannel_ctl(Compound&, BackchannelCtlArgs&, StatusResult&);
+nfsstat4 reclaim_complete(Compound&, ReclaimCompleteArgs&, StatusResult&);
+nfsstat4 sequence_in_place(Compound&, SequenceArgs&, SequenceResult&);
+
+// filehandle.cpp
+nfsstat4 putfh(Compound&, PutFhArgs&, StatusResult&);
+nfsstat4 putrootfh(Compound&, Void&, StatusResult&);
+nfsstat4 putpubfh(Compound&, Void&, StatusResult&);
+nfsstat4 getfh(Compound&, Void&, GetFhResult&);
+nfsstat4 savefh(Compound&, Void&, StatusResult&);
+nfsstat4 restorefh(Compound&, Void&, StatusResult&);
+nfsstat4 lookup(Compound&, ComponentArgs&, StatusResult&);
+nfsstat4 lookupp(Compound&, Void&, StatusResult&);
+nfsstat4 secinfo(Compound&, ComponentArgs&, SecInfoResult&);
+nfsstat4 secinfo_no_name(Compound&, SecInfoNoNameArgs&, SecInfoResult&);
+
+// attributes.cpp
+nfsstat4 getattr(Compound&, GetattrArgs&, GetattrResult&);
+nfsstat4 setattr(Compound&, SetattrArgs&, SetattrResult&);
+nfsstat4 verify(Compound&, VerifyArgs&, StatusResult&);
+nfsstat4 nverify(Compound&, VerifyArgs&, StatusResult&);
+nfsstat4 access(Compound&, AccessArgs&, AccessResult&);
+
+// directory.cpp
+nfsstat4 create(Compound&, CreateArgs&, CreateResult&);
+nfsstat4 remove(Compound&, ComponentArgs&, ChangeInfoResult&);
+nfsstat4 rename(Compound&, RenameArgs&, RenameResult&);
+nfsstat4 link(Compound&, ComponentArgs&, ChangeInfoResult&);
+nfsstat4 readlink(Compound&, Void&, ReadlinkResult&);
+nfsstat4 readdir(Compound&, ReaddirArgs&, ReaddirResult&);
+
+// io.cpp
+nfsstat4 read(Compound&, ReadArgs&, ReadResult&);
+nfsstat4 write(Compound&, WriteArgs&, WriteResult&);
+nfsstat4 commit(Compound&, CommitArgs&, CommitResult&);
+
+// open.cpp
+nfsstat4 open(Compound&, OpenArgs&, OpenResult&);
+nfsstat4 open_downgrade(Compound&, OpenDowngradeArgs&, StateidResult&);
+nfsstat4 close(Compound&, StateidSeqArgs&, StateidResult&);
+
+// lock.cpp
+nfsstat4 lock(Compound&, LockArgs&, LockResult&);
+nfsstat4 lockt(Compound&, LocktArgs&, LocktResult&);
+nfsstat4 locku(Compound&, LockuArgs&, StateidResult&);
+
+// stateid.cpp
+nfsstat4 test_stateid(Compound&, TestStateidArgs&, TestStateidResult&);
+nfsstat4 free_stateid(Compound&, StateidArgs&, StatusResult&);
+nfsstat4 delegreturn(Compound&, StateidArgs&, StatusResult&);
+
+// Shared helpers.
+// A name component as NFSv4 requires (§14.2): not empty, no "." / ".." / "/", not too long.
+nfsstat4 check_name(const std::string& name);
+// The current filehandle must be a directory (NOTDIR), or a symlink gives SYMLINK where asked.
+nfsstat4 require_dir(Compound& c);
+
+}  // namespace dfs::nfs4::ops

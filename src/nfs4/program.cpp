@@ -1,0 +1,148 @@
+#include "nfs4/program.h"
+
+#include <spdlog/spdlog.h>
+
+#include "nfs4/compound.h"
+#include "nfs4/op_table.h"
+#include "util/hash.h"
+
+namespace dfs::nfs4 {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+// Ops that may be first without SEQUENCE take this path; everything else needs a session.
+nfsstat4 gate_first_op(const OpDescriptor& desc, uint32_t count) {
+  if (!(desc.flags & kSessionExempt)) return NFS4ERR_OP_NOT_IN_SESSION;
+  if ((desc.flags & kSoleOpWhenFirst) && count > 1) return NFS4ERR_NOT_ONLY_OP;
+  return NFS4_OK;
+}
+
+}  // namespace
+
+void Nfs4Program::on_disconnect(const std::shared_ptr<rpc::Connection>& conn) {
+  svc_.state.connection_closed(conn->id());
+}
+
+rpc::AcceptStat Nfs4Program::call(rpc::CallContext& ctx, xdr::Decoder& d, xdr::Encoder& e) {
+  if (ctx.procedure != kProcCompound) return rpc::AcceptStat::kProcUnavail;
+
+  const std::span<const uint8_t> args_bytes = d.rest();
+  std::string tag;
+  uint32_t minor = 0, count = 0;
+  d.string(tag, kOpaqueLimit);
+  d.u32(minor);
+  d.count(count, 4);
+  if (!d.ok()) return rpc::AcceptStat::kGarbageArgs;
+
+  Compound c(svc_, ctx.cred, *ctx.conn);
+  c.request_size = ctx.record_size;
+  c.minorversion = minor;
+  c.op_count = count;
+  c.reply = &e;
+  OpObserver* observer = svc_.observer();
+
+  const auto start = e.mark();
+  const size_t status_pos = e.reserve_u32();
+  e.string(tag);
+  const size_t count_pos = e.reserve_u32();
+
+  nfsstat4 status = NFS4_OK;
+  uint32_t results = 0;
+  bool sequenced = false;
+  if (minor < c.settings->min_minor_version || minor > c.settings->max_minor_version) {
+    status = NFS4ERR_MINOR_VERS_MISMATCH;  // §16.2.3: no operation is executed
+    count = 0;
+  } else if (count > c.settings->max_compound_ops) {
+    status = NFS4ERR_TOO_MANY_OPS;
+    count = 0;
+  }
+
+  for (uint32_t i = 0; i < count; ++i) {
+    c.op_index = i;
+    uint32_t op = 0;
+    if (!d.u32(op)) {
+      status = NFS4ERR_BADXDR;
+      break;
+    }
+    const OpDescriptor* desc = find_op(op, minor);
+    const auto op_mark = e.mark();
+    e.u32(desc ? op : OP_ILLEGAL);
+    ++results;
+    nfsstat4 st = NFS4_OK;
+    if (!desc) {
+      st = NFS4ERR_OP_ILLEGAL;
+    } else if (i == 0 && op == OP_SEQUENCE) {
+      // The gate: SEQUENCE decides between executing, replaying and refusing.
+      SequenceArgs sa;
+      xdr::io(d, sa);
+      SequenceResult sr;
+      if (!d.ok()) {
+        sr.status = NFS4ERR_BADXDR;
+      } else {
+        auto outcome = svc_.state.sequence(sa, util::hash_bytes(args_bytes), *ctx.conn,
+                                           ctx.record_size, count, sr.ok);
+        if (outcome.replay) {
+          // Exactly once (§2.10.6.1): the cached reply goes out again, byte for byte.
+          e.rollback(start);
+          e.buffer().append(outcome.cached_reply.data(), outcome.cached_reply.size());
+          if (observer) observer->replay(outcome.cached_reply.size());
+          return rpc::AcceptStat::kSuccess;
+        }
+        sr.status = outcome.status;
+        if (sr.status == NFS4_OK) {
+          c.session = std::move(outcome.session);
+          c.slotid = sa.slotid;
+          c.cachethis = sa.cachethis;
+          sequenced = true;
+        } else if (observer) {
+          observer->sequence_error(sr.status);
+        }
+      }
+      xdr::io(e, sr);
+      st = sr.status;
+    } else if (i == 0 && (st = gate_first_op(*desc, count)) != NFS4_OK) {
+      // refused by the gate
+    } else if ((desc->flags & kNeedsFh) && !c.current.set) {
+      st = NFS4ERR_NOFILEHANDLE;
+    } else if (c.session && e.size() + desc->reply_bound > c.session->fore.maxresponsesize) {
+      st = NFS4ERR_REP_TOO_BIG;  // refused before running (§2.10.6.4)
+    } else if (c.session && c.cachethis &&
+               e.size() + desc->reply_bound > c.session->fore.maxresponsesize_cached) {
+      st = NFS4ERR_REP_TOO_BIG_TO_CACHE;
+    } else {
+      auto t0 = SteadyClock::now();
+      st = desc->run(c, d, e);
+      if (c.session && e.size() > c.session->fore.maxresponsesize) {
+        st = NFS4ERR_REP_TOO_BIG;
+      } else if (c.session && c.cachethis && e.size() > c.session->fore.maxresponsesize_cached) {
+        st = NFS4ERR_REP_TOO_BIG_TO_CACHE;
+      }
+      if (st == NFS4ERR_REP_TOO_BIG || st == NFS4ERR_REP_TOO_BIG_TO_CACHE) {
+        e.rollback(op_mark);  // the result did not fit: only the status goes out
+        e.u32(op);
+        e.u32(st);
+      }
+      if (observer) observer->op_done(op, st, SteadyClock::now() - t0);
+      status = st;
+      if (st != NFS4_OK) break;
+      continue;
+    }
+    if (!(desc && i == 0 && op == OP_SEQUENCE)) e.u32(st);
+    if (observer && desc) observer->op_done(op, st, std::chrono::nanoseconds(0));
+    status = st;
+    if (st != NFS4_OK) break;
+  }
+
+  e.patch_u32(status_pos, status);
+  e.patch_u32(count_pos, results);
+  if (observer) observer->compound_done(status);
+  if (sequenced) {
+    xdr::ByteBuffer reply;
+    if (c.cachethis) e.flatten_into(reply, start.size);
+    svc_.state.finish_request(*c.session, c.slotid, c.cachethis, reply.span());
+  }
+  return rpc::AcceptStat::kSuccess;
+}
+
+}  // namespace dfs::nfs4

@@ -1,0 +1,57 @@
+#pragma once
+// The NFSv4 service: what every COMPOUND works against (the namespace, the state, the
+// settings) plus the server's identity on the wire (server owner and scope, the write
+// verifier). One per daemon.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nfs4/settings.h"
+#include "nfs4/state/state_manager.h"
+#include "nfs4/types.h"
+#include "vfs/namespace.h"
+
+namespace dfs::nfs4 {
+
+// Told about every operation executed (metrics hang on this).
+class OpObserver {
+ public:
+  virtual ~OpObserver() = default;
+  virtual void op_done(uint32_t op, nfsstat4 status, std::chrono::nanoseconds elapsed) = 0;
+  virtual void compound_done(nfsstat4 status) { (void)status; }
+  virtual void sequence_error(nfsstat4 status) { (void)status; }
+  virtual void replay(size_t bytes) { (void)bytes; }
+  virtual void bytes_read(uint64_t n) { (void)n; }
+  virtual void bytes_written(uint64_t n) { (void)n; }
+};
+
+class Nfs4Service {
+ public:
+  Nfs4Service(vfs::Namespace& ns, SettingsHolder& settings);
+
+  vfs::Namespace& ns;
+  SettingsHolder& settings;
+  state::StateManager state;
+
+  // Changes when the server restarts, so clients know to resend uncommitted writes
+  // (§18.32.3).
+  const Verifier& write_verifier() const { return write_verifier_; }
+  const ServerOwner& server_owner() const { return server_owner_; }
+  const std::vector<uint8_t>& server_scope() const { return server_scope_; }
+  const std::string& impl_name() const { return impl_name_; }
+
+  void set_observer(OpObserver* o) { observer_ = o; }
+  OpObserver* observer() const { return observer_; }
+
+ private:
+  Verifier write_verifier_{};
+  ServerOwner server_owner_;
+  std::vector<uint8_t> server_scope_;
+  std::string impl_name_;
+  OpObserver* observer_ = nullptr;
+};
+
+}  // namespace dfs::nfs4

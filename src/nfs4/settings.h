@@ -1,0 +1,43 @@
+#pragma once
+// The NFS adapter's tunables. A Settings value is immutable once published; changing a
+// setting publishes a new snapshot, which new sessions and connections pick up (live
+// settings, DESIGN.md). Readers take a snapshot per use and never see a half-applied change.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+namespace dfs::nfs4 {
+
+struct Settings {
+  uint32_t lease_time = 90;             // seconds (RFC 5661 §8.3)
+  uint32_t grace_period = 90;           // seconds
+  uint32_t max_record_size = 4u << 20;  // bytes of one RPC record
+  uint32_t max_compound_ops = 128;      // operations in one COMPOUND
+  uint32_t max_read_size = 1u << 20;    // bytes per READ
+  uint32_t max_write_size = 1u << 20;   // bytes per WRITE
+  uint32_t v4_max_session_slots = 64;   // fore-channel slots per session
+  uint32_t v4_max_sessions_per_client = 16;
+  uint32_t v4_max_connections_per_session = 16;  // 0 = unlimited
+  bool delegations_enabled = true;
+  uint32_t max_delegations = 10000;
+  uint32_t callback_timeout = 10;  // seconds
+  uint32_t min_minor_version = 1;
+  uint32_t max_minor_version = 2;
+};
+
+class SettingsHolder {
+ public:
+  SettingsHolder() : current_(std::make_shared<const Settings>()) {}
+  explicit SettingsHolder(Settings s) : current_(std::make_shared<const Settings>(s)) {}
+
+  std::shared_ptr<const Settings> get() const { return current_.load(std::memory_order_acquire); }
+  void set(const Settings& s) {
+    current_.store(std::make_shared<const Settings>(s), std::memory_order_release);
+  }
+
+ private:
+  std::atomic<std::shared_ptr<const Settings>> current_;
+};
+
+}  // namespace dfs::nfs4

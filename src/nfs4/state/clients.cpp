@@ -1,0 +1,491 @@
+// Client ids and sessions: EXCHANGE_ID (§18.35), CREATE_SESSION (§18.36), DESTROY_SESSION
+// (§18.37), DESTROY_CLIENTID (§18.50), BIND_CONN_TO_SESSION (§18.34), RECLAIM_COMPLETE
+// (§18.51), leases (§8.3) and administrative eviction.
+
+#include <algorithm>
+#include <random>
+
+#include <spdlog/spdlog.h>
+
+#include "nfs4/state/state_manager.h"
+
+namespace dfs::nfs4::state {
+namespace {
+
+// Smallest request and reply a session must allow: a SEQUENCE plus a small op (§18.36.3
+// lets the server refuse attributes it cannot work with: NFS4ERR_TOOSMALL).
+constexpr uint32_t kMinChannelMessage = 256;
+constexpr uint32_t kMaxBackChannelSlots = 16;
+
+uint32_t make_boot_epoch() {
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  return static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(now).count());
+}
+
+}  // namespace
+
+StateManager::StateManager(SettingsHolder& settings)
+    : settings_(settings), boot_epoch_(make_boot_epoch()) {}
+
+StateManager::~StateManager() { stop(); }
+
+void StateManager::start() {
+  reaper_stop_ = false;
+  reaper_ = std::thread([this] { reaper_loop(); });
+}
+
+void StateManager::stop() {
+  {
+    std::lock_guard lock(reaper_mu_);
+    reaper_stop_ = true;
+  }
+  reaper_cv_.notify_all();
+  if (reaper_.joinable()) reaper_.join();
+}
+
+void StateManager::reaper_loop() {
+  std::unique_lock lock(reaper_mu_);
+  while (!reaper_stop_) {
+    reaper_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return reaper_stop_; });
+    if (reaper_stop_) break;
+    lock.unlock();
+    size_t n = reap_expired();
+    if (n) spdlog::info("expired {} client(s) whose lease ran out", n);
+    lock.lock();
+  }
+}
+
+std::shared_ptr<ClientRecord> StateManager::find_client_locked(uint64_t id) const {
+  auto it = clients_.find(id);
+  return it == clients_.end() ? nullptr : it->second;
+}
+
+nfsstat4 StateManager::exchange_id(const ExchangeIdArgs& args, const Principal& principal,
+                                   const std::string& peer, uint32_t minor_version,
+                                   ExchangeIdOk& out) {
+  if (args.flags & ~EXCHGID4_FLAG_MASK_A) return NFS4ERR_INVAL;
+  if (args.state_protect.how == SP4_SSV) return NFS4ERR_ENCR_ALG_UNSUPP;
+  if (args.clientowner.ownerid.empty()) return NFS4ERR_INVAL;
+
+  std::unique_lock lock(mu_);
+  std::shared_ptr<ClientRecord> conf, unconf;
+  for (const auto& [id, c] : clients_) {
+    if (c->owner != args.clientowner.ownerid) continue;
+    (c->confirmed ? conf : unconf) = c;
+  }
+  const bool update = args.flags & EXCHGID4_FLAG_UPD_CONFIRMED_REC_A;
+  std::shared_ptr<ClientRecord> result;
+  if (update) {
+    // Cases 6-8 (§18.35.5): update an existing confirmed record.
+    if (!conf) return NFS4ERR_NOENT;
+    if (!(conf->principal == principal)) return NFS4ERR_PERM;
+    if (conf->verifier != args.clientowner.verifier) return NFS4ERR_NOT_SAME;
+    result = conf;
+  } else if (conf && conf->verifier == args.clientowner.verifier &&
+             conf->principal == principal) {
+    result = conf;  // case 2: the same client asking again
+  } else {
+    if (conf && !(conf->principal == principal) &&
+        (!conf->sessions.empty() || conf->has_state())) {
+      return NFS4ERR_CLID_INUSE;  // case 3: another principal owns live state
+    }
+    // Cases 1, 4 and 5: a new unconfirmed record replaces any earlier unconfirmed one; a
+    // confirmed one (a rebooted client) stays until the new record is confirmed.
+    if (unconf) purge_client_locked(unconf, EndReason::kReplaced);
+    auto rec = std::make_shared<ClientRecord>();
+    rec->id = (uint64_t{boot_epoch_} << 32) | next_client_++;
+    rec->owner = args.clientowner.ownerid;
+    rec->verifier = args.clientowner.verifier;
+    rec->principal = principal;
+    rec->peer = peer;
+    rec->minor_version = minor_version;
+    if (!args.client_impl_id.empty()) rec->impl_name = args.client_impl_id[0].name;
+    rec->renew();
+    clients_[rec->id] = rec;
+    result = rec;
+  }
+  // We never act as a pNFS server; we also ignore the migration-support flags.
+  result->exchange_flags = EXCHGID4_FLAG_USE_NON_PNFS;
+  out.clientid = result->id;
+  out.sequenceid = result->create_session_seq;
+  out.flags = result->exchange_flags | (result->confirmed ? EXCHGID4_FLAG_CONFIRMED_R : 0);
+  out.state_protect = {};
+  if (args.state_protect.how == SP4_MACH_CRED) {
+    // Machine-credential protection with no operations enforced (§18.35.3 lets the
+    // server choose the sets; empty ones are a valid choice).
+    out.state_protect.how = SP4_MACH_CRED;
+  }
+  return NFS4_OK;
+}
+
+nfsstat4 StateManager::create_session(const CreateSessionArgs& args, const Principal& principal,
+                                      const std::shared_ptr<rpc::Connection>& conn,
+                                      CreateSessionOk& out) {
+  auto settings = settings_.get();
+  std::unique_lock lock(mu_);
+  auto client = find_client_locked(args.clientid);
+  if (!client) return NFS4ERR_STALE_CLIENTID;
+  if (!(client->principal == principal)) return NFS4ERR_CLID_INUSE;
+
+  // §18.36.4: the sequence id orders CREATE_SESSIONs of one client id.
+  if (args.sequence + 1 == client->create_session_seq && client->last_create_session) {
+    const auto& last = *client->last_create_session;
+    if (last.status == NFS4_OK) out = last.ok;
+    return last.status;  // a retry: the same reply again
+  }
+  if (args.sequence != client->create_session_seq) return NFS4ERR_SEQ_MISORDERED;
+
+  auto remember = [&](nfsstat4 status) {
+    client->create_session_seq++;
+    CreateSessionResult r;
+    r.status = status;
+    if (status == NFS4_OK) r.ok = out;
+    client->last_create_session = r;
+    return status;
+  };
+
+  if (args.fore.rdma_ird.size() > 1 || args.back.rdma_ird.size() > 1) return NFS4ERR_BADXDR;
+  if (args.fore.maxrequests == 0 || args.back.maxrequests == 0) return remember(NFS4ERR_INVAL);
+  if (args.fore.maxrequestsize < kMinChannelMessage ||
+      args.fore.maxresponsesize < kMinChannelMessage) {
+    return remember(NFS4ERR_TOOSMALL);
+  }
+  if (client->sessions.size() >= settings->v4_max_sessions_per_client) {
+    return remember(NFS4ERR_NOSPC);
+  }
+
+  ChannelAttrs fore;
+  fore.headerpadsize = 0;
+  fore.maxrequestsize = std::min(args.fore.maxrequestsize, settings->max_record_size);
+  fore.maxresponsesize = std::min(args.fore.maxresponsesize, settings->max_record_size);
+  fore.maxresponsesize_cached =
+      std::min(args.fore.maxresponsesize_cached, settings->max_record_size);
+  fore.maxoperations = std::min(args.fore.maxoperations, settings->max_compound_ops);
+  fore.maxrequests = std::min(args.fore.maxrequests, settings->v4_max_session_slots);
+  ChannelAttrs back;
+  back.headerpadsize = 0;
+  back.maxrequestsize = args.back.maxrequestsize;
+  back.maxresponsesize = args.back.maxresponsesize;
+  back.maxresponsesize_cached = args.back.maxresponsesize_cached;
+  back.maxoperations = args.back.maxoperations;
+  back.maxrequests = std::min(args.back.maxrequests, kMaxBackChannelSlots);
+
+  // Persistent reply caches and RDMA are not offered (§18.36.3: the server clears them).
+  uint32_t flags = args.flags & CREATE_SESSION4_FLAG_CONN_BACK_CHAN;
+
+  SessionId sid{};
+  uint64_t cid = client->id;
+  uint32_t n = next_session_++;
+  for (int i = 0; i < 8; ++i) sid[i] = static_cast<uint8_t>(cid >> (56 - 8 * i));
+  for (int i = 0; i < 4; ++i) sid[8 + i] = static_cast<uint8_t>(boot_epoch_ >> (24 - 8 * i));
+  for (int i = 0; i < 4; ++i) sid[12 + i] = static_cast<uint8_t>(n >> (24 - 8 * i));
+
+  // Confirming a record retires a confirmed record of the same owner (a client that
+  // rebooted: §18.35.5 case 5, completed here).
+  if (!client->confirmed) {
+    std::vector<std::shared_ptr<ClientRecord>> old;
+    for (const auto& [id, c] : clients_) {
+      if (c != client && c->confirmed && c->owner == client->owner) old.push_back(c);
+    }
+    for (auto& c : old) purge_client_locked(c, EndReason::kReplaced);
+    client->confirmed = true;
+    if (observer_) observer_->client_created(*client);
+  }
+
+  auto session = std::make_shared<Session>(sid, client, fore, back, flags, args.cb_program,
+                                           args.sec_parms);
+  sessions_[sid] = session;
+  client->sessions[sid] = session;
+  {
+    std::lock_guard slock(session->mu);
+    bind_locked(*session, conn,
+                (flags & CREATE_SESSION4_FLAG_CONN_BACK_CHAN) ? ConnDirection::kBoth
+                                                              : ConnDirection::kFore);
+  }
+  client->renew();
+  if (observer_) observer_->session_created(*session);
+
+  out.sessionid = sid;
+  out.sequence = args.sequence;
+  out.flags = flags;
+  out.fore = fore;
+  out.back = back;
+  return remember(NFS4_OK);
+}
+
+void StateManager::bind_locked(Session& s, const std::shared_ptr<rpc::Connection>& conn,
+                               ConnDirection dir) {
+  auto& b = s.connections[conn->id()];
+  bool fresh = b.conn.expired();
+  b.conn = conn;
+  b.dir = dir;
+  if (fresh) {
+    std::lock_guard lock(conn_mu_);
+    conn_sessions_[conn->id()].push_back(s.id);
+  }
+}
+
+void StateManager::connection_closed(uint64_t conn_id) {
+  std::vector<SessionId> ids;
+  {
+    std::lock_guard lock(conn_mu_);
+    auto it = conn_sessions_.find(conn_id);
+    if (it == conn_sessions_.end()) return;
+    ids = std::move(it->second);
+    conn_sessions_.erase(it);
+  }
+  std::shared_lock lock(mu_);
+  for (const auto& id : ids) {
+    auto it = sessions_.find(id);
+    if (it == sessions_.end()) continue;
+    std::lock_guard slock(it->second->mu);
+    it->second->connections.erase(conn_id);
+  }
+}
+
+nfsstat4 StateManager::destroy_session(const SessionId& id,
+                                       const std::shared_ptr<rpc::Connection>& conn,
+                                       const Session* current) {
+  std::unique_lock lock(mu_);
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return NFS4ERR_BADSESSION;
+  auto session = it->second;
+  {
+    std::lock_guard slock(session->mu);
+    // §18.37.3: without SEQUENCE the request must come over a connection of the session.
+    if (!current && !session->connections.count(conn->id())) {
+      return NFS4ERR_CONN_NOT_BOUND_TO_SESSION;
+    }
+    // Another request still executing on the session: let the client retry.
+    size_t busy = session->in_flight_locked() - (current == session.get() ? 1 : 0);
+    if (busy > 0) return NFS4ERR_DELAY;
+  }
+  end_session_locked(session, EndReason::kDestroyed);
+  return NFS4_OK;
+}
+
+void StateManager::end_session_locked(const std::shared_ptr<Session>& s, EndReason why) {
+  std::vector<uint64_t> conns;
+  {
+    std::lock_guard slock(s->mu);
+    s->destroyed = true;
+    for (const auto& [cid, b] : s->connections) conns.push_back(cid);
+    s->connections.clear();
+  }
+  {
+    std::lock_guard lock(conn_mu_);
+    for (uint64_t cid : conns) {
+      auto it = conn_sessions_.find(cid);
+      if (it == conn_sessions_.end()) continue;
+      std::erase(it->second, s->id);
+      if (it->second.empty()) conn_sessions_.erase(it);
+    }
+  }
+  sessions_.erase(s->id);
+  s->client->sessions.erase(s->id);
+  if (observer_) observer_->session_ended(*s, why);
+}
+
+nfsstat4 StateManager::destroy_clientid(uint64_t clientid, const Session* current) {
+  std::unique_lock lock(mu_);
+  auto client = find_client_locked(clientid);
+  if (!client) return NFS4ERR_STALE_CLIENTID;
+  // §18.50.3: a client id with sessions (including the one carrying this request) is busy.
+  if (!client->sessions.empty() || (current && current->client == client)) {
+    return NFS4ERR_CLIENTID_BUSY;
+  }
+  purge_client_locked(client, EndReason::kDestroyed);
+  return NFS4_OK;
+}
+
+nfsstat4 StateManager::bind_connection(const BindConnArgs& args,
+                                       const std::shared_ptr<rpc::Connection>& conn,
+                                       BindConnOk& out) {
+  std::shared_lock lock(mu_);
+  auto it = sessions_.find(args.sessionid);
+  if (it == sessions_.end()) return NFS4ERR_BADSESSION;
+  if (args.use_conn_in_rdma_mode) {
+    // TCP only: the connection is bound in non-RDMA mode (§18.34.3 lets us say so).
+  }
+  ConnDirection dir;
+  channel_dir_from_server4 result;
+  switch (args.dir) {
+    case CDFC4_FORE:
+      dir = ConnDirection::kFore;
+      result = CDFS4_FORE;
+      break;
+    case CDFC4_BACK:
+      dir = ConnDirection::kBack;
+      result = CDFS4_BACK;
+      break;
+    case CDFC4_FORE_OR_BOTH:
+    case CDFC4_BACK_OR_BOTH:
+      dir = ConnDirection::kBoth;
+      result = CDFS4_BOTH;
+      break;
+    default:
+      return NFS4ERR_INVAL;
+  }
+  auto session = it->second;
+  {
+    std::lock_guard slock(session->mu);
+    bind_locked(*session, conn, dir);
+  }
+  session->client->renew();
+  out.sessionid = args.sessionid;
+  out.dir = result;
+  out.use_conn_in_rdma_mode = false;
+  return NFS4_OK;
+}
+
+nfsstat4 StateManager::reclaim_complete(ClientRecord& client, bool one_fs) {
+  std::unique_lock lock(mu_);
+  if (one_fs) return NFS4_OK;  // per-file-system reclaim is not tracked; nothing to reclaim
+  if (client.reclaim_complete) return NFS4ERR_COMPLETE_ALREADY;
+  client.reclaim_complete = true;
+  return NFS4_OK;
+}
+
+nfsstat4 StateManager::backchannel_ctl(Session& session, const BackchannelCtlArgs& args) {
+  std::lock_guard slock(session.mu);
+  session.cb_program = args.cb_program;
+  session.cb_sec = args.sec_parms;
+  return NFS4_OK;
+}
+
+void StateManager::purge_client_locked(const std::shared_ptr<ClientRecord>& client,
+                                       EndReason why) {
+  std::vector<std::shared_ptr<Session>> sessions;
+  for (auto& [sid, s] : client->sessions) sessions.push_back(s);
+  for (auto& s : sessions) end_session_locked(s, why);
+  // Lock owners first: their states point at opens.
+  for (LockOwner* lo : std::vector<LockOwner*>(client->lock_owners.begin(),
+                                               client->lock_owners.end())) {
+    for (LockState* ls : std::vector<LockState*>(lo->states)) remove_lock_state_locked(ls);
+  }
+  for (OpenOwner* oo : std::vector<OpenOwner*>(client->open_owners.begin(),
+                                               client->open_owners.end())) {
+    for (OpenState* os : std::vector<OpenState*>(oo->opens)) remove_open_locked(os);
+  }
+  clients_.erase(client->id);
+  if (client->confirmed && observer_) observer_->client_ended(*client, why);
+}
+
+size_t StateManager::reap_expired() {
+  auto lease = std::chrono::seconds(settings_.get()->lease_time);
+  auto now = Clock::now();
+  std::unique_lock lock(mu_);
+  std::vector<std::shared_ptr<ClientRecord>> dead;
+  for (const auto& [id, c] : clients_) {
+    if (now - c->last_renew() <= lease) continue;
+    // A client with a request in progress is not expired under it.
+    bool busy = false;
+    for (const auto& [sid, s] : c->sessions) {
+      std::lock_guard slock(s->mu);
+      busy = busy || s->in_flight_locked() > 0;
+    }
+    if (!busy) dead.push_back(c);
+  }
+  for (auto& c : dead) {
+    spdlog::info("client {:#x} ({}) lease expired", c->id, c->peer);
+    purge_client_locked(c, EndReason::kExpired);
+  }
+  return dead.size();
+}
+
+bool StateManager::evict_client(uint64_t clientid) {
+  std::vector<std::shared_ptr<rpc::Connection>> conns;
+  {
+    std::unique_lock lock(mu_);
+    auto client = find_client_locked(clientid);
+    if (!client) return false;
+    for (const auto& [sid, s] : client->sessions) {
+      std::lock_guard slock(s->mu);
+      for (const auto& [cid, b] : s->connections) {
+        if (auto c = b.conn.lock()) conns.push_back(c);
+      }
+    }
+    purge_client_locked(client, EndReason::kEvicted);
+  }
+  for (auto& c : conns) c->close();
+  return true;
+}
+
+bool StateManager::destroy_session_admin(uint64_t clientid, const SessionId& id) {
+  std::unique_lock lock(mu_);
+  auto it = sessions_.find(id);
+  if (it == sessions_.end() || it->second->client->id != clientid) return false;
+  end_session_locked(it->second, EndReason::kEvicted);
+  return true;
+}
+
+std::vector<ClientSummary> StateManager::clients() const {
+  std::vector<ClientSummary> out;
+  std::shared_lock lock(mu_);
+  for (const auto& [id, c] : clients_) out.push_back(summarize_locked(*c));
+  return out;
+}
+
+std::optional<ClientSummary> StateManager::client(uint64_t id) const {
+  std::shared_lock lock(mu_);
+  auto c = find_client_locked(id);
+  if (!c) return std::nullopt;
+  return summarize_locked(*c);
+}
+
+ClientSummary StateManager::summarize_locked(const ClientRecord& rec) const {
+  const ClientRecord* c = &rec;
+  ClientSummary s;
+  s.id = c->id;
+  s.owner.assign(c->owner.begin(), c->owner.end());
+  s.peer = c->peer;
+  s.minor_version = c->minor_version;
+  s.confirmed = c->confirmed;
+  auto lease = std::chrono::seconds(settings_.get()->lease_time);
+  auto left = lease - (Clock::now() - c->last_renew());
+  s.lease_remaining_s = std::max(0.0, std::chrono::duration<double>(left).count());
+  s.sessions = c->sessions.size();
+  s.impl_name = c->impl_name;
+  return s;
+}
+
+std::vector<SessionSummary> StateManager::sessions(uint64_t clientid) const {
+  std::vector<SessionSummary> out;
+  std::shared_lock lock(mu_);
+  auto c = find_client_locked(clientid);
+  if (!c) return out;
+  for (const auto& [sid, s] : c->sessions) {
+    SessionSummary sum;
+    sum.id = sid;
+    sum.clientid = clientid;
+    sum.created_at = s->created_at;
+    sum.flags = s->flags;
+    sum.fore = s->fore;
+    sum.back = s->back;
+    std::lock_guard slock(s->mu);
+    sum.cb_program = s->cb_program;
+    for (const auto& [cid, b] : s->connections) {
+      if (static_cast<uint8_t>(b.dir) & static_cast<uint8_t>(ConnDirection::kFore)) {
+        sum.fore_connections++;
+      }
+      if (static_cast<uint8_t>(b.dir) & static_cast<uint8_t>(ConnDirection::kBack)) {
+        sum.back_connections++;
+      }
+    }
+    sum.slots_in_use = s->in_flight_locked();
+    out.push_back(sum);
+  }
+  return out;
+}
+
+size_t StateManager::client_count() const {
+  std::shared_lock lock(mu_);
+  return clients_.size();
+}
+
+size_t StateManager::session_count() const {
+  std::shared_lock lock(mu_);
+  return sessions_.size();
+}
+
+}  // namespace dfs::nfs4::state

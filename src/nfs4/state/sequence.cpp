@@ -1,0 +1,92 @@
+// SEQUENCE (§18.46) and the slot table's exactly-once semantics (§2.10.6).
+
+#include "nfs4/state/state_manager.h"
+
+namespace dfs::nfs4::state {
+
+SequenceOutcome StateManager::sequence(const SequenceArgs& args, uint64_t digest,
+                                       const std::shared_ptr<rpc::Connection>& conn,
+                                       size_t request_size, size_t op_count, SequenceOk& out) {
+  SequenceOutcome res;
+  {
+    std::shared_lock lock(mu_);
+    auto it = sessions_.find(args.sessionid);
+    if (it == sessions_.end()) {
+      res.status = NFS4ERR_BADSESSION;
+      return res;
+    }
+    res.session = it->second;
+  }
+  Session& s = *res.session;
+  std::lock_guard slock(s.mu);
+  if (s.destroyed) {
+    res.status = NFS4ERR_BADSESSION;
+    return res;
+  }
+  if (args.slotid >= s.slots.size()) {
+    res.status = NFS4ERR_BADSLOT;
+    return res;
+  }
+  Slot& slot = s.slots[args.slotid];
+  if (args.sequenceid == slot.seqid && (slot.in_use || slot.seqid != 0)) {
+    // A retry of the last request on this slot (§2.10.6.1.3).
+    if (slot.in_use) {
+      res.status = NFS4ERR_DELAY;
+    } else if (slot.digest != digest) {
+      res.status = NFS4ERR_SEQ_FALSE_RETRY;
+    } else if (!slot.cached) {
+      res.status = NFS4ERR_RETRY_UNCACHED_REP;
+    } else {
+      res.replay = true;
+      res.cached_reply = slot.reply;
+    }
+    return res;
+  }
+  if (args.sequenceid != slot.seqid + 1) {  // uint32 arithmetic wraps as §2.10.6.1 requires
+    res.status = NFS4ERR_SEQ_MISORDERED;
+    return res;
+  }
+  // Limits of the channel (§18.46.3): checked once the request is known to be new.
+  if (request_size > s.fore.maxrequestsize) {
+    res.status = NFS4ERR_REQ_TOO_BIG;
+    return res;
+  }
+  if (op_count > s.fore.maxoperations) {
+    res.status = NFS4ERR_TOO_MANY_OPS;
+    return res;
+  }
+  slot.seqid = args.sequenceid;
+  slot.in_use = true;
+  slot.cached = false;
+  slot.digest = digest;
+  slot.reply.clear();
+
+  // With SP4_NONE a connection is associated with the session by using it (§2.10.3.1).
+  if (!s.connections.count(conn->id())) bind_locked(s, conn, ConnDirection::kFore);
+  s.client->renew();
+
+  uint32_t status_flags = 0;
+  if ((s.flags & CREATE_SESSION4_FLAG_CONN_BACK_CHAN) && !s.has_back_channel_locked()) {
+    status_flags |= SEQ4_STATUS_CB_PATH_DOWN_SESSION;
+  }
+  out.sessionid = args.sessionid;
+  out.sequenceid = args.sequenceid;
+  out.slotid = args.slotid;
+  out.highest_slotid = static_cast<uint32_t>(s.slots.size() - 1);
+  out.target_highest_slotid = static_cast<uint32_t>(s.slots.size() - 1);
+  out.status_flags = status_flags;
+  return res;
+}
+
+void StateManager::finish_request(Session& session, uint32_t slotid, bool cache,
+                                  std::span<const uint8_t> reply) {
+  std::lock_guard slock(session.mu);
+  if (slotid >= session.slots.size()) return;
+  Slot& slot = session.slots[slotid];
+  slot.in_use = false;
+  slot.cached = cache;
+  slot.reply.clear();
+  if (cache) slot.reply.append(reply.data(), reply.size());
+}
+
+}  // namespace dfs::nfs4::state

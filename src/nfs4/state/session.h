@@ -1,0 +1,62 @@
+#pragma once
+// A session (RFC 5661 §2.10): its channel attributes, the fore-channel slot table with its
+// reply cache (exactly-once semantics, §2.10.6), and the connections bound to it per
+// direction (§2.10.3.1; trunking and the backchannel build on these bindings).
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "nfs4/types.h"
+#include "rpc/connection.h"
+#include "xdr/byte_buffer.h"
+
+namespace dfs::nfs4::state {
+
+struct ClientRecord;
+
+struct Slot {
+  uint32_t seqid = 0;      // sequence id of the last request accepted on this slot
+  bool in_use = false;     // a request with `seqid` is being executed
+  bool cached = false;     // `reply` holds the whole COMPOUND4res of that request
+  uint64_t digest = 0;     // of the request's arguments, to tell a retry from a false retry
+  xdr::ByteBuffer reply;
+};
+
+enum class ConnDirection : uint8_t { kFore = 1, kBack = 2, kBoth = 3 };
+
+struct BoundConnection {
+  std::weak_ptr<rpc::Connection> conn;
+  ConnDirection dir = ConnDirection::kFore;
+};
+
+class Session {
+ public:
+  Session(SessionId id, std::shared_ptr<ClientRecord> client, ChannelAttrs fore,
+          ChannelAttrs back, uint32_t flags, uint32_t cb_program,
+          std::vector<CallbackSecParms> cb_sec);
+
+  const SessionId id;
+  const std::shared_ptr<ClientRecord> client;
+  const ChannelAttrs fore;
+  const ChannelAttrs back;
+  const uint32_t flags;
+  const std::chrono::system_clock::time_point created_at;
+
+  // Guards everything below (slots, bindings, callback parameters).
+  std::mutex mu;
+  std::vector<Slot> slots;
+  std::map<uint64_t, BoundConnection> connections;  // by connection id
+  uint32_t cb_program;
+  std::vector<CallbackSecParms> cb_sec;
+  bool destroyed = false;
+
+  // Requests being executed on this session right now (DESTROY_SESSION waits for none).
+  size_t in_flight_locked() const;
+  bool has_back_channel_locked() const;
+};
+
+}  // namespace dfs::nfs4::state

@@ -1,0 +1,204 @@
+#pragma once
+// All NFSv4.1 state of the server: client records, sessions, stateids, open and lock owners,
+// share reservations, byte-range locks and leases. Protocol decisions (which nfsstat4 a
+// request gets) are made here; the ops only translate arguments and results.
+//
+// Locking: mu_ (a shared_mutex) guards the maps and all open/lock state; readers of stateids
+// (READ, WRITE) take it shared. Each session's slot table has its own mutex so SEQUENCE on
+// different sessions does not contend, and holds mu_ only briefly to find the session.
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <span>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "nfs4/op_types.h"
+#include "nfs4/settings.h"
+#include "nfs4/state/client.h"
+#include "nfs4/state/session.h"
+#include "nfs4/state/stateful.h"
+#include "rpc/connection.h"
+
+namespace dfs::nfs4::state {
+
+// Why a session or client went away (for metrics and logs).
+enum class EndReason : uint8_t { kDestroyed, kExpired, kEvicted, kReplaced };
+
+class StateObserver {
+ public:
+  virtual ~StateObserver() = default;
+  virtual void session_created(const Session&) {}
+  virtual void session_ended(const Session&, EndReason) {}
+  virtual void client_created(const ClientRecord&) {}
+  virtual void client_ended(const ClientRecord&, EndReason) {}
+};
+
+// What SEQUENCE decided (§18.46.3).
+struct SequenceOutcome {
+  nfsstat4 status = NFS4_OK;
+  bool replay = false;                 // `cached_reply` holds the reply to send again
+  xdr::ByteBuffer cached_reply;
+  std::shared_ptr<Session> session;
+};
+
+// Read-only summaries for the control plane and metrics.
+struct ClientSummary {
+  uint64_t id = 0;
+  std::string owner;
+  std::string peer;
+  uint32_t minor_version = 1;
+  bool confirmed = false;
+  double lease_remaining_s = 0;
+  size_t sessions = 0;
+  std::string impl_name;
+};
+struct SessionSummary {
+  SessionId id{};
+  uint64_t clientid = 0;
+  std::chrono::system_clock::time_point created_at;
+  uint32_t flags = 0;
+  ChannelAttrs fore;
+  ChannelAttrs back;
+  uint32_t cb_program = 0;
+  size_t fore_connections = 0;
+  size_t back_connections = 0;
+  size_t slots_in_use = 0;
+};
+
+class StateManager {
+ public:
+  explicit StateManager(SettingsHolder& settings);
+  ~StateManager();
+  StateManager(const StateManager&) = delete;
+  StateManager& operator=(const StateManager&) = delete;
+
+  void set_observer(StateObserver* o) { observer_ = o; }
+  // Starts the lease reaper.
+  void start();
+  void stop();
+
+  // ---- client ids and sessions (§18.35, §18.36, §18.37, §18.50, §18.34) ----
+  nfsstat4 exchange_id(const ExchangeIdArgs& args, const Principal& principal,
+                       const std::string& peer, uint32_t minor_version, ExchangeIdOk& out);
+  nfsstat4 create_session(const CreateSessionArgs& args, const Principal& principal,
+                          const std::shared_ptr<rpc::Connection>& conn, CreateSessionOk& out);
+  // `current` is the session of the compound carrying the op, if any.
+  nfsstat4 destroy_session(const SessionId& id, const std::shared_ptr<rpc::Connection>& conn,
+                           const Session* current);
+  nfsstat4 destroy_clientid(uint64_t clientid, const Session* current);
+  nfsstat4 bind_connection(const BindConnArgs& args, const std::shared_ptr<rpc::Connection>& conn,
+                           BindConnOk& out);
+  nfsstat4 reclaim_complete(ClientRecord& client, bool one_fs);
+  nfsstat4 backchannel_ctl(Session& session, const BackchannelCtlArgs& args);
+
+  // SEQUENCE: the slot and replay-cache decision. `digest` identifies the request's
+  // arguments; `request_size` and `op_count` are checked against the channel attributes.
+  SequenceOutcome sequence(const SequenceArgs& args, uint64_t digest,
+                           const std::shared_ptr<rpc::Connection>& conn, size_t request_size,
+                           size_t op_count, SequenceOk& out);
+  // Ends a request started by sequence(): releases the slot and caches `reply` if asked.
+  void finish_request(Session& session, uint32_t slotid, bool cache,
+                      std::span<const uint8_t> reply);
+  // Drops the connection from every session it is bound to (called when it closes).
+  void connection_closed(uint64_t conn_id);
+
+  // ---- share state (§9) ----
+  // Exclusive access to the share and lock state for the duration of an OPEN, whose file
+  // system work and state change must be atomic with respect to other OPENs.
+  std::unique_lock<std::shared_mutex> lock_state() { return std::unique_lock(mu_); }
+  // Would an open of `file` with this access/deny by `owner` conflict with other owners?
+  nfsstat4 check_share_locked(const FileKey& file, const OwnerKey& owner, uint32_t access,
+                              uint32_t deny) const;
+  // Records an open (or upgrades the owner's existing one); returns its stateid.
+  nfsstat4 open_locked(ClientRecord& client, const OwnerKey& owner, const FileKey& file,
+                       uint32_t access, uint32_t deny, Stateid& out);
+  nfsstat4 close(ClientRecord& client, const Stateid& stateid, const FileKey& file,
+                 Stateid& out);
+  nfsstat4 open_downgrade(ClientRecord& client, const OpenDowngradeArgs& args,
+                          const FileKey& file, Stateid& out);
+  // Checks a stateid presented for READ/WRITE/SETATTR(size) on `file`.
+  nfsstat4 check_io(const ClientRecord* client, const Stateid& stateid, const FileKey& file,
+                    bool write) const;
+
+  // ---- byte-range locks (§9.1) ----
+  nfsstat4 lock(ClientRecord& client, const LockArgs& args, const FileKey& file,
+                LockResult& out);
+  nfsstat4 lockt(ClientRecord& client, const LocktArgs& args, const FileKey& file,
+                 LocktResult& out) const;
+  nfsstat4 locku(ClientRecord& client, const LockuArgs& args, const FileKey& file,
+                 Stateid& out);
+
+  // ---- stateid operations ----
+  nfsstat4 test_stateid(const ClientRecord& client, const Stateid& stateid) const;
+  nfsstat4 free_stateid(ClientRecord& client, const Stateid& stateid);
+  nfsstat4 delegreturn(ClientRecord& client, const Stateid& stateid);
+
+  // ---- leases and administration ----
+  // Expires every client whose lease has run out; returns how many.
+  size_t reap_expired();
+  // Drops a client and all its state; its connections are closed. False if unknown.
+  bool evict_client(uint64_t clientid);
+  bool destroy_session_admin(uint64_t clientid, const SessionId& id);
+  std::vector<ClientSummary> clients() const;
+  std::optional<ClientSummary> client(uint64_t id) const;
+  std::vector<SessionSummary> sessions(uint64_t clientid) const;
+  size_t client_count() const;
+  size_t session_count() const;
+  size_t open_count() const;
+  size_t lock_count() const;
+
+  static bool is_special(const Stateid& s);
+  static bool is_anonymous(const Stateid& s);
+  static bool is_bypass(const Stateid& s);
+
+ private:
+  using Clock = SteadyClock;
+
+  std::shared_ptr<ClientRecord> find_client_locked(uint64_t id) const;
+  ClientSummary summarize_locked(const ClientRecord& c) const;
+  // Removes a client record and everything it holds; mu_ must be held exclusively.
+  void purge_client_locked(const std::shared_ptr<ClientRecord>& client, EndReason why);
+  void end_session_locked(const std::shared_ptr<Session>& s, EndReason why);
+  void remove_open_locked(OpenState* os);
+  void remove_lock_state_locked(LockState* ls);
+  Other new_other();
+  StateEntry* find_state_locked(const Stateid& s) const;
+  // Stateid validation shared by every op: ownership, kind and sequence (§8.2.2).
+  nfsstat4 validate_locked(const ClientRecord* client, const Stateid& s, StateEntry*& out) const;
+  void bind_locked(Session& s, const std::shared_ptr<rpc::Connection>& conn, ConnDirection dir);
+  void reaper_loop();
+
+  SettingsHolder& settings_;
+  StateObserver* observer_ = nullptr;
+  const uint32_t boot_epoch_;
+  std::atomic<uint32_t> next_client_ = 1;
+  std::atomic<uint32_t> next_session_ = 1;
+  std::atomic<uint64_t> next_state_ = 1;
+
+  mutable std::shared_mutex mu_;
+  std::unordered_map<uint64_t, std::shared_ptr<ClientRecord>> clients_;
+  std::map<SessionId, std::shared_ptr<Session>> sessions_;
+  std::unordered_map<Other, std::unique_ptr<StateEntry>, OtherHash> states_;
+  std::unordered_map<OwnerKey, std::unique_ptr<OpenOwner>, OwnerKeyHash> open_owners_;
+  std::unordered_map<OwnerKey, std::unique_ptr<LockOwner>, OwnerKeyHash> lock_owners_;
+  std::unordered_map<FileKey, FileState, FileKeyHash> files_;
+  // Which sessions each connection is bound to, to unbind when it closes. Its own mutex,
+  // taken after a session's, so SEQUENCE can bind without holding mu_ exclusively.
+  std::mutex conn_mu_;
+  std::unordered_map<uint64_t, std::vector<SessionId>> conn_sessions_;
+
+  std::mutex reaper_mu_;
+  std::condition_variable reaper_cv_;
+  bool reaper_stop_ = false;
+  std::thread reaper_;
+};
+
+}  // namespace dfs::nfs4::state

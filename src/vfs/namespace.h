@@ -1,0 +1,86 @@
+#pragma once
+// The exported namespace: a pseudo-root joining the shares (each a FileSystem) at their
+// paths, the mapping between file handles and (file system, inode), and the crossing of
+// mount points in both directions. Shares can be added and removed while clients work; a
+// handle into a removed share is stale.
+
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "vfs/file_handle.h"
+#include "vfs/file_system.h"
+#include "vfs/pseudo_file_system.h"
+
+namespace dfs::vfs {
+
+// How a share treats its callers.
+struct ShareOptions {
+  bool read_only = false;
+  bool root_squash = false;  // uid 0 becomes anon_uid/anon_gid
+  uint32_t anon_uid = 65534;
+  uint32_t anon_gid = 65534;
+};
+
+// A position in the namespace: which file system, which inode.
+struct Node {
+  std::shared_ptr<FileSystem> fs;
+  uint32_t fs_index = 0;  // 0 is the pseudo file system
+  InodeId inode = kInvalidInode;
+  bool valid() const { return fs != nullptr; }
+};
+
+struct ShareInfo {
+  uint32_t index = 0;
+  std::string path;
+  ShareOptions options;
+};
+
+class Namespace {
+ public:
+  static constexpr uint32_t kPseudoIndex = 0;
+
+  Namespace();
+
+  // Mounts `fs` at `path` ("/" or "/a/b"); kExist if taken, kInval for a bad path. Shares
+  // may be given a fixed index (from a persistent control database); 0 picks the next.
+  Result<uint32_t> add_share(const std::string& path, std::shared_ptr<FileSystem> fs,
+                             ShareOptions options, uint32_t index = 0);
+  Status remove_share(const std::string& path);
+  std::vector<ShareInfo> shares() const;
+  std::optional<ShareOptions> share_options(uint32_t fs_index) const;
+
+  Node root() const;
+  // kStale if the share is gone, the inode is gone, or the generation differs.
+  Result<Node> resolve(const FileHandle& fh) const;
+  FileHandle handle(const Node& node, uint64_t generation) const {
+    return {node.fs_index, node.inode, generation};
+  }
+  // Looks a name up in a directory, entering a share when the name is its mount point.
+  Result<Node> lookup(const Identity& who, const Node& dir, std::string_view name) const;
+  // The parent directory, leaving a share through its mount point at the share root.
+  Result<Node> parent(const Node& dir) const;
+  // A pseudo directory that is a mount point stands for the share's root.
+  Node cross(const Node& node) const;
+  // For a share root, the pseudo inode it is mounted on (mounted_on_fileid); else the inode.
+  InodeId mounted_on(const Node& node) const;
+
+ private:
+  struct Share {
+    ShareInfo info;
+    std::shared_ptr<FileSystem> fs;
+    InodeId junction = kInvalidInode;  // pseudo inode it is mounted on (0 for "/")
+  };
+  static std::optional<std::string> normalise(const std::string& path);
+
+  std::shared_ptr<PseudoFileSystem> pseudo_;
+  mutable std::shared_mutex mu_;
+  std::map<uint32_t, Share> shares_;       // by index
+  std::map<InodeId, uint32_t> junctions_;  // pseudo inode -> share index
+  uint32_t root_share_ = 0;                // share mounted at "/", if any
+  uint32_t next_index_ = 1;
+};
+
+}  // namespace dfs::vfs
