@@ -1,0 +1,46 @@
+#!/bin/bash
+# Runs a guest script through the Linux kernel NFS client (../shared/kclient) against a
+# freshly started dfs. Usage:
+#   run_kclient.sh DFS_BINARY SCRIPT VERS [MOUNT_OPTS] [-- extra kclient args]
+# Passes when the script exits 0 and the unmount was clean.
+set -u
+DFS=$1; SCRIPT=$2; VERS=$3; OPTS=${4:-}
+shift 4 2>/dev/null || shift $#
+HERE=$(cd "$(dirname "$0")" && pwd)
+KCLIENT=${KCLIENT:-$HERE/../../../shared/kclient/kclient.sh}
+[ -x "$KCLIENT" ] || KCLIENT=/work/shared/kclient/kclient.sh
+WORK=$(mktemp -d /tmp/dfs-kclient.XXXXXX)
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+
+"$DFS" --listen 127.0.0.1 --port "$PORT" --log-level info > "$WORK/dfs.log" 2>&1 &
+DFS_PID=$!
+cleanup() {
+  kill -TERM "$DFS_PID" 2>/dev/null
+  wait "$DFS_PID" 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+# Wait (bounded) until dfs accepts connections.
+for _ in $(seq 1 100); do
+  (exec 3<>/dev/tcp/127.0.0.1/"$PORT") 2>/dev/null && break
+  kill -0 "$DFS_PID" 2>/dev/null || { cat "$WORK/dfs.log"; exit 1; }
+  sleep 0.1
+done
+
+EXTRA=()
+for b in flock; do command -v "$b" >/dev/null && EXTRA+=(--add-bin "$b"); done
+[ -n "${FCNTL_LOCK:-}" ] && EXTRA+=(--add "$FCNTL_LOCK")
+
+"$KCLIENT" --port "$PORT" --export /export --vers "$VERS" ${OPTS:+--mount-opts "$OPTS"} \
+  --script "$SCRIPT" --timeout 900 "${EXTRA[@]}" "$@" 2>&1 | tee "$WORK/out.log"
+rc=${PIPESTATUS[0]}
+if ! kill -0 "$DFS_PID" 2>/dev/null; then
+  echo "FAIL: dfs died during the run"; cat "$WORK/dfs.log"; exit 1
+fi
+if [ "$rc" = 0 ] && ! grep -q "kclient: umount ok" "$WORK/out.log"; then
+  echo "FAIL: unmount was not clean"; rc=1
+fi
+if grep -qiE "AddressSanitizer|runtime error" "$WORK/dfs.log"; then
+  echo "FAIL: sanitizer report in dfs log"; cat "$WORK/dfs.log"; rc=1
+fi
+exit "$rc"
