@@ -80,8 +80,11 @@ rpc::AcceptStat Nfs4Program::call(rpc::CallContext& ctx, xdr::Decoder& d, xdr::E
       if (!d.ok()) {
         sr.status = NFS4ERR_BADXDR;
       } else {
+        // The reply so far plus a SEQUENCE result: status and the fixed-size resok.
+        constexpr size_t kSequenceResult = 4 + 16 + 4 * 5;
+        size_t min_reply = e.size() + kSequenceResult;
         auto outcome = svc_.state.sequence(sa, util::hash_bytes(args_bytes), *ctx.conn,
-                                           ctx.record_size, count, sr.ok);
+                                           ctx.record_size, count, min_reply, sr.ok);
         if (outcome.replay) {
           // Exactly once (§2.10.6.1): the cached reply goes out again, byte for byte.
           e.rollback(start);
@@ -124,6 +127,10 @@ rpc::AcceptStat Nfs4Program::call(rpc::CallContext& ctx, xdr::Decoder& d, xdr::E
         e.u32(st);
       }
       if (observer) observer->op_done(op, st, SteadyClock::now() - t0);
+      if (st != NFS4_OK && spdlog::should_log(spdlog::level::debug)) {
+        spdlog::debug("connection {}: op {} ({}/{}) -> {}", (*ctx.conn)->id(), opname(op), i + 1,
+                      count, static_cast<uint32_t>(st));
+      }
       status = st;
       if (st != NFS4_OK) break;
       continue;

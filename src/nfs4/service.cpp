@@ -20,6 +20,15 @@ Nfs4Service::Nfs4Service(vfs::Namespace& ns_, SettingsHolder& settings_)
   server_owner_.major_id.assign(major.begin(), major.end());
   server_scope_.assign(major.begin(), major.end());
   impl_name_ = std::string("dittofs ") + build::kVersion;
+  state.set_file_open_hook([this](const state::FileKey& key, bool opened) {
+    auto fs = ns.file_system(key.fs);
+    if (!fs) return;
+    if (opened) {
+      fs->retain(key.inode);
+    } else {
+      fs->release(key.inode);
+    }
+  });
 }
 
 }  // namespace dfs::nfs4

@@ -117,6 +117,11 @@ class FileSystem {
   virtual Status commit(InodeId id) = 0;
 
   virtual FsStats statfs() = 0;
+
+  // A file is open (NFSv4 OPEN state exists). A file whose last name is removed while open
+  // keeps its content until the last release (POSIX unlink semantics, RFC 5661 §18.25.4).
+  virtual void retain(InodeId) {}
+  virtual void release(InodeId) {}
 };
 
 }  // namespace dfs::vfs

@@ -138,4 +138,11 @@ InodeId Namespace::mounted_on(const Node& node) const {
   return it->second.junction;
 }
 
+std::shared_ptr<FileSystem> Namespace::file_system(uint32_t fs_index) const {
+  if (fs_index == kPseudoIndex) return pseudo_;
+  std::shared_lock lock(mu_);
+  auto it = shares_.find(fs_index);
+  return it == shares_.end() ? nullptr : it->second.fs;
+}
+
 }  // namespace dfs::vfs

@@ -53,6 +53,8 @@ class Namespace {
   std::optional<ShareOptions> share_options(uint32_t fs_index) const;
 
   Node root() const;
+  // The file system with this index (0: the pseudo-root); nullptr if there is none.
+  std::shared_ptr<FileSystem> file_system(uint32_t fs_index) const;
   // kStale if the share is gone, the inode is gone, or the generation differs.
   Result<Node> resolve(const FileHandle& fh) const;
   FileHandle handle(const Node& node, uint64_t generation) const {

@@ -464,7 +464,7 @@ Result<DirChange> StoreFileSystem::remove(const Identity& who, InodeId dir, std:
   if (is_dir) {
     d->nlink -= 1;  // the removed directory's ".."
     batch.delete_inodes.push_back(v->id);
-  } else if (v->nlink <= 1) {
+  } else if (v->nlink <= 1 && !is_open(v->id)) {
     batch.delete_inodes.push_back(v->id);
     free_content = v->type == FileType::kRegular;
   } else {
@@ -475,8 +475,6 @@ Result<DirChange> StoreFileSystem::remove(const Identity& who, InodeId dir, std:
   }
   batch.put_inodes.push_back(std::move(*d));
   if (Status s = meta_->apply(batch); s != Status::kOk) return s;
-  // No open-file tracking: content goes with the last name (the protocol layer may keep a
-  // removed-but-open file's handle, which then reads as stale).
   if (free_content) blocks_->remove(*victim_id);
   return dc;
 }
@@ -561,7 +559,7 @@ Result<RenameResult> StoreFileSystem::rename(const Identity& who, InodeId from_d
     if (tgt->type == FileType::kDirectory) {
       td.nlink -= 1;  // the replaced directory's ".."
       batch.delete_inodes.push_back(tgt->id);
-    } else if (tgt->nlink <= 1) {
+    } else if (tgt->nlink <= 1 && !is_open(tgt->id)) {
       batch.delete_inodes.push_back(tgt->id);
       free_content = tgt->type == FileType::kRegular;
     } else {
@@ -685,6 +683,35 @@ FsStats StoreFileSystem::statfs() {
   s.files_free = files >= kFilesTotal ? 0 : kFilesTotal - files;
   s.files_avail = s.files_free;
   return s;
+}
+
+bool StoreFileSystem::is_open(InodeId id) {
+  std::lock_guard lock(open_mu_);
+  auto it = open_refs_.find(id);
+  return it != open_refs_.end() && it->second > 0;
+}
+
+void StoreFileSystem::retain(InodeId id) {
+  std::lock_guard lock(open_mu_);
+  ++open_refs_[id];
+}
+
+void StoreFileSystem::release(InodeId id) {
+  {
+    std::lock_guard lock(open_mu_);
+    auto it = open_refs_.find(id);
+    if (it == open_refs_.end()) return;
+    if (--it->second > 0) return;
+    open_refs_.erase(it);
+  }
+  // The last reference: an orphan (unlinked while open) goes now.
+  std::unique_lock ns(ns_mu_);
+  StripeGuard guard(*this, {id});
+  auto r = meta_->get(id);
+  if (!r || r->nlink > 0 || r->type == FileType::kDirectory || is_open(id)) return;
+  MetadataBatch batch;
+  batch.delete_inodes.push_back(id);
+  if (meta_->apply(batch) == Status::kOk && r->type == FileType::kRegular) blocks_->remove(id);
 }
 
 }  // namespace dfs::vfs

@@ -21,6 +21,7 @@
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
+#include <unordered_map>
 
 #include "vfs/file_system.h"
 #include "vfs/metadata_store.h"
@@ -66,6 +67,8 @@ class StoreFileSystem final : public FileSystem {
                             bool sync) override;
   Status commit(InodeId id) override;
   FsStats statfs() override;
+  void retain(InodeId id) override;
+  void release(InodeId id) override;
 
  private:
   static constexpr size_t kStripes = 256;
@@ -112,6 +115,11 @@ class StoreFileSystem final : public FileSystem {
   std::atomic<uint64_t> change_counter_{0};
   std::shared_mutex ns_mu_;
   std::array<Stripe, kStripes> stripes_;
+  // Open references per inode; a file unlinked while referenced stays as an orphan record
+  // (nlink 0) until the last release.
+  std::mutex open_mu_;
+  std::unordered_map<InodeId, uint32_t> open_refs_;
+  bool is_open(InodeId id);
 };
 
 }  // namespace dfs::vfs

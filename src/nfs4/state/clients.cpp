@@ -85,9 +85,11 @@ nfsstat4 StateManager::exchange_id(const ExchangeIdArgs& args, const Principal& 
              conf->principal == principal) {
     result = conf;  // case 2: the same client asking again
   } else {
-    if (conf && !(conf->principal == principal) &&
-        (!conf->sessions.empty() || conf->has_state())) {
-      return NFS4ERR_CLID_INUSE;  // case 3: another principal owns live state
+    if (conf && !(conf->principal == principal)) {
+      // Case 3: another principal. Its record is in use while it holds state; otherwise it
+      // is replaced at once.
+      if (!conf->sessions.empty() || conf->has_state()) return NFS4ERR_CLID_INUSE;
+      purge_client_locked(conf, EndReason::kReplaced);
     }
     // Cases 1, 4 and 5: a new unconfirmed record replaces any earlier unconfirmed one; a
     // confirmed one (a rebooted client) stays until the new record is confirmed.
@@ -125,7 +127,12 @@ nfsstat4 StateManager::create_session(const CreateSessionArgs& args, const Princ
   std::unique_lock lock(mu_);
   auto client = find_client_locked(args.clientid);
   if (!client) return NFS4ERR_STALE_CLIENTID;
-  if (!(client->principal == principal)) return NFS4ERR_CLID_INUSE;
+  // §18.36.4: an unconfirmed record is confirmed only by the principal that made it.
+  if (!client->confirmed && !(client->principal == principal)) return NFS4ERR_CLID_INUSE;
+  if (args.flags & ~(CREATE_SESSION4_FLAG_PERSIST | CREATE_SESSION4_FLAG_CONN_BACK_CHAN |
+                     CREATE_SESSION4_FLAG_CONN_RDMA)) {
+    return NFS4ERR_INVAL;
+  }
 
   // §18.36.4: the sequence id orders CREATE_SESSIONs of one client id.
   if (args.sequence + 1 == client->create_session_seq && client->last_create_session) {
@@ -135,11 +142,14 @@ nfsstat4 StateManager::create_session(const CreateSessionArgs& args, const Princ
   }
   if (args.sequence != client->create_session_seq) return NFS4ERR_SEQ_MISORDERED;
 
+  // Only a session that was made moves the sequence on and is kept for replay: a refused
+  // request changes nothing, so the client may correct it and send the same sequence id.
   auto remember = [&](nfsstat4 status) {
+    if (status != NFS4_OK) return status;
     client->create_session_seq++;
     CreateSessionResult r;
     r.status = status;
-    if (status == NFS4_OK) r.ok = out;
+    r.ok = out;
     client->last_create_session = r;
     return status;
   };
@@ -147,7 +157,9 @@ nfsstat4 StateManager::create_session(const CreateSessionArgs& args, const Princ
   if (args.fore.rdma_ird.size() > 1 || args.back.rdma_ird.size() > 1) return NFS4ERR_BADXDR;
   if (args.fore.maxrequests == 0 || args.back.maxrequests == 0) return remember(NFS4ERR_INVAL);
   if (args.fore.maxrequestsize < kMinChannelMessage ||
-      args.fore.maxresponsesize < kMinChannelMessage) {
+      args.fore.maxresponsesize < kMinChannelMessage ||
+      args.back.maxrequestsize < kMinChannelMessage ||
+      args.back.maxresponsesize < kMinChannelMessage) {
     return remember(NFS4ERR_TOOSMALL);
   }
   if (client->sessions.size() >= settings->v4_max_sessions_per_client) {

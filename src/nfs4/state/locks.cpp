@@ -73,6 +73,7 @@ nfsstat4 StateManager::lock(ClientRecord& client, const LockArgs& args, const Fi
   if (args.reclaim) return NFS4ERR_NO_GRACE;  // nothing survives a restart yet: no grace
 
   std::unique_lock lock(mu_);
+  if (!client.reclaim_complete) return NFS4ERR_GRACE;  // §18.51.3
   LockState* ls = nullptr;
   OpenState* os = nullptr;
   LockOwner* owner = nullptr;

@@ -69,6 +69,8 @@ nfsstat4 StateManager::check_share_locked(const FileKey& file, const OwnerKey& o
 nfsstat4 StateManager::open_locked(ClientRecord& client, const OwnerKey& owner,
                                    const FileKey& file, uint32_t access, uint32_t deny,
                                    Stateid& out) {
+  // §18.51.3: no new (non-reclaim) locking state before the client's RECLAIM_COMPLETE.
+  if (!client.reclaim_complete) return NFS4ERR_GRACE;
   if (auto st = check_share_locked(file, owner, access, deny); st != NFS4_OK) return st;
   auto& slot = open_owners_[owner];
   if (!slot) {
@@ -101,7 +103,9 @@ nfsstat4 StateManager::open_locked(ClientRecord& client, const OwnerKey& owner,
   os->access_modes = static_cast<uint8_t>(1u << access);
   os->deny_modes = static_cast<uint8_t>(1u << deny);
   oo->opens.push_back(os.get());
-  files_[file].opens.push_back(os.get());
+  auto& fstate = files_[file];
+  fstate.opens.push_back(os.get());
+  if (fstate.opens.size() == 1 && file_open_hook_) file_open_hook_(file, true);
   out = os->stateid();
   states_.emplace(os->other, std::move(os));
   return NFS4_OK;
@@ -112,6 +116,7 @@ void StateManager::remove_open_locked(OpenState* os) {
   auto fit = files_.find(os->file);
   if (fit != files_.end()) {
     std::erase(fit->second.opens, os);
+    if (fit->second.opens.empty() && file_open_hook_) file_open_hook_(os->file, false);
     if (fit->second.empty()) files_.erase(fit);
   }
   OpenOwner* oo = os->owner;

@@ -6,7 +6,8 @@ namespace dfs::nfs4::state {
 
 SequenceOutcome StateManager::sequence(const SequenceArgs& args, uint64_t digest,
                                        const std::shared_ptr<rpc::Connection>& conn,
-                                       size_t request_size, size_t op_count, SequenceOk& out) {
+                                       size_t request_size, size_t op_count,
+                                       size_t min_reply_size, SequenceOk& out) {
   SequenceOutcome res;
   {
     std::shared_lock lock(mu_);
@@ -53,6 +54,15 @@ SequenceOutcome StateManager::sequence(const SequenceArgs& args, uint64_t digest
   }
   if (op_count > s.fore.maxoperations) {
     res.status = NFS4ERR_TOO_MANY_OPS;
+    return res;
+  }
+  // Even the SEQUENCE result alone must fit what the client agreed to receive and cache.
+  if (min_reply_size > s.fore.maxresponsesize) {
+    res.status = NFS4ERR_REP_TOO_BIG;
+    return res;
+  }
+  if (args.cachethis && min_reply_size > s.fore.maxresponsesize_cached) {
+    res.status = NFS4ERR_REP_TOO_BIG_TO_CACHE;
     return res;
   }
   slot.seqid = args.sequenceid;

@@ -81,6 +81,11 @@ class StateManager {
   StateManager& operator=(const StateManager&) = delete;
 
   void set_observer(StateObserver* o) { observer_ = o; }
+  // Told when a file gets its first open and loses its last (called with the state lock
+  // held; it must not call back into the StateManager).
+  void set_file_open_hook(std::function<void(const FileKey&, bool opened)> hook) {
+    file_open_hook_ = std::move(hook);
+  }
   // Starts the lease reaper.
   void start();
   void stop();
@@ -100,10 +105,11 @@ class StateManager {
   nfsstat4 backchannel_ctl(Session& session, const BackchannelCtlArgs& args);
 
   // SEQUENCE: the slot and replay-cache decision. `digest` identifies the request's
-  // arguments; `request_size` and `op_count` are checked against the channel attributes.
+  // arguments; `request_size`, `op_count` and `min_reply_size` (the reply with nothing but
+  // the SEQUENCE result) are checked against the channel attributes.
   SequenceOutcome sequence(const SequenceArgs& args, uint64_t digest,
                            const std::shared_ptr<rpc::Connection>& conn, size_t request_size,
-                           size_t op_count, SequenceOk& out);
+                           size_t op_count, size_t min_reply_size, SequenceOk& out);
   // Ends a request started by sequence(): releases the slot and caches `reply` if asked.
   void finish_request(Session& session, uint32_t slotid, bool cache,
                       std::span<const uint8_t> reply);
@@ -178,6 +184,7 @@ class StateManager {
 
   SettingsHolder& settings_;
   StateObserver* observer_ = nullptr;
+  std::function<void(const FileKey&, bool)> file_open_hook_;
   const uint32_t boot_epoch_;
   std::atomic<uint32_t> next_client_ = 1;
   std::atomic<uint32_t> next_session_ = 1;

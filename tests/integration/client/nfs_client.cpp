@@ -91,6 +91,12 @@ void NfsClient::establish(const std::string& owner, uint32_t slots, uint32_t fla
   sessionid = csr.ok.sessionid;
   fore = csr.ok.fore;
   slot_seq.assign(fore.maxrequests, 0);
+  // A new client id reclaims nothing; without this, OPEN and LOCK get NFS4ERR_GRACE
+  // (RFC 5661 §18.51.3).
+  auto r3 = call(builder().op(OP_RECLAIM_COMPLETE, ReclaimCompleteArgs{false}));
+  if (r3.status != NFS4_OK) {
+    throw CompoundError("RECLAIM_COMPLETE failed: " + std::to_string(r3.status));
+  }
 }
 
 SequenceArgs NfsClient::next_sequence(uint32_t slot, bool cachethis) {
