@@ -38,6 +38,7 @@ void load_config_file(const std::string& path, Config& out) {
     read(root, "port", out.port);
     read(root, "log_level", out.log_level);
     read(root, "reactor_threads", out.reactor_threads);
+    read(root, "rpcbind_register", out.rpcbind_register);
     if (root["nfs"]) read_settings(root["nfs"], out.nfs);
     if (root["shares"]) {
       out.shares.clear();

@@ -24,6 +24,7 @@ struct Config {
   uint16_t port = 12049;
   std::string log_level = "info";
   unsigned reactor_threads = 0;
+  bool rpcbind_register = true;  // announce the NFS program to a local rpcbind, if one runs
   nfs4::Settings nfs;
   std::vector<ShareConfig> shares{ShareConfig{}};
 };

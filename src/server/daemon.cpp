@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 
+#include "rpc/rpcbind.h"
 #include "vfs/block/memory_store.h"
 #include "vfs/metadata/memory_store.h"
 #include "vfs/store_file_system.h"
@@ -62,11 +63,16 @@ void Daemon::start() {
   tcp_->start();
   started_ = true;
   spdlog::info("NFSv4.1 listening on {}", tcp_->listen_address());
+  if (config_.rpcbind_register) {
+    registered_ = rpc::rpcbind_set(nfs4::kProgram, nfs4::kVersion, tcp_->port());
+    if (registered_) spdlog::info("registered NFS version 4 with the local rpcbind");
+  }
 }
 
 void Daemon::stop() {
   if (!started_) return;
   started_ = false;
+  if (registered_) rpc::rpcbind_unset(nfs4::kProgram, nfs4::kVersion);
   tcp_->stop();
   service_->state.stop();
 }

@@ -42,6 +42,7 @@ class Daemon {
   rpc::Dispatcher dispatcher_;
   std::unique_ptr<rpc::TcpServer> tcp_;
   bool started_ = false;
+  bool registered_ = false;
 };
 
 }  // namespace dfs::server

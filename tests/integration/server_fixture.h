@@ -21,6 +21,7 @@ class ServerTest : public ::testing::Test {
     config.listen_address = "127.0.0.1";
     config.port = 0;
     config.reactor_threads = 2;
+    config.rpcbind_register = false;
     daemon_ = std::make_unique<server::Daemon>(config);
     daemon_->start();
   }
