@@ -18,7 +18,15 @@ vfs::Identity Compound::identity() const {
   return id;
 }
 
+nfsstat4 Compound::check_share_access(const vfs::Node& node) const {
+  if (node.fs_index == vfs::Namespace::kPseudoIndex) return NFS4_OK;
+  auto opts = svc.ns.share_options(node.fs_index);
+  if (!opts) return NFS4ERR_STALE;
+  return opts->admits(conn->peer(), cred.uid) ? NFS4_OK : NFS4ERR_ACCESS;
+}
+
 nfsstat4 Compound::set_current(const vfs::Node& node) {
+  if (auto st = check_share_access(node); st != NFS4_OK) return st;
   auto attrs = node.fs->getattr(node.inode);
   if (!attrs.ok()) return NFS4ERR_STALE;
   auto h = svc.ns.handle(node, attrs->generation).encode();

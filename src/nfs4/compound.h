@@ -49,8 +49,11 @@ struct Compound {
 
   // The caller as the file model sees it, after the current share's root squashing.
   vfs::Identity identity() const;
-  // Makes `node` the current object; fails with STALE if it vanished.
+  // Makes `node` the current object; fails with STALE if it vanished, ACCESS if the share's
+  // host or user list excludes the caller.
   nfsstat4 set_current(const vfs::Node& node);
+  // The share's access lists (entering a share is where exports are enforced).
+  nfsstat4 check_share_access(const vfs::Node& node) const;
   // Replaces the special "current stateid" (seqid 1, other 0) by the compound's current one.
   nfsstat4 resolve_stateid(Stateid& s) const;
   // Bytes still allowed in the reply by the session's channel attributes.

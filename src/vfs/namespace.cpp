@@ -1,8 +1,21 @@
 #include "vfs/namespace.h"
 
+#include <algorithm>
 #include <sstream>
 
 namespace dfs::vfs {
+
+bool ShareOptions::admits(const std::string& peer, uint32_t uid) const {
+  if (!allowed_uids.empty() &&
+      std::find(allowed_uids.begin(), allowed_uids.end(), uid) == allowed_uids.end()) {
+    return false;
+  }
+  if (allowed_hosts.empty()) return true;
+  auto ip = util::parse_address(peer);
+  if (!ip) return false;
+  return std::any_of(allowed_hosts.begin(), allowed_hosts.end(),
+                     [&](const util::Cidr& c) { return c.contains(*ip); });
+}
 
 Namespace::Namespace() : pseudo_(std::make_shared<PseudoFileSystem>(0)) {}
 
@@ -30,7 +43,8 @@ Result<uint32_t> Namespace::add_share(const std::string& path, std::shared_ptr<F
   if (index == 0) index = next_index_;
   if (shares_.count(index)) return Status::kExist;
   next_index_ = std::max(next_index_, index + 1);
-  Share share{{index, *norm, options}, std::move(fs), kInvalidInode};
+  Share share{{index, *norm, options}, std::make_shared<const ShareOptions>(options),
+              std::move(fs), kInvalidInode};
   if (*norm == "/") {
     root_share_ = index;
   } else {
@@ -67,11 +81,20 @@ std::vector<ShareInfo> Namespace::shares() const {
   return out;
 }
 
-std::optional<ShareOptions> Namespace::share_options(uint32_t fs_index) const {
+std::shared_ptr<const ShareOptions> Namespace::share_options(uint32_t fs_index) const {
   std::shared_lock lock(mu_);
   auto it = shares_.find(fs_index);
-  if (it == shares_.end()) return std::nullopt;
-  return it->second.info.options;
+  if (it == shares_.end()) return nullptr;
+  return it->second.options;
+}
+
+Status Namespace::set_share_options(uint32_t fs_index, ShareOptions options) {
+  std::unique_lock lock(mu_);
+  auto it = shares_.find(fs_index);
+  if (it == shares_.end()) return Status::kNoEnt;
+  it->second.info.options = options;
+  it->second.options = std::make_shared<const ShareOptions>(std::move(options));
+  return Status::kOk;
 }
 
 Node Namespace::root() const {

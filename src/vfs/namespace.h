@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "util/cidr.h"
 #include "vfs/file_handle.h"
 #include "vfs/file_system.h"
 #include "vfs/pseudo_file_system.h"
@@ -22,6 +23,11 @@ struct ShareOptions {
   bool root_squash = false;  // uid 0 becomes anon_uid/anon_gid
   uint32_t anon_uid = 65534;
   uint32_t anon_gid = 65534;
+  std::vector<util::Cidr> allowed_hosts;  // empty: any host
+  std::vector<uint32_t> allowed_uids;     // empty: any user
+
+  // May a caller at `peer` (as the transport prints it) with `uid` use the share?
+  bool admits(const std::string& peer, uint32_t uid) const;
 };
 
 // A position in the namespace: which file system, which inode.
@@ -50,7 +56,11 @@ class Namespace {
                              ShareOptions options, uint32_t index = 0);
   Status remove_share(const std::string& path);
   std::vector<ShareInfo> shares() const;
-  std::optional<ShareOptions> share_options(uint32_t fs_index) const;
+  // The share's options (shared, immutable: the hot path reads them per operation); nullptr
+  // for the pseudo file system or a removed share.
+  std::shared_ptr<const ShareOptions> share_options(uint32_t fs_index) const;
+  // Replaces a share's options (e.g. its access lists); kNoEnt if there is no such share.
+  Status set_share_options(uint32_t fs_index, ShareOptions options);
 
   Node root() const;
   // The file system with this index (0: the pseudo-root); nullptr if there is none.
@@ -72,6 +82,7 @@ class Namespace {
  private:
   struct Share {
     ShareInfo info;
+    std::shared_ptr<const ShareOptions> options;
     std::shared_ptr<FileSystem> fs;
     InodeId junction = kInvalidInode;  // pseudo inode it is mounted on (0 for "/")
   };

@@ -35,6 +35,7 @@ nfsstat4 putfh(Compound& c, PutFhArgs& a, StatusResult&) {
   if (!h) return NFS4ERR_BADHANDLE;
   auto node = c.svc.ns.resolve(*h);
   if (!node.ok()) return NFS4ERR_STALE;
+  if (auto st = c.check_share_access(*node); st != NFS4_OK) return st;
   forget_current_stateid(c);
   c.current.set = true;
   c.current.fh = a.object;

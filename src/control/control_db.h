@@ -1,0 +1,72 @@
+#pragma once
+// The control database: users, shares and settings in an embedded SQLite file in the data
+// directory, so they survive restarts. One connection guarded by a mutex: the control plane
+// is low-traffic and SQLite serialises writers anyway.
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+struct sqlite3;
+
+namespace dfs::control {
+
+struct UserRecord {
+  std::string username;
+  std::string password_hash;
+  std::string role;  // admin, operator, user
+  std::optional<uint32_t> uid;
+  std::string created_at;  // RFC 3339
+};
+
+struct ShareRecord {
+  std::string name;
+  std::string path;
+  uint32_t index = 0;  // namespace index: file handles carry it, so it is stable
+  std::string metadata_store = "memory";
+  std::string block_store = "memory";
+  bool read_only = false;
+  bool root_squash = true;
+  std::vector<std::string> allowed_hosts;
+  std::vector<std::string> allowed_users;
+  std::string created_at;
+};
+
+class ControlDb {
+ public:
+  // Opens (creating if needed) the database file; throws std::runtime_error on failure.
+  explicit ControlDb(const std::string& path);
+  ~ControlDb();
+  ControlDb(const ControlDb&) = delete;
+  ControlDb& operator=(const ControlDb&) = delete;
+
+  std::vector<UserRecord> users();
+  std::optional<UserRecord> user(const std::string& name);
+  bool insert_user(const UserRecord& u);  // false if the name exists
+  bool update_password(const std::string& name, const std::string& hash);
+  bool delete_user(const std::string& name);
+  size_t count_role(const std::string& role);
+
+  std::vector<ShareRecord> shares();
+  bool insert_share(const ShareRecord& s);  // false if name or path exists
+  bool delete_share(const std::string& name);
+  uint32_t max_share_index();
+
+  std::optional<nlohmann::json> setting(const std::string& key);
+  void put_setting(const std::string& key, const nlohmann::json& value);
+  void delete_setting(const std::string& key);
+
+ private:
+  void exec(const char* sql);
+
+  std::mutex mu_;
+  sqlite3* db_ = nullptr;
+};
+
+std::string now_rfc3339();
+
+}  // namespace dfs::control
