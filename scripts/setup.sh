@@ -11,6 +11,8 @@ PACKAGES=(
   clang-format
   # tests: RPC tools, the kernel-client VM (../shared/kclient), Python for helpers
   rpcbind qemu-system-x86 socat cpio busybox-static python3 util-linux procps
+  # tests: promtool checks the /metrics exposition
+  prometheus
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -22,4 +24,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+  # Debian starts the Prometheus server on :9090, dfs's default metrics port, when it installs
+  # the package; only promtool is wanted here.
+  if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null; then
+    $SUDO systemctl disable --now prometheus.service 2>/dev/null || true
+  fi
 fi

@@ -366,5 +366,7 @@ inline constexpr uint32_t SECINFO_STYLE4_CURRENT_FH = 0;
 inline constexpr uint32_t SECINFO_STYLE4_PARENT = 1;
 
 const char* opname(uint32_t op);
+// The nfsstat4 name ("NFS4_OK", "NFS4ERR_NOENT", ...); "UNKNOWN" for values not in the enum.
+const char* status_name(uint32_t status);
 
 }  // namespace dfs::nfs4

@@ -500,4 +500,15 @@ size_t StateManager::session_count() const {
   return sessions_.size();
 }
 
+size_t StateManager::slots_in_use() const {
+  // Same lock order as sessions(): the state lock, then each session's own.
+  std::shared_lock lock(mu_);
+  size_t n = 0;
+  for (const auto& [sid, s] : sessions_) {
+    std::lock_guard slock(s->mu);
+    n += s->in_flight_locked();
+  }
+  return n;
+}
+
 }  // namespace dfs::nfs4::state

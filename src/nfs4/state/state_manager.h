@@ -158,6 +158,8 @@ class StateManager {
   std::vector<SessionSummary> sessions(uint64_t clientid) const;
   size_t client_count() const;
   size_t session_count() const;
+  // Requests being executed across all sessions (a scrape-time sum, for metrics).
+  size_t slots_in_use() const;
   size_t open_count() const;
   size_t lock_count() const;
 

@@ -1,0 +1,301 @@
+#include "metrics/nfs_metrics.h"
+
+#include <cstring>
+
+#include "util/build_info.h"
+
+namespace dfs::metrics {
+
+namespace {
+
+using nfs4::nfsstat4;
+using nfs4::state::EndReason;
+
+// nfsstat4 values sit in two dense runs (RFC 5661 §15.1): 0..NFS4ERR_STALE and
+// NFS4ERR_BADHANDLE..NFS4ERR_DELEG_REVOKED. Two small arrays map them to compact indexes.
+constexpr uint32_t kLowLast = nfs4::NFS4ERR_STALE;
+constexpr uint32_t kHighFirst = nfs4::NFS4ERR_BADHANDLE;
+constexpr uint32_t kHighLast = nfs4::NFS4ERR_DELEG_REVOKED;
+
+struct StatusTable {
+  std::array<uint16_t, kLowLast + 1> low{};
+  std::array<uint16_t, kHighLast - kHighFirst + 1> high{};
+  std::vector<const char*> names;  // by index; the last is "UNKNOWN"
+  uint16_t unknown = 0;
+
+  StatusTable() {
+    // Values the enum does not name (the gaps) get the shared "UNKNOWN" index, so two of
+    // them can never produce two series with the same label.
+    constexpr uint16_t kGap = UINT16_MAX;
+    auto index_of = [this](uint32_t v) -> uint16_t {
+      const char* n = nfs4::status_name(v);
+      if (std::strcmp(n, "UNKNOWN") == 0) return kGap;
+      names.push_back(n);
+      return static_cast<uint16_t>(names.size() - 1);
+    };
+    for (uint32_t v = 0; v <= kLowLast; ++v)
+      low[v] = index_of(v);
+    for (uint32_t v = kHighFirst; v <= kHighLast; ++v)
+      high[v - kHighFirst] = index_of(v);
+    unknown = static_cast<uint16_t>(names.size());
+    names.push_back("UNKNOWN");
+    for (auto& i : low)
+      i = i == kGap ? unknown : i;
+    for (auto& i : high)
+      i = i == kGap ? unknown : i;
+  }
+};
+
+const StatusTable& status_table() {
+  static const StatusTable t;
+  return t;
+}
+
+struct OpTable {
+  std::array<const char*, NfsMetrics::kOpSlots> names{};  // nullptr: not an op
+  OpTable() {
+    for (uint32_t op = 0; op < NfsMetrics::kIllegalOp; ++op) {
+      const char* n = nfs4::opname(op);
+      names[op] = std::strcmp(n, "UNKNOWN") == 0 ? nullptr : n;
+    }
+    names[NfsMetrics::kIllegalOp] = "ILLEGAL";
+  }
+};
+
+const OpTable& op_table() {
+  static const OpTable t;
+  return t;
+}
+
+constexpr EndReason kReasons[] = {EndReason::kDestroyed, EndReason::kExpired, EndReason::kEvicted,
+                                  EndReason::kReplaced};
+
+}  // namespace
+
+const char* end_reason_label(EndReason why) {
+  switch (why) {
+    case EndReason::kDestroyed:
+      return "destroyed";
+    case EndReason::kExpired:
+      return "expired";
+    case EndReason::kEvicted:
+      return "evicted";
+    case EndReason::kReplaced:
+      return "replaced";
+  }
+  return "unknown";
+}
+
+size_t NfsMetrics::op_index(uint32_t op) {
+  if (op < kIllegalOp && op_table().names[op]) return op;
+  return kIllegalOp;
+}
+
+const char* NfsMetrics::op_label(size_t index) {
+  const char* n = index < kOpSlots ? op_table().names[index] : nullptr;
+  return n ? n : "ILLEGAL";
+}
+
+size_t NfsMetrics::status_index(uint32_t status) {
+  const StatusTable& t = status_table();
+  if (status <= kLowLast) return t.low[status];
+  if (status >= kHighFirst && status <= kHighLast) return t.high[status - kHighFirst];
+  return t.unknown;
+}
+
+size_t NfsMetrics::status_slots() {
+  return status_table().names.size();
+}
+
+const char* NfsMetrics::status_label(size_t index) {
+  const StatusTable& t = status_table();
+  return index < t.names.size() ? t.names[index] : "UNKNOWN";
+}
+
+NfsMetrics::NfsMetrics(Registry& registry, nfs4::Nfs4Service& service,
+                       const rpc::TcpServer& transport)
+    : registry_(registry),
+      service_(service),
+      op_counts_(kOpSlots * status_slots()),
+      op_durations_(kOpSlots),
+      compound_counts_(status_slots()),
+      sequence_error_counts_(status_slots()) {
+  auto counter = [this](const char* name, const char* help,
+                        std::vector<std::string> labels = {}) -> CounterFamily& {
+    auto& f = registry_.counter(name, help, std::move(labels));
+    registered_.push_back(name);
+    return f;
+  };
+  auto computed = [this](const char* name, const char* help, std::function<double()> fn) {
+    registry_.computed_gauge(name, help, std::move(fn));
+    registered_.push_back(name);
+  };
+  try {
+    operations_ = &counter(kOperations, "NFSv4 operations executed, by operation and result.",
+                           {"op", "status"});
+    durations_ = &registry_.histogram(kOperationDuration,
+                                      "Time to execute one NFSv4 operation, by operation.",
+                                      Registry::latency_buckets(), {"op"});
+    registered_.push_back(kOperationDuration);
+    compounds_ =
+        &counter(kCompounds, "NFSv4 COMPOUND requests answered, by final status.", {"status"});
+    read_bytes_ = &counter(kReadBytes, "File data bytes returned by READ.").labels();
+    written_bytes_ = &counter(kWrittenBytes, "File data bytes accepted by WRITE.").labels();
+    sequences_ = &counter(kSequences, "SEQUENCE operations processed, replays included.").labels();
+    sequence_errors_ =
+        &counter(kSequenceErrors, "SEQUENCE operations that failed, by error.", {"error"});
+    replay_hits_ =
+        &counter(kReplayHits, "Retried requests answered from a slot's reply cache.").labels();
+    replay_bytes_ =
+        &counter(kReplayBytes, "Bytes of cached replies sent again for retried requests.").labels();
+    sessions_created_ = &counter(kSessionsCreated, "NFSv4.1 sessions created.").labels();
+    auto& sessions_destroyed =
+        counter(kSessionsDestroyed, "NFSv4.1 sessions ended, by why.", {"reason"});
+    clients_created_ = &counter(kClientsCreated, "NFSv4.1 client IDs confirmed.").labels();
+    auto& clients_destroyed =
+        counter(kClientsDestroyed, "Confirmed NFSv4.1 client IDs ended, by why.", {"reason"});
+    // Every reason exists from the start, so a rate() over them has a 0 to start from.
+    for (EndReason why : kReasons) {
+      const auto i = static_cast<size_t>(why);
+      sessions_destroyed_[i] = &sessions_destroyed.labels({end_reason_label(why)});
+      clients_destroyed_[i] = &clients_destroyed.labels({end_reason_label(why)});
+    }
+
+    computed(kSessionsActive, "NFSv4.1 sessions that exist now.",
+             [&s = service_.state] { return static_cast<double>(s.session_count()); });
+    computed(kClientsActive, "NFSv4.1 client records that exist now (confirmed or not).",
+             [&s = service_.state] { return static_cast<double>(s.client_count()); });
+    computed(kSlotsInUse, "Session slots executing a request now, over all sessions.",
+             [&s = service_.state] { return static_cast<double>(s.slots_in_use()); });
+    computed(kConnectionsActive, "NFS TCP connections open now.",
+             [&t = transport] { return static_cast<double>(t.connection_count()); });
+
+    registry_
+        .gauge(kBuildInfo, "Always 1; the labels say which build is running.",
+               {"version", "revision"})
+        .labels({build::kVersion, build::kGitRevision})
+        .set(1);
+    registered_.push_back(kBuildInfo);
+  } catch (...) {
+    for (const auto& n : registered_)
+      registry_.remove(n);
+    throw;
+  }
+}
+
+NfsMetrics::~NfsMetrics() {
+  detach();
+  for (const auto& n : registered_)
+    registry_.remove(n);
+}
+
+void NfsMetrics::attach() {
+  service_.set_observer(this);
+  service_.state.set_observer(this);
+  attached_ = true;
+}
+
+void NfsMetrics::detach() {
+  if (!attached_) return;
+  // Only undo our own registration: someone may have replaced us since.
+  if (service_.observer() == this) service_.set_observer(nullptr);
+  service_.state.set_observer(nullptr);
+  attached_ = false;
+}
+
+Counter& NfsMetrics::op_counter(size_t op, size_t status) {
+  std::atomic<Counter*>& slot = op_counts_.slots[op * status_slots() + status];
+  Counter* c = slot.load(std::memory_order_acquire);
+  if (!c) {
+    // Racing first updates both get the same series from the family; either store wins.
+    c = &operations_->labels({op_label(op), status_label(status)});
+    slot.store(c, std::memory_order_release);
+  }
+  return *c;
+}
+
+Histogram& NfsMetrics::op_histogram(size_t op) {
+  std::atomic<Histogram*>& slot = op_durations_.slots[op];
+  Histogram* h = slot.load(std::memory_order_acquire);
+  if (!h) {
+    h = &durations_->labels({op_label(op)});
+    slot.store(h, std::memory_order_release);
+  }
+  return *h;
+}
+
+Counter& NfsMetrics::status_counter(SeriesCache<Counter>& cache, CounterFamily& family,
+                                    size_t status) {
+  std::atomic<Counter*>& slot = cache.slots[status];
+  Counter* c = slot.load(std::memory_order_acquire);
+  if (!c) {
+    c = &family.labels({status_label(status)});
+    slot.store(c, std::memory_order_release);
+  }
+  return *c;
+}
+
+void NfsMetrics::op_done(uint32_t op, nfsstat4 status, std::chrono::nanoseconds elapsed) {
+  const size_t oi = op_index(op);
+  const size_t si = status_index(status);
+  op_counter(oi, si).inc();
+  // Zero means "not timed": the compound loop reports SEQUENCE and ops refused before they
+  // ran without a duration, and observing 0 would drag the latency quantiles down.
+  if (elapsed.count() > 0) {
+    op_histogram(oi).observe(std::chrono::duration<double>(elapsed).count());
+  }
+  // SEQUENCE results are counted here rather than in sequence_error(): op_done sees every
+  // one, including undecodable arguments and SEQUENCE out of position, which
+  // sequence_error() is not told about.
+  if (op == nfs4::OP_SEQUENCE) {
+    sequences_->inc();
+    if (status != nfs4::NFS4_OK)
+      status_counter(sequence_error_counts_, *sequence_errors_, si).inc();
+  }
+}
+
+void NfsMetrics::compound_done(nfsstat4 status) {
+  status_counter(compound_counts_, *compounds_, status_index(status)).inc();
+}
+
+void NfsMetrics::replay(size_t bytes) {
+  // A replayed request never reaches op_done (the cached reply goes out instead), but it was
+  // a SEQUENCE the server processed.
+  sequences_->inc();
+  replay_hits_->inc();
+  replay_bytes_->inc(bytes);
+}
+
+void NfsMetrics::bytes_read(uint64_t n) {
+  read_bytes_->inc(n);
+}
+void NfsMetrics::bytes_written(uint64_t n) {
+  written_bytes_->inc(n);
+}
+
+void NfsMetrics::session_created(const nfs4::state::Session&) {
+  sessions_created_->inc();
+}
+
+void NfsMetrics::session_ended(const nfs4::state::Session&, EndReason why) {
+  const auto i = static_cast<size_t>(why);
+  if (i < sessions_destroyed_.size()) sessions_destroyed_[i]->inc();
+}
+
+void NfsMetrics::client_created(const nfs4::state::ClientRecord&) {
+  clients_created_->inc();
+}
+
+void NfsMetrics::client_ended(const nfs4::state::ClientRecord&, EndReason why) {
+  const auto i = static_cast<size_t>(why);
+  if (i < clients_destroyed_.size()) clients_destroyed_[i]->inc();
+}
+
+std::unique_ptr<NfsMetrics> attach_nfs_metrics(Registry& registry, nfs4::Nfs4Service& service,
+                                               const rpc::TcpServer& transport) {
+  auto m = std::make_unique<NfsMetrics>(registry, service, transport);
+  m->attach();
+  return m;
+}
+
+}  // namespace dfs::metrics

@@ -1,0 +1,137 @@
+#pragma once
+// The NFS server's metrics (docs/metrics.md lists them): an OpObserver and a StateObserver
+// that count into a Registry, plus gauges computed from the transport and the state manager
+// at scrape time.
+//
+// Per-operation series are found through arrays indexed by op number and by a compact status
+// index, each slot caching a pointer to its series once created: the per-op cost is two
+// array loads and two or three relaxed atomic adds, no map lookup and no lock.
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "metrics/registry.h"
+#include "nfs4/constants.h"
+#include "nfs4/service.h"
+#include "nfs4/state/state_manager.h"
+#include "rpc/tcp_server.h"
+
+namespace dfs::metrics {
+
+class NfsMetrics final : public nfs4::OpObserver, public nfs4::state::StateObserver {
+ public:
+  // Registers the families in `registry` (throws std::invalid_argument if they exist there
+  // already). `service` and `transport` are read at scrape time and must outlive this object.
+  NfsMetrics(Registry& registry, nfs4::Nfs4Service& service, const rpc::TcpServer& transport);
+  // Detaches (if attached) and removes the families from the registry.
+  ~NfsMetrics() override;
+  NfsMetrics(const NfsMetrics&) = delete;
+  NfsMetrics& operator=(const NfsMetrics&) = delete;
+
+  // Becomes the service's OpObserver and its state manager's StateObserver. Call before the
+  // transport starts: the observer pointers are plain pointers read by the reactor threads.
+  void attach();
+  // Stops observing; call after the transport stopped, for the same reason.
+  void detach();
+
+  // ---- OpObserver ----
+  void op_done(uint32_t op, nfs4::nfsstat4 status, std::chrono::nanoseconds elapsed) override;
+  void compound_done(nfs4::nfsstat4 status) override;
+  void replay(size_t bytes) override;
+  void bytes_read(uint64_t n) override;
+  void bytes_written(uint64_t n) override;
+
+  // ---- StateObserver ----
+  void session_created(const nfs4::state::Session&) override;
+  void session_ended(const nfs4::state::Session&, nfs4::state::EndReason why) override;
+  void client_created(const nfs4::state::ClientRecord&) override;
+  void client_ended(const nfs4::state::ClientRecord&, nfs4::state::EndReason why) override;
+
+  // Index spaces of the per-op arrays. Ops 0..kLastOp42 by number; anything else (and
+  // numbers the op table does not name) shares the ILLEGAL slot.
+  static constexpr size_t kIllegalOp = nfs4::kLastOp42 + 1;
+  static constexpr size_t kOpSlots = kIllegalOp + 1;
+  static size_t op_index(uint32_t op);
+  static const char* op_label(size_t index);
+  // Every nfsstat4 in the enum gets its own index (NFS4_OK is 0); unknown values share the
+  // last one, labelled "UNKNOWN".
+  static size_t status_index(uint32_t status);
+  static size_t status_slots();
+  static const char* status_label(size_t index);
+
+  // The families' names (the contract with dashboards; docs/metrics.md).
+  static constexpr const char* kOperations = "dittofs_nfs_operations_total";
+  static constexpr const char* kOperationDuration = "dittofs_nfs_operation_duration_seconds";
+  static constexpr const char* kCompounds = "dittofs_nfs_compounds_total";
+  static constexpr const char* kReadBytes = "dittofs_nfs_read_bytes_total";
+  static constexpr const char* kWrittenBytes = "dittofs_nfs_written_bytes_total";
+  static constexpr const char* kSequences = "dittofs_nfs_sequence_total";
+  static constexpr const char* kSequenceErrors = "dittofs_nfs_sequence_errors_total";
+  static constexpr const char* kReplayHits = "dittofs_nfs_replay_cache_hits_total";
+  static constexpr const char* kReplayBytes = "dittofs_nfs_replay_cache_bytes_total";
+  static constexpr const char* kSessionsCreated = "dittofs_nfs_sessions_created_total";
+  static constexpr const char* kSessionsDestroyed = "dittofs_nfs_sessions_destroyed_total";
+  static constexpr const char* kSessionsActive = "dittofs_nfs_sessions_active";
+  static constexpr const char* kClientsCreated = "dittofs_nfs_clients_created_total";
+  static constexpr const char* kClientsDestroyed = "dittofs_nfs_clients_destroyed_total";
+  static constexpr const char* kClientsActive = "dittofs_nfs_clients_active";
+  static constexpr const char* kSlotsInUse = "dittofs_nfs_slots_in_use";
+  static constexpr const char* kConnectionsActive = "dittofs_connections_active";
+  static constexpr const char* kBuildInfo = "dittofs_build_info";
+
+ private:
+  // A lazily filled cache of series pointers: the first update of a series creates it (under
+  // the family's mutex), later ones only load the pointer.
+  template <class M>
+  struct SeriesCache {
+    explicit SeriesCache(size_t n) : slots(new std::atomic<M*>[n]), size(n) {
+      for (size_t i = 0; i < n; ++i)
+        slots[i].store(nullptr, std::memory_order_relaxed);
+    }
+    std::unique_ptr<std::atomic<M*>[]> slots;
+    size_t size;
+  };
+  Counter& op_counter(size_t op, size_t status);
+  Histogram& op_histogram(size_t op);
+  Counter& status_counter(SeriesCache<Counter>& cache, CounterFamily& family, size_t status);
+
+  Registry& registry_;
+  nfs4::Nfs4Service& service_;
+  std::vector<std::string> registered_;  // to remove them again
+  bool attached_ = false;
+
+  CounterFamily* operations_ = nullptr;
+  HistogramFamily* durations_ = nullptr;
+  CounterFamily* compounds_ = nullptr;
+  CounterFamily* sequence_errors_ = nullptr;
+  Counter* read_bytes_ = nullptr;
+  Counter* written_bytes_ = nullptr;
+  Counter* sequences_ = nullptr;
+  Counter* replay_hits_ = nullptr;
+  Counter* replay_bytes_ = nullptr;
+  Counter* sessions_created_ = nullptr;
+  Counter* clients_created_ = nullptr;
+  std::array<Counter*, 4> sessions_destroyed_{};  // by EndReason
+  std::array<Counter*, 4> clients_destroyed_{};
+
+  SeriesCache<Counter> op_counts_;              // [op * status_slots() + status]
+  SeriesCache<Histogram> op_durations_;         // [op]
+  SeriesCache<Counter> compound_counts_;        // [status]
+  SeriesCache<Counter> sequence_error_counts_;  // [status]
+};
+
+// The daemon's one call: creates the metrics for `service` and `transport` in `registry` and
+// attaches them (so call it before the transport starts). Destroy the result after the
+// transport stopped and before `service` and `transport` go away.
+std::unique_ptr<NfsMetrics> attach_nfs_metrics(Registry& registry, nfs4::Nfs4Service& service,
+                                               const rpc::TcpServer& transport);
+
+// "destroyed", "expired", "evicted", "replaced".
+const char* end_reason_label(nfs4::state::EndReason why);
+
+}  // namespace dfs::metrics
