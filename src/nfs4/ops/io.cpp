@@ -42,8 +42,9 @@ nfsstat4 read(Compound& c, ReadArgs& a, ReadResult& r) {
   auto res = c.current.node.fs->read(c.current.node.inode, a.offset, count);
   if (!res.ok()) return to_nfs(res.status());
   r.ok.eof = res->eof;
+  const size_t n = res->data.size();  // before the pieces move out
   r.ok.pieces = std::move(res->data.pieces);
-  if (auto* o = c.svc.observer()) o->bytes_read(res->data.size());
+  if (auto* o = c.svc.observer()) o->bytes_read(n);
   return NFS4_OK;
 }
 
