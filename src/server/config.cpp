@@ -39,6 +39,14 @@ void load_config_file(const std::string& path, Config& out) {
     read(root, "log_level", out.log_level);
     read(root, "reactor_threads", out.reactor_threads);
     read(root, "rpcbind_register", out.rpcbind_register);
+    read(root, "data_dir", out.data_dir);
+    read(root, "password_cost", out.password_cost);
+    for (auto [key, target] : {std::pair{"api", &out.api}, std::pair{"metrics", &out.metrics}}) {
+      if (!root[key]) continue;
+      read(root[key], "enabled", target->enabled);
+      read(root[key], "listen", target->address);
+      read(root[key], "port", target->port);
+    }
     if (root["nfs"]) read_settings(root["nfs"], out.nfs);
     if (root["shares"]) {
       out.shares.clear();

@@ -19,7 +19,21 @@ struct ShareConfig {
   uint64_t capacity_bytes = uint64_t{1} << 40;
 };
 
+struct ListenerConfig {
+  bool enabled = true;
+  std::string address = "127.0.0.1";
+  uint16_t port = 0;
+};
+
 struct Config {
+  // Where the control database and the token signing secret live; empty: /var/lib/dittofs
+  // for root, else $XDG_DATA_HOME/dittofs (or ~/.local/share/dittofs).
+  std::string data_dir;
+  ListenerConfig api{true, "127.0.0.1", 8080};
+  ListenerConfig metrics{true, "127.0.0.1", 9090};
+  // argon2id cost for control-plane passwords: "interactive" (libsodium's interactive
+  // limits) or "minimal" (for tests only).
+  std::string password_cost = "interactive";
   std::string listen_address = "0.0.0.0";
   uint16_t port = 12049;
   std::string log_level = "info";

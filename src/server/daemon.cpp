@@ -1,15 +1,68 @@
 #include "server/daemon.h"
 
-#include <spdlog/spdlog.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <stdexcept>
 
+#include <spdlog/spdlog.h>
+
+#include "control/password.h"
 #include "rpc/rpcbind.h"
+#include "util/build_info.h"
 #include "vfs/block/memory_store.h"
 #include "vfs/metadata/memory_store.h"
 #include "vfs/store_file_system.h"
 
 namespace dfs::server {
+namespace {
+
+// Config-file shares take namespace indexes from 1; shares created through the API from
+// kApiShareBase, so editing the file never renumbers an API share (handles carry the index).
+constexpr uint32_t kApiShareBase = 1000;
+
+std::string default_data_dir() {
+  if (::geteuid() == 0) return "/var/lib/dittofs";
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) {
+    return std::string(xdg) + "/dittofs";
+  }
+  const char* home = std::getenv("HOME");
+  return std::string(home ? home : ".") + "/.local/share/dittofs";
+}
+
+// The token signing secret: generated once, kept in a file only its owner can read.
+std::string load_or_create_secret(const std::string& path) {
+  if (std::ifstream in(path, std::ios::binary); in) {
+    std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (s.size() >= 32) return s;
+  }
+  std::string secret = control::random_token(48);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) throw std::runtime_error("cannot create " + path);
+  ::fchmod(fd, 0600);
+  bool ok = ::write(fd, secret.data(), secret.size()) == static_cast<ssize_t>(secret.size());
+  ok = ::fsync(fd) == 0 && ok;
+  ::close(fd);
+  if (!ok) throw std::runtime_error("cannot write " + path);
+  return secret;
+}
+
+ShareConfig to_share_config(const control::ShareRecord& r) {
+  ShareConfig sc;
+  sc.path = r.path;
+  sc.metadata_store = r.metadata_store;
+  sc.block_store = r.block_store;
+  sc.read_only = r.read_only;
+  sc.root_squash = r.root_squash;
+  return sc;
+}
+
+}  // namespace
 
 Daemon::Daemon(Config config) : config_(std::move(config)), settings_(config_.nfs) {
   service_ = std::make_unique<nfs4::Nfs4Service>(ns_, settings_);
@@ -31,35 +84,83 @@ std::shared_ptr<vfs::FileSystem> Daemon::make_file_system(const ShareConfig& sha
   if (share.metadata_store == "memory") {
     meta = std::make_shared<vfs::MemoryMetadataStore>();
   } else {
-    throw std::runtime_error("share " + share.path + ": unknown metadata store '" +
-                             share.metadata_store + "' (available: memory)");
+    throw std::invalid_argument("unknown metadata store '" + share.metadata_store +
+                                "' (available: memory)");
   }
   if (share.block_store == "memory") {
     blocks = std::make_shared<vfs::MemoryBlockStore>();
   } else {
-    throw std::runtime_error("share " + share.path + ": unknown block store '" +
-                             share.block_store + "' (available: memory)");
+    throw std::invalid_argument("unknown block store '" + share.block_store +
+                                "' (available: memory)");
   }
   return std::make_shared<vfs::StoreFileSystem>(fsid, meta, blocks, share.read_only,
                                                 share.capacity_bytes);
 }
 
+void Daemon::start_control() {
+  data_dir_ = config_.data_dir.empty() ? default_data_dir() : config_.data_dir;
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir_, ec);
+  if (ec) throw std::runtime_error("cannot create data directory " + data_dir_ + ": " + ec.message());
+  ::chmod(data_dir_.c_str(), 0700);
+  db_ = std::make_unique<control::ControlDb>(data_dir_ + "/control.db");
+  jwt_ = std::make_unique<control::JwtSigner>(load_or_create_secret(data_dir_ + "/jwt.secret"));
+  auth_ = std::make_unique<control::AuthService>(
+      *db_, *jwt_,
+      config_.password_cost == "minimal" ? control::PasswordCost::minimal()
+                                         : control::PasswordCost::interactive());
+  if (auto pw = auth_->bootstrap(std::getenv("DITTOFS_ADMIN_INITIAL_PASSWORD"))) {
+    generated_password_ = *pw;
+    // Printed once, on the terminal, not in the log.
+    std::fprintf(stderr,
+                 "\n  dfs: created user 'admin' with password: %s\n"
+                 "  (shown once; set DITTOFS_ADMIN_INITIAL_PASSWORD to choose it)\n\n",
+                 pw->c_str());
+  }
+  settings_service_ = std::make_unique<control::SettingsService>(
+      *db_, settings_, [this](const nfs4::Settings& s) { tcp_->set_max_record_size(s.max_record_size); });
+  settings_service_->load();
+  shares_ = std::make_unique<control::ShareService>(
+      *db_, ns_, [](const control::ShareRecord& r, uint64_t fsid) {
+        return make_file_system(to_share_config(r), fsid);
+      });
+}
+
 void Daemon::start() {
+  started_at_ = std::chrono::steady_clock::now();
+  start_control();
+  uint32_t index = 1;
   for (const auto& share : config_.shares) {
-    // File system ids: the pseudo-root is 0; shares count up from a base no real device
-    // number uses, so clients never confuse them.
-    uint64_t fsid = 0x64667300 + ns_.shares().size() + 1;
     vfs::ShareOptions opts;
     opts.read_only = share.read_only;
     opts.root_squash = share.root_squash;
-    auto idx = ns_.add_share(share.path, make_file_system(share, fsid), opts);
+    std::shared_ptr<vfs::FileSystem> fs;
+    try {
+      fs = make_file_system(share, control::ShareService::fsid_for(index));
+    } catch (const std::invalid_argument& e) {
+      throw std::runtime_error("share " + share.path + ": " + e.what());
+    }
+    auto idx = ns_.add_share(share.path, fs, opts, index);
     if (!idx.ok()) {
       throw std::runtime_error("share " + share.path + ": " + vfs::to_string(idx.status()));
     }
+    control::ShareRecord rec;
+    rec.name = share.path == "/" ? "root" : share.path.substr(share.path.rfind('/') + 1);
+    rec.path = share.path;
+    rec.index = index;
+    rec.metadata_store = share.metadata_store;
+    rec.block_store = share.block_store;
+    rec.read_only = share.read_only;
+    rec.root_squash = share.root_squash;
+    shares_->add_config_share(rec);
     spdlog::info("share {} ready (metadata: {}, blocks: {})", share.path, share.metadata_store,
                  share.block_store);
+    ++index;
   }
+  shares_->set_index_base(kApiShareBase);
+  shares_->load();
   service_->state.start();
+  tcp_->set_max_record_size(settings_.get()->max_record_size);
   tcp_->start();
   started_ = true;
   spdlog::info("NFSv4.1 listening on {}", tcp_->listen_address());
@@ -67,11 +168,30 @@ void Daemon::start() {
     registered_ = rpc::rpcbind_set(nfs4::kProgram, nfs4::kVersion, tcp_->port());
     if (registered_) spdlog::info("registered NFS version 4 with the local rpcbind");
   }
+  if (config_.api.enabled) {
+    control::ApiDeps deps{*db_, *auth_, *shares_, *settings_service_, service_->state,
+                          [this] { return server_info(); }, [this] { return started_; }};
+    api_ = std::make_unique<control::ApiServer>(deps);
+    api_->start(config_.api.address, config_.api.port);
+    spdlog::info("REST API listening on {}:{}", config_.api.address, api_->port());
+  }
+}
+
+nlohmann::json Daemon::server_info() const {
+  double uptime =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at_).count();
+  nlohmann::json listeners = {{"nfs", tcp_->listen_address()}};
+  if (api_) listeners["api"] = config_.api.address + ":" + std::to_string(api_->port());
+  return {{"version", build::kVersion},
+          {"revision", build::kGitRevision},
+          {"uptime_s", uptime},
+          {"listeners", listeners}};
 }
 
 void Daemon::stop() {
   if (!started_) return;
   started_ = false;
+  if (api_) api_->stop();
   if (registered_) rpc::rpcbind_unset(nfs4::kProgram, nfs4::kVersion);
   tcp_->stop();
   service_->state.stop();

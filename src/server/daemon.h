@@ -1,10 +1,19 @@
 #pragma once
 // The daemon's wiring: stores -> shares -> namespace -> NFSv4 service -> RPC dispatcher ->
-// TCP transport. Used by main() and, unchanged, by the integration tests (which run a real
-// server on an ephemeral loopback port).
+// TCP transport, plus the control plane (REST API over a SQLite control database). Used by
+// main() and, unchanged, by the integration tests (which run a real server on ephemeral
+// loopback ports).
 
+#include <chrono>
 #include <memory>
+#include <string>
 
+#include "control/api_server.h"
+#include "control/auth_service.h"
+#include "control/control_db.h"
+#include "control/jwt.h"
+#include "control/settings_service.h"
+#include "control/share_service.h"
 #include "nfs4/program.h"
 #include "nfs4/service.h"
 #include "rpc/dispatcher.h"
@@ -19,28 +28,46 @@ class Daemon {
   explicit Daemon(Config config);
   ~Daemon();
 
-  // Creates the shares and starts listening; throws std::runtime_error on failure.
+  // Creates the shares, opens the control database and starts listening; throws
+  // std::runtime_error on failure.
   void start();
   void stop();
 
   uint16_t port() const { return tcp_->port(); }
+  uint16_t api_port() const { return api_ ? api_->port() : 0; }
   const Config& config() const { return config_; }
+  const std::string& data_dir() const { return data_dir_; }
   vfs::Namespace& ns() { return ns_; }
   nfs4::SettingsHolder& settings() { return settings_; }
   nfs4::Nfs4Service& nfs() { return *service_; }
   rpc::TcpServer& transport() { return *tcp_; }
+  // The admin password generated at first start (empty if it was given or already existed).
+  const std::string& generated_admin_password() const { return generated_password_; }
 
-  // Builds a share's file system from its store names; throws for unknown stores.
+  // Builds a share's file system from its store names; throws std::invalid_argument for
+  // unknown stores.
   static std::shared_ptr<vfs::FileSystem> make_file_system(const ShareConfig& share,
                                                            uint64_t fsid);
 
  private:
+  void start_control();
+  nlohmann::json server_info() const;
+
   Config config_;
+  std::string data_dir_;
   nfs4::SettingsHolder settings_;
   vfs::Namespace ns_;
   std::unique_ptr<nfs4::Nfs4Service> service_;
   rpc::Dispatcher dispatcher_;
   std::unique_ptr<rpc::TcpServer> tcp_;
+  std::unique_ptr<control::ControlDb> db_;
+  std::unique_ptr<control::JwtSigner> jwt_;
+  std::unique_ptr<control::AuthService> auth_;
+  std::unique_ptr<control::ShareService> shares_;
+  std::unique_ptr<control::SettingsService> settings_service_;
+  std::unique_ptr<control::ApiServer> api_;
+  std::string generated_password_;
+  std::chrono::steady_clock::time_point started_at_;
   bool started_ = false;
   bool registered_ = false;
 };

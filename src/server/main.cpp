@@ -15,12 +15,17 @@
 int main(int argc, char** argv) {
   dfs::server::Config config;
   CLI::App app{"dfs - DittoFS NFSv4.1 server"};
-  std::string config_path, listen, log_level;
-  int port = -1;
+  std::string config_path, listen, log_level, data_dir;
+  int port = -1, api_port = -1, metrics_port = -1;
   app.add_option("-c,--config", config_path, "YAML configuration file");
   app.add_option("--listen", listen, "address to listen on (default 0.0.0.0)");
   app.add_option("-p,--port", port, "NFS port (default 12049)")->check(CLI::Range(0, 65535));
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
+  app.add_option("--data-dir", data_dir, "control database and secrets directory");
+  app.add_option("--api-port", api_port, "REST API port on 127.0.0.1 (default 8080, 0 = any)")
+      ->check(CLI::Range(0, 65535));
+  app.add_option("--metrics-port", metrics_port, "metrics port (default 9090, 0 = any)")
+      ->check(CLI::Range(0, 65535));
   app.set_version_flag("--version", std::string(dfs::build::kVersion) + " (" +
                                         dfs::build::kGitRevision + ")");
   CLI11_PARSE(app, argc, argv);
@@ -33,6 +38,9 @@ int main(int argc, char** argv) {
   }
   if (!listen.empty()) config.listen_address = listen;
   if (port >= 0) config.port = static_cast<uint16_t>(port);
+  if (api_port >= 0) config.api.port = static_cast<uint16_t>(api_port);
+  if (metrics_port >= 0) config.metrics.port = static_cast<uint16_t>(metrics_port);
+  if (!data_dir.empty()) config.data_dir = data_dir;
   if (!log_level.empty()) config.log_level = log_level;
   auto level = spdlog::level::from_str(config.log_level);
   if (level == spdlog::level::off && config.log_level != "off") {

@@ -3,7 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
+#include <filesystem>
 #include <memory>
+#include <string>
 
 #include "client/nfs_client.h"
 #include "server/daemon.h"
@@ -15,16 +19,30 @@ class ServerTest : public ::testing::Test {
   void SetUp() override { start(server::Config{}); }
   void TearDown() override {
     if (daemon_) daemon_->stop();
+    daemon_.reset();
+    if (!data_dir_.empty()) std::filesystem::remove_all(data_dir_);
   }
+  // Starts (or restarts) the server. The control database lives in a per-test directory
+  // that survives restarts within the test; every listener takes an ephemeral port.
   void start(server::Config config) {
     if (daemon_) daemon_->stop();
+    daemon_.reset();
+    if (data_dir_.empty()) {
+      char tmpl[] = "/tmp/dfs-test.XXXXXX";
+      data_dir_ = ::mkdtemp(tmpl);
+    }
     config.listen_address = "127.0.0.1";
     config.port = 0;
     config.reactor_threads = 2;
     config.rpcbind_register = false;
+    config.data_dir = data_dir_;
+    config.api.port = 0;
+    config.metrics.port = 0;
+    config.password_cost = "minimal";
     daemon_ = std::make_unique<server::Daemon>(config);
     daemon_->start();
   }
+  std::string data_dir_;
   uint16_t port() const { return daemon_->port(); }
   // A client with a session, uid/gid as given.
   std::unique_ptr<NfsClient> client(uint32_t uid = 0, uint32_t gid = 0) {

@@ -15,7 +15,6 @@ namespace {
 // Smallest request and reply a session must allow: a SEQUENCE plus a small op (§18.36.3
 // lets the server refuse attributes it cannot work with: NFS4ERR_TOOSMALL).
 constexpr uint32_t kMinChannelMessage = 256;
-constexpr uint32_t kMaxBackChannelSlots = 16;
 
 uint32_t make_boot_epoch() {
   auto now = std::chrono::system_clock::now().time_since_epoch();
@@ -27,7 +26,12 @@ uint32_t make_boot_epoch() {
 StateManager::StateManager(SettingsHolder& settings)
     : settings_(settings), boot_epoch_(make_boot_epoch()) {}
 
-StateManager::~StateManager() { stop(); }
+StateManager::~StateManager() {
+  stop();
+  // Sessions and their client records point at each other; break the cycles.
+  std::unique_lock lock(mu_);
+  for (auto& [id, c] : clients_) c->sessions.clear();
+}
 
 void StateManager::start() {
   reaper_stop_ = false;
@@ -78,8 +82,10 @@ nfsstat4 StateManager::exchange_id(const ExchangeIdArgs& args, const Principal& 
   if (update) {
     // Cases 6-8 (§18.35.5): update an existing confirmed record.
     if (!conf) return NFS4ERR_NOENT;
-    if (!(conf->principal == principal)) return NFS4ERR_PERM;
+    // Case 8 matches whatever the principal ({ownerid, old_verifier, *, ...}), so the
+    // verifier is checked first; case 9 is the right verifier from another principal.
     if (conf->verifier != args.clientowner.verifier) return NFS4ERR_NOT_SAME;
+    if (!(conf->principal == principal)) return NFS4ERR_PERM;
     result = conf;
   } else if (conf && conf->verifier == args.clientowner.verifier &&
              conf->principal == principal) {
@@ -179,8 +185,10 @@ nfsstat4 StateManager::create_session(const CreateSessionArgs& args, const Princ
   back.maxrequestsize = args.back.maxrequestsize;
   back.maxresponsesize = args.back.maxresponsesize;
   back.maxresponsesize_cached = args.back.maxresponsesize_cached;
+  // §18.36.3: for the back channel the server MUST NOT change ca_maxoperations or
+  // ca_maxrequests (it may simply use fewer slots than the client offers).
   back.maxoperations = args.back.maxoperations;
-  back.maxrequests = std::min(args.back.maxrequests, kMaxBackChannelSlots);
+  back.maxrequests = args.back.maxrequests;
 
   // Persistent reply caches and RDMA are not offered (§18.36.3: the server clears them).
   uint32_t flags = args.flags & CREATE_SESSION4_FLAG_CONN_BACK_CHAN;
@@ -276,7 +284,7 @@ nfsstat4 StateManager::destroy_session(const SessionId& id,
   return NFS4_OK;
 }
 
-void StateManager::end_session_locked(const std::shared_ptr<Session>& s, EndReason why) {
+void StateManager::end_session_locked(std::shared_ptr<Session> s, EndReason why) {
   std::vector<uint64_t> conns;
   {
     std::lock_guard slock(s->mu);

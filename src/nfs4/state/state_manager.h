@@ -174,7 +174,7 @@ class StateManager {
   ClientSummary summarize_locked(const ClientRecord& c) const;
   // Removes a client record and everything it holds; mu_ must be held exclusively.
   void purge_client_locked(const std::shared_ptr<ClientRecord>& client, EndReason why);
-  void end_session_locked(const std::shared_ptr<Session>& s, EndReason why);
+  void end_session_locked(std::shared_ptr<Session> s, EndReason why);  // by value: s may be the map's own entry
   void remove_open_locked(OpenState* os);
   void remove_lock_state_locked(LockState* ls);
   Other new_other();

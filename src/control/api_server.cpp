@@ -1,0 +1,475 @@
+#include "control/api_server.h"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <iomanip>
+#include <sstream>
+#include <stdexcept>
+
+namespace dfs::control {
+namespace {
+
+using httplib::Request;
+using httplib::Response;
+using nlohmann::json;
+
+constexpr const char* kJson = "application/json";
+constexpr size_t kMinPassword = 8;
+constexpr size_t kMaxPassword = 256;
+
+void send_json(Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump(), kJson);
+}
+
+// RFC 7807 problem details.
+void problem(Response& res, int status, const std::string& title, const std::string& detail,
+             const std::string& field = "", std::optional<uint64_t> min = {},
+             std::optional<uint64_t> max = {}) {
+  json p = {{"type", "https://dittofs.dev/problems/" + std::to_string(status)},
+            {"title", title},
+            {"status", status},
+            {"detail", detail}};
+  if (!field.empty()) p["field"] = field;
+  if (min || max) {
+    p["allowed"] = json::object();
+    if (min) p["allowed"]["min"] = *min;
+    if (max) p["allowed"]["max"] = *max;
+  }
+  res.status = status;
+  res.set_content(p.dump(), "application/problem+json");
+}
+
+const char* title_for(int status) {
+  switch (status) {
+    case 400: return "Bad request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not found";
+    case 409: return "Conflict";
+    case 429: return "Too many requests";
+    default: return "Error";
+  }
+}
+
+void api_error(Response& res, const ApiError& e) {
+  problem(res, e.status, title_for(e.status), e.detail, e.field);
+}
+
+void validation_error(Response& res, const ValidationError& e) {
+  problem(res, 400, "Invalid setting", e.detail, e.field, e.min, e.max);
+}
+
+std::optional<json> parse_body(const Request& req, Response& res) {
+  auto j = json::parse(req.body, nullptr, false);
+  if (j.is_discarded()) {
+    problem(res, 400, "Bad request", "the body is not valid JSON");
+    return std::nullopt;
+  }
+  return j;
+}
+
+std::string hex(const uint8_t* p, size_t n) {
+  std::ostringstream os;
+  for (size_t i = 0; i < n; ++i) os << std::hex << std::setw(2) << std::setfill('0') << int(p[i]);
+  return os.str();
+}
+
+std::string iso(std::chrono::system_clock::time_point t) {
+  std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+json user_json(const UserRecord& u) {
+  json j = {{"username", u.username}, {"role", u.role}, {"created_at", u.created_at}};
+  j["uid"] = u.uid ? json(*u.uid) : json(nullptr);
+  return j;
+}
+
+json client_json(const nfs4::state::ClientSummary& c) {
+  std::ostringstream id;
+  id << std::hex << std::setw(16) << std::setfill('0') << c.id;
+  return {{"id", id.str()},
+          {"owner", c.owner},
+          {"address", c.peer},
+          {"minor_version", c.minor_version},
+          {"confirmed", c.confirmed},
+          {"lease_remaining_s", c.lease_remaining_s},
+          {"session_count", c.sessions},
+          {"implementation", c.impl_name}};
+}
+
+json channel_json(const nfs4::ChannelAttrs& a) {
+  return {{"max_request_size", a.maxrequestsize},
+          {"max_response_size", a.maxresponsesize},
+          {"max_response_size_cached", a.maxresponsesize_cached},
+          {"max_operations", a.maxoperations},
+          {"max_requests", a.maxrequests}};
+}
+
+json session_json(const nfs4::state::SessionSummary& s) {
+  return {{"id", hex(s.id.data(), s.id.size())},
+          {"created_at", iso(s.created_at)},
+          {"fore_slots", s.fore.maxrequests},
+          {"back_slots", s.back.maxrequests},
+          {"flags", s.flags},
+          {"fore_connections", s.fore_connections},
+          {"back_connections", s.back_connections},
+          {"slots_in_use", s.slots_in_use},
+          {"fore_channel", channel_json(s.fore)},
+          {"back_channel", channel_json(s.back)},
+          {"callback_program", s.cb_program}};
+}
+
+std::optional<uint64_t> parse_client_id(const std::string& s) {
+  if (s.empty() || s.size() > 16) return std::nullopt;
+  uint64_t v = 0;
+  for (char ch : s) {
+    int d = std::isdigit(static_cast<unsigned char>(ch)) ? ch - '0'
+            : (ch >= 'a' && ch <= 'f')                  ? ch - 'a' + 10
+            : (ch >= 'A' && ch <= 'F')                  ? ch - 'A' + 10
+                                                        : -1;
+    if (d < 0) return std::nullopt;
+    v = v * 16 + static_cast<uint64_t>(d);
+  }
+  return v;
+}
+
+std::optional<nfs4::SessionId> parse_session_id(const std::string& s) {
+  nfs4::SessionId id{};
+  if (s.size() != id.size() * 2) return std::nullopt;
+  for (size_t i = 0; i < id.size(); ++i) {
+    auto v = parse_client_id(s.substr(2 * i, 2));
+    if (!v) return std::nullopt;
+    id[i] = static_cast<uint8_t>(*v);
+  }
+  return id;
+}
+
+enum class Need { kAnyUser, kReader, kAdmin };
+
+}  // namespace
+
+ApiServer::ApiServer(ApiDeps deps) : d_(std::move(deps)), http_(std::make_unique<httplib::Server>()) {
+  routes();
+}
+
+ApiServer::~ApiServer() { stop(); }
+
+void ApiServer::start(const std::string& address, uint16_t port) {
+  int bound = port == 0 ? http_->bind_to_any_port(address) : (http_->bind_to_port(address, port) ? port : -1);
+  if (bound <= 0) {
+    throw std::runtime_error("cannot listen for the API on " + address + ":" + std::to_string(port));
+  }
+  port_ = static_cast<uint16_t>(bound);
+  thread_ = std::thread([this] { http_->listen_after_bind(); });
+  // httplib's stop() is lost if it comes before the server loop runs (the loop would then
+  // block in accept forever), so start() returns only once the loop is running.
+  for (int i = 0; i < 5000 && !http_->is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (!http_->is_running()) throw std::runtime_error("the API server did not start");
+}
+
+void ApiServer::stop() {
+  if (thread_.joinable()) {
+    http_->stop();
+    thread_.join();
+  }
+}
+
+void ApiServer::routes() {
+  auto& h = *http_;
+  // Wraps a handler with authentication and a role check.
+  auto guarded = [this](Need need, auto fn) {
+    return [this, need, fn](const Request& req, Response& res) {
+      const std::string auth = req.get_header_value("Authorization");
+      if (auth.rfind("Bearer ", 0) != 0) {
+        res.set_header("WWW-Authenticate", "Bearer");
+        return problem(res, 401, "Unauthorized", "a bearer token is required");
+      }
+      auto caller = d_.auth.authenticate(auth.substr(7));
+      if (!caller) {
+        res.set_header("WWW-Authenticate", "Bearer error=\"invalid_token\"");
+        return problem(res, 401, "Unauthorized", "the token is invalid or expired");
+      }
+      if ((need == Need::kAdmin && !caller->is_admin()) ||
+          (need == Need::kReader && !caller->can_read())) {
+        return problem(res, 403, "Forbidden", "role " + caller->role + " may not do this");
+      }
+      try {
+        fn(req, res, *caller);
+      } catch (const std::exception& e) {
+        spdlog::error("API {} {}: {}", req.method, req.path, e.what());
+        problem(res, 500, "Internal error", e.what());
+      }
+    };
+  };
+
+  h.Get("/health", [](const Request&, Response& res) { send_json(res, 200, {{"status", "ok"}}); });
+  h.Get("/ready", [this](const Request&, Response& res) {
+    bool ok = !d_.ready || d_.ready();
+    send_json(res, ok ? 200 : 503, {{"status", ok ? "ready" : "starting"}});
+  });
+
+  // ---- auth ----
+  h.Post("/api/v1/auth/login", [this](const Request& req, Response& res) {
+    auto body = parse_body(req, res);
+    if (!body) return;
+    if (!body->is_object() || !(*body)["username"].is_string() ||
+        !(*body)["password"].is_string()) {
+      return problem(res, 400, "Bad request", "username and password are required");
+    }
+    Tokens t;
+    int64_t retry = 0;
+    switch (d_.auth.login((*body)["username"], (*body)["password"], req.remote_addr, t, retry)) {
+      case AuthService::LoginStatus::kOk:
+        return send_json(res, 200,
+                         {{"access_token", t.access},
+                          {"refresh_token", t.refresh},
+                          {"token_type", "Bearer"},
+                          {"expires_in", t.expires_in},
+                          {"role", t.role}});
+      case AuthService::LoginStatus::kThrottled:
+        res.set_header("Retry-After", std::to_string(retry));
+        return problem(res, 429, "Too many requests",
+                       "too many failed logins; retry in " + std::to_string(retry) + " s");
+      case AuthService::LoginStatus::kBadCredentials:
+        return problem(res, 401, "Unauthorized", "wrong user name or password");
+    }
+  });
+  h.Post("/api/v1/auth/refresh", [this](const Request& req, Response& res) {
+    auto body = parse_body(req, res);
+    if (!body) return;
+    if (!body->is_object() || !(*body)["refresh_token"].is_string()) {
+      return problem(res, 400, "Bad request", "refresh_token is required");
+    }
+    auto t = d_.auth.refresh((*body)["refresh_token"]);
+    if (!t) return problem(res, 401, "Unauthorized", "the refresh token is invalid or expired");
+    send_json(res, 200,
+              {{"access_token", t->access},
+               {"refresh_token", t->refresh},
+               {"token_type", "Bearer"},
+               {"expires_in", t->expires_in},
+               {"role", t->role}});
+  });
+  h.Get("/api/v1/auth/me", guarded(Need::kAnyUser, [](const Request&, Response& res, const Caller& c) {
+          json j = {{"username", c.username}, {"role", c.role}};
+          j["uid"] = c.uid ? json(*c.uid) : json(nullptr);
+          send_json(res, 200, j);
+        }));
+
+  // ---- users ----
+  h.Get("/api/v1/users", guarded(Need::kReader, [this](const Request&, Response& res, const Caller&) {
+          json out = json::array();
+          for (const auto& u : d_.db.users()) out.push_back(user_json(u));
+          send_json(res, 200, out);
+        }));
+  h.Get(R"(/api/v1/users/([^/]+))",
+        guarded(Need::kReader, [this](const Request& req, Response& res, const Caller&) {
+          auto u = d_.db.user(req.matches[1]);
+          if (!u) return problem(res, 404, "Not found", "no user named " + req.matches[1].str());
+          send_json(res, 200, user_json(*u));
+        }));
+  h.Post("/api/v1/users", guarded(Need::kAdmin, [this](const Request& req, Response& res,
+                                                       const Caller&) {
+           auto body = parse_body(req, res);
+           if (!body) return;
+           if (!body->is_object()) return problem(res, 400, "Bad request", "expected an object");
+           UserRecord u;
+           try {
+             for (const auto& [key, value] : body->items()) {
+               if (key == "username") {
+                 u.username = value.get<std::string>();
+               } else if (key == "password") {
+                 u.password_hash = value.get<std::string>();  // hashed below
+               } else if (key == "role") {
+                 u.role = value.get<std::string>();
+               } else if (key == "uid") {
+                 if (!value.is_null()) {
+                   int64_t uid = value.get<int64_t>();
+                   if (uid < 0 || uid > 0xFFFFFFFEll) {
+                     return problem(res, 400, "Bad request", "uid must be 0..4294967294", "uid",
+                                    0, 4294967294ull);
+                   }
+                   u.uid = static_cast<uint32_t>(uid);
+                 }
+               } else {
+                 return problem(res, 400, "Bad request", "unknown field " + key, key);
+               }
+             }
+           } catch (const json::exception&) {
+             return problem(res, 400, "Bad request", "a field has the wrong type");
+           }
+           if (u.role.empty()) u.role = "user";
+           if (!valid_username(u.username)) {
+             return problem(res, 400, "Bad request",
+                            "username must match [a-z_][a-z0-9_.-]{0,31}", "username");
+           }
+           if (!valid_role(u.role)) {
+             return problem(res, 400, "Bad request", "role must be admin, operator or user",
+                            "role");
+           }
+           if (u.password_hash.size() < kMinPassword || u.password_hash.size() > kMaxPassword) {
+             return problem(res, 400, "Bad request", "password must be 8 to 256 characters",
+                            "password", kMinPassword, kMaxPassword);
+           }
+           u.password_hash = d_.auth.hash(u.password_hash);
+           u.created_at = now_rfc3339();
+           if (!d_.db.insert_user(u)) {
+             return problem(res, 409, "Conflict", "user " + u.username + " exists", "username");
+           }
+           send_json(res, 201, user_json(u));
+         }));
+  h.Put(R"(/api/v1/users/([^/]+)/password)",
+        guarded(Need::kAnyUser, [this](const Request& req, Response& res, const Caller& c) {
+          std::string name = req.matches[1];
+          if (!c.is_admin() && c.username != name) {
+            return problem(res, 403, "Forbidden", "only admins change other users' passwords");
+          }
+          auto body = parse_body(req, res);
+          if (!body) return;
+          if (!body->is_object() || !(*body)["password"].is_string()) {
+            return problem(res, 400, "Bad request", "password is required", "password");
+          }
+          std::string pw = (*body)["password"];
+          if (pw.size() < kMinPassword || pw.size() > kMaxPassword) {
+            return problem(res, 400, "Bad request", "password must be 8 to 256 characters",
+                           "password", kMinPassword, kMaxPassword);
+          }
+          if (!d_.db.update_password(name, d_.auth.hash(pw))) {
+            return problem(res, 404, "Not found", "no user named " + name);
+          }
+          res.status = 204;
+        }));
+  h.Delete(R"(/api/v1/users/([^/]+))",
+           guarded(Need::kAdmin, [this](const Request& req, Response& res, const Caller&) {
+             std::string name = req.matches[1];
+             auto u = d_.db.user(name);
+             if (!u) return problem(res, 404, "Not found", "no user named " + name);
+             if (u->role == "admin" && d_.db.count_role("admin") <= 1) {
+               return problem(res, 409, "Conflict", "the last admin cannot be deleted");
+             }
+             d_.db.delete_user(name);
+             res.status = 204;
+           }));
+
+  // ---- shares ----
+  h.Get("/api/v1/shares", guarded(Need::kReader, [this](const Request&, Response& res,
+                                                         const Caller&) {
+          send_json(res, 200, d_.shares.list());
+        }));
+  h.Get(R"(/api/v1/shares/([^/]+))",
+        guarded(Need::kReader, [this](const Request& req, Response& res, const Caller&) {
+          auto s = d_.shares.get(req.matches[1]);
+          if (!s) return problem(res, 404, "Not found", "no share named " + req.matches[1].str());
+          send_json(res, 200, *s);
+        }));
+  h.Post("/api/v1/shares", guarded(Need::kAdmin, [this](const Request& req, Response& res,
+                                                        const Caller&) {
+           auto body = parse_body(req, res);
+           if (!body) return;
+           auto r = d_.shares.create(*body);
+           if (auto* e = std::get_if<ApiError>(&r)) return api_error(res, *e);
+           send_json(res, 201, std::get<json>(r));
+         }));
+  h.Delete(R"(/api/v1/shares/([^/]+))",
+           guarded(Need::kAdmin, [this](const Request& req, Response& res, const Caller&) {
+             if (auto e = d_.shares.remove(req.matches[1])) return api_error(res, *e);
+             res.status = 204;
+           }));
+
+  // ---- NFS adapter settings ----
+  const std::string settings = "/api/v1/adapters/nfs/settings";
+  h.Get(settings, guarded(Need::kReader, [this](const Request&, Response& res, const Caller&) {
+          send_json(res, 200, d_.settings.current());
+        }));
+  h.Get(settings + "/defaults",
+        guarded(Need::kReader, [](const Request&, Response& res, const Caller&) {
+          send_json(res, 200, SettingsService::defaults());
+        }));
+  auto change = [this](bool require_all) {
+    return [this, require_all](const Request& req, Response& res, const Caller&) {
+      auto body = parse_body(req, res);
+      if (!body) return;
+      auto out = d_.settings.change(*body, require_all);
+      if (out.error) return validation_error(res, *out.error);
+      send_json(res, 200, out.body);
+    };
+  };
+  h.Put(settings, guarded(Need::kAdmin, change(true)));
+  h.Patch(settings, guarded(Need::kAdmin, change(false)));
+  h.Post(settings + "/reset",
+         guarded(Need::kAdmin, [this](const Request& req, Response& res, const Caller&) {
+           std::optional<std::string> field;
+           if (req.has_param("setting")) field = req.get_param_value("setting");
+           auto out = d_.settings.reset(field);
+           if (out.error) return validation_error(res, *out.error);
+           send_json(res, 200, out.body);
+         }));
+
+  // ---- clients and sessions ----
+  h.Get("/api/v1/clients", guarded(Need::kReader, [this](const Request&, Response& res,
+                                                          const Caller&) {
+          json out = json::array();
+          for (const auto& c : d_.state.clients()) out.push_back(client_json(c));
+          send_json(res, 200, out);
+        }));
+  auto with_client = [this](auto fn) {
+    return [this, fn](const Request& req, Response& res, const Caller& caller) {
+      auto id = parse_client_id(req.matches[1]);
+      auto c = id ? d_.state.client(*id) : std::nullopt;
+      if (!c) return problem(res, 404, "Not found", "no client " + req.matches[1].str());
+      fn(req, res, caller, *c);
+    };
+  };
+  h.Get(R"(/api/v1/clients/([0-9a-fA-F]+))",
+        guarded(Need::kReader, with_client([](const Request&, Response& res, const Caller&,
+                                              const nfs4::state::ClientSummary& c) {
+                  send_json(res, 200, client_json(c));
+                })));
+  h.Delete(R"(/api/v1/clients/([0-9a-fA-F]+))",
+           guarded(Need::kAdmin, with_client([this](const Request&, Response& res, const Caller&,
+                                                    const nfs4::state::ClientSummary& c) {
+                     d_.state.evict_client(c.id);
+                     spdlog::info("client {:#x} evicted through the API", c.id);
+                     res.status = 204;
+                   })));
+  h.Get(R"(/api/v1/clients/([0-9a-fA-F]+)/sessions)",
+        guarded(Need::kReader, with_client([this](const Request&, Response& res, const Caller&,
+                                                  const nfs4::state::ClientSummary& c) {
+                  json out = json::array();
+                  for (const auto& s : d_.state.sessions(c.id)) out.push_back(session_json(s));
+                  send_json(res, 200, out);
+                })));
+  h.Delete(R"(/api/v1/clients/([0-9a-fA-F]+)/sessions/([0-9a-fA-F]+))",
+           guarded(Need::kAdmin, with_client([this](const Request& req, Response& res,
+                                                    const Caller&,
+                                                    const nfs4::state::ClientSummary& c) {
+                     auto sid = parse_session_id(req.matches[2]);
+                     if (!sid || !d_.state.destroy_session_admin(c.id, *sid)) {
+                       return problem(res, 404, "Not found",
+                                      "no session " + req.matches[2].str());
+                     }
+                     res.status = 204;
+                   })));
+
+  // ---- server ----
+  h.Get("/api/v1/server", guarded(Need::kReader, [this](const Request&, Response& res,
+                                                         const Caller&) {
+          send_json(res, 200, d_.server_info());
+        }));
+
+  h.set_error_handler([](const Request&, Response& res) {
+    if (res.body.empty()) {
+      problem(res, res.status, title_for(res.status), "no such endpoint or method");
+    }
+  });
+}
+
+}  // namespace dfs::control

@@ -1,0 +1,54 @@
+#pragma once
+// The REST control plane (`/api/v1`, docs/api.md) over cpp-httplib: authentication and roles,
+// users, shares, NFS adapter settings, clients and sessions, server status.
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "control/auth_service.h"
+#include "control/settings_service.h"
+#include "control/share_service.h"
+#include "nfs4/state/state_manager.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace dfs::control {
+
+struct ApiDeps {
+  ControlDb& db;
+  AuthService& auth;
+  ShareService& shares;
+  SettingsService& settings;
+  nfs4::state::StateManager& state;
+  std::function<nlohmann::json()> server_info;  // version, uptime, listeners
+  std::function<bool()> ready;
+};
+
+class ApiServer {
+ public:
+  explicit ApiServer(ApiDeps deps);
+  ~ApiServer();
+
+  // Binds (port 0: any free port) and serves on a background thread; throws on failure.
+  void start(const std::string& address, uint16_t port);
+  void stop();
+  uint16_t port() const { return port_; }
+
+ private:
+  void routes();
+
+  ApiDeps d_;
+  std::unique_ptr<httplib::Server> http_;
+  std::thread thread_;
+  uint16_t port_ = 0;
+};
+
+}  // namespace dfs::control

@@ -1,0 +1,186 @@
+#include "control/share_service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <regex>
+
+#include "util/cidr.h"
+
+namespace dfs::control {
+
+ShareService::ShareService(ControlDb& db, vfs::Namespace& ns, FileSystemFactory factory)
+    : db_(db), ns_(ns), factory_(std::move(factory)) {}
+
+void ShareService::add_config_share(const ShareRecord& share) {
+  std::lock_guard lock(mu_);
+  config_shares_.push_back(share);
+}
+
+uint32_t ShareService::next_index() const {
+  uint32_t n = db_.max_share_index();
+  std::lock_guard lock(mu_);
+  for (const auto& s : config_shares_) n = std::max(n, s.index);
+  return std::max(n + 1, index_base_);
+}
+
+std::variant<vfs::ShareOptions, ApiError> ShareService::options_for(const ShareRecord& r) const {
+  vfs::ShareOptions o;
+  o.read_only = r.read_only;
+  o.root_squash = r.root_squash;
+  for (const auto& h : r.allowed_hosts) {
+    auto c = util::Cidr::parse(h);
+    if (!c) return ApiError{400, "'" + h + "' is not an address or CIDR block", "allowed_hosts"};
+    o.allowed_hosts.push_back(*c);
+  }
+  for (const auto& u : r.allowed_users) {
+    auto rec = db_.user(u);
+    if (!rec) return ApiError{400, "no user named '" + u + "'", "allowed_users"};
+    if (!rec->uid) return ApiError{400, "user '" + u + "' has no uid", "allowed_users"};
+    o.allowed_uids.push_back(*rec->uid);
+  }
+  return o;
+}
+
+std::shared_ptr<vfs::FileSystem> ShareService::make(const ShareRecord& r,
+                                                    const vfs::ShareOptions& o) {
+  auto fs = factory_(r, fsid_for(r.index));
+  if (!o.root_squash || fs->read_only()) return fs;
+  vfs::Identity root;
+  root.uid = root.gid = 0;
+  auto listing = fs->readdir(root, fs->root(), 0, 1);
+  if (listing.ok() && listing->entries.empty()) {
+    vfs::SetAttributes set;
+    set.uid = o.anon_uid;
+    set.gid = o.anon_gid;
+    fs->setattr(root, fs->root(), set);
+  }
+  return fs;
+}
+
+void ShareService::load() {
+  for (const auto& r : db_.shares()) {
+    try {
+      auto opts = options_for(r);
+      if (auto* err = std::get_if<ApiError>(&opts)) throw std::invalid_argument(err->detail);
+      auto fs = make(r, std::get<vfs::ShareOptions>(opts));
+      auto res = ns_.add_share(r.path, fs, std::get<vfs::ShareOptions>(opts), r.index);
+      if (!res.ok()) throw std::invalid_argument(vfs::to_string(res.status()));
+      spdlog::info("share {} ({}) mounted from the control database", r.name, r.path);
+    } catch (const std::exception& e) {
+      spdlog::error("share {} ({}) not mounted: {}", r.name, r.path, e.what());
+    }
+  }
+}
+
+nlohmann::json ShareService::to_json(const ShareRecord& r, const char* source) {
+  return {{"name", r.name},
+          {"path", r.path},
+          {"metadata_store", r.metadata_store},
+          {"block_store", r.block_store},
+          {"read_only", r.read_only},
+          {"root_squash", r.root_squash},
+          {"allowed_hosts", r.allowed_hosts},
+          {"allowed_users", r.allowed_users},
+          {"created_at", r.created_at},
+          {"source", source}};
+}
+
+nlohmann::json ShareService::list() const {
+  nlohmann::json out = nlohmann::json::array();
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& s : config_shares_) out.push_back(to_json(s, "config"));
+  }
+  for (const auto& s : db_.shares()) out.push_back(to_json(s, "api"));
+  return out;
+}
+
+std::optional<nlohmann::json> ShareService::get(const std::string& name) const {
+  for (auto& s : list()) {
+    if (s["name"] == name) return s;
+  }
+  return std::nullopt;
+}
+
+std::variant<nlohmann::json, ApiError> ShareService::create(const nlohmann::json& body) {
+  if (!body.is_object()) return ApiError{400, "the body must be a JSON object", ""};
+  static const std::regex name_re("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
+  ShareRecord r;
+  try {
+    for (const auto& [key, value] : body.items()) {
+      if (key == "name") {
+        r.name = value.get<std::string>();
+      } else if (key == "path") {
+        r.path = value.get<std::string>();
+      } else if (key == "metadata_store") {
+        r.metadata_store = value.get<std::string>();
+      } else if (key == "block_store") {
+        r.block_store = value.get<std::string>();
+      } else if (key == "read_only") {
+        r.read_only = value.get<bool>();
+      } else if (key == "root_squash") {
+        r.root_squash = value.get<bool>();
+      } else if (key == "allowed_hosts") {
+        r.allowed_hosts = value.get<std::vector<std::string>>();
+      } else if (key == "allowed_users") {
+        r.allowed_users = value.get<std::vector<std::string>>();
+      } else {
+        return ApiError{400, "unknown field " + key, key};
+      }
+    }
+  } catch (const nlohmann::json::exception&) {
+    return ApiError{400, "a field has the wrong type", ""};
+  }
+  if (!std::regex_match(r.name, name_re)) {
+    return ApiError{400, "name must be 1-64 letters, digits, '_', '.' or '-'", "name"};
+  }
+  if (r.path.empty() || r.path[0] != '/' || r.path.find("/../") != std::string::npos ||
+      r.path.size() > 1024) {
+    return ApiError{400, "path must be an absolute path in the pseudo-root", "path"};
+  }
+  auto opts = options_for(r);
+  if (auto* err = std::get_if<ApiError>(&opts)) return *err;
+  if (get(r.name)) return ApiError{409, "a share named " + r.name + " exists", "name"};
+  for (const auto& s : ns_.shares()) {
+    if (s.path == r.path) return ApiError{409, "a share is mounted at " + r.path, "path"};
+  }
+  r.index = next_index();
+  r.created_at = now_rfc3339();
+  std::shared_ptr<vfs::FileSystem> fs;
+  try {
+    fs = make(r, std::get<vfs::ShareOptions>(opts));
+  } catch (const std::invalid_argument& e) {
+    return ApiError{400, e.what(), "metadata_store"};
+  }
+  auto res = ns_.add_share(r.path, fs, std::get<vfs::ShareOptions>(opts), r.index);
+  if (!res.ok()) {
+    return ApiError{res.status() == vfs::Status::kExist ? 409 : 400,
+                    std::string("cannot mount at ") + r.path + ": " + vfs::to_string(res.status()),
+                    "path"};
+  }
+  if (!db_.insert_share(r)) {
+    ns_.remove_share(r.path);
+    return ApiError{409, "a share with this name or path exists", "name"};
+  }
+  return to_json(r, "api");
+}
+
+std::optional<ApiError> ShareService::remove(const std::string& name) {
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& s : config_shares_) {
+      if (s.name == name) {
+        return ApiError{409, "share " + name + " comes from the configuration file", "name"};
+      }
+    }
+  }
+  for (const auto& s : db_.shares()) {
+    if (s.name != name) continue;
+    ns_.remove_share(s.path);
+    db_.delete_share(name);
+    return std::nullopt;
+  }
+  return ApiError{404, "no share named " + name, "name"};
+}
+
+}  // namespace dfs::control

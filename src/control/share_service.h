@@ -1,0 +1,69 @@
+#pragma once
+// Shares (NFS exports) as the control plane manages them: created and removed through the
+// API, kept in the control database, mounted into the namespace at once so new mounts see
+// the change without a restart. Shares from the configuration file are listed too, read-only.
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "control/control_db.h"
+#include "vfs/namespace.h"
+
+namespace dfs::control {
+
+// Builds a share's file system from its store names; throws std::invalid_argument for an
+// unknown store.
+using FileSystemFactory =
+    std::function<std::shared_ptr<vfs::FileSystem>(const ShareRecord&, uint64_t fsid)>;
+
+struct ApiError {
+  int status = 400;
+  std::string detail;
+  std::string field;
+};
+
+class ShareService {
+ public:
+  ShareService(ControlDb& db, vfs::Namespace& ns, FileSystemFactory factory);
+
+  // A share defined by the configuration file (already mounted by the daemon).
+  void add_config_share(const ShareRecord& share);
+  // Mounts the shares stored in the database; logs and skips ones that cannot be mounted.
+  void load();
+  uint32_t next_index() const;
+  // API shares are numbered from `base` up (config shares stay below it).
+  void set_index_base(uint32_t base) { index_base_ = base; }
+
+  nlohmann::json list() const;
+  std::optional<nlohmann::json> get(const std::string& name) const;
+  // On success the new share's JSON; on failure an error with an HTTP status.
+  std::variant<nlohmann::json, ApiError> create(const nlohmann::json& body);
+  std::optional<ApiError> remove(const std::string& name);
+
+  // The fsid a share index gets (pseudo-root is 0).
+  static uint64_t fsid_for(uint32_t index) { return 0x64667300ull + index; }
+  // Access-list options for a record (users resolved to uids through the database).
+  std::variant<vfs::ShareOptions, ApiError> options_for(const ShareRecord& r) const;
+
+ private:
+  static nlohmann::json to_json(const ShareRecord& r, const char* source);
+  // Builds the file system and, if its root is still empty, gives the root to the user
+  // squashed root acts as (so a root-squashed share is writable by its clients' root).
+  std::shared_ptr<vfs::FileSystem> make(const ShareRecord& r, const vfs::ShareOptions& o);
+
+  ControlDb& db_;
+  vfs::Namespace& ns_;
+  FileSystemFactory factory_;
+  mutable std::mutex mu_;
+  std::vector<ShareRecord> config_shares_;
+  uint32_t index_base_ = 1;
+};
+
+}  // namespace dfs::control
