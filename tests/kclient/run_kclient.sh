@@ -12,7 +12,8 @@ KCLIENT=${KCLIENT:-$HERE/../../../shared/kclient/kclient.sh}
 WORK=$(mktemp -d /tmp/dfs-kclient.XXXXXX)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 
-"$DFS" --listen 127.0.0.1 --port "$PORT" --log-level info > "$WORK/dfs.log" 2>&1 &
+"$DFS" --listen 127.0.0.1 --port "$PORT" --api-port 0 --metrics-port 0 --data-dir "$WORK/data" \
+  --log-level info > "$WORK/dfs.log" 2>&1 &
 DFS_PID=$!
 cleanup() {
   kill -TERM "$DFS_PID" 2>/dev/null

@@ -17,7 +17,7 @@ if ! port_open 111; then
   for _ in $(seq 1 50); do port_open 111 && break; sleep 0.1; done
 fi
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$DFS" --port "$PORT" > "$WORK/dfs.log" 2>&1 &
+"$DFS" --port "$PORT" --api-port 0 --metrics-port 0 --data-dir "$WORK/data" > "$WORK/dfs.log" 2>&1 &
 PIDS=($! "${PIDS[@]}")
 for _ in $(seq 1 50); do grep -q "registered NFS" "$WORK/dfs.log" && break; sleep 0.1; done
 
