@@ -18,6 +18,24 @@ nfsstat4 gate_first_op(const OpDescriptor& desc, uint32_t count) {
   return NFS4_OK;
 }
 
+// The result after SEQUENCE in a retry whose reply was not cached (§2.10.6.1.3): the next
+// operation gets NFS4ERR_RETRY_UNCACHED_REP, except one that does not exist in this minor
+// version (OP_ILLEGAL) or is not supported (NOTSUPP), which MUST NOT get it. Nothing runs.
+nfsstat4 retry_uncached(xdr::Decoder& d, xdr::Encoder& e, uint32_t minor, uint32_t count,
+                        uint32_t& results) {
+  if (count < 2) return NFS4_OK;
+  uint32_t op = 0;
+  if (!d.u32(op)) return NFS4ERR_BADXDR;
+  const OpDescriptor* desc = find_op(op, minor);
+  nfsstat4 st = !desc                     ? NFS4ERR_OP_ILLEGAL
+                : desc->run == op_notsupp ? NFS4ERR_NOTSUPP
+                                          : NFS4ERR_RETRY_UNCACHED_REP;
+  e.u32(desc ? op : OP_ILLEGAL);
+  e.u32(st);
+  ++results;
+  return st;
+}
+
 }  // namespace
 
 void Nfs4Program::on_disconnect(const std::shared_ptr<rpc::Connection>& conn) {
@@ -91,6 +109,15 @@ rpc::AcceptStat Nfs4Program::call(rpc::CallContext& ctx, xdr::Decoder& d, xdr::E
           e.buffer().append(outcome.cached_reply.data(), outcome.cached_reply.size());
           if (observer) observer->replay(outcome.cached_reply.size());
           return rpc::AcceptStat::kSuccess;
+        }
+        if (outcome.status == NFS4ERR_RETRY_UNCACHED_REP) {
+          // SEQUENCE is first, so it MUST NOT fail with RETRY_UNCACHED_REP (§2.10.6.1.3): it
+          // succeeds as the original did and the next operation carries the error.
+          sr.status = NFS4_OK;
+          xdr::io(e, sr);
+          status = retry_uncached(d, e, minor, count, results);
+          if (observer) observer->sequence_error(NFS4ERR_RETRY_UNCACHED_REP);
+          break;
         }
         sr.status = outcome.status;
         if (sr.status == NFS4_OK) {

@@ -77,6 +77,9 @@ nfsstat4 open(Compound& c, OpenArgs& a, OpenResult& r) {
   const auto who = c.identity();
   state::OwnerKey owner{client.id, std::string(a.owner.owner.begin(), a.owner.owner.end())};
   auto guard = c.svc.state.lock_state();
+  // §18.51.3: before RECLAIM_COMPLETE a non-reclaim OPEN gets NFS4ERR_GRACE, and it must be
+  // refused before it creates or truncates anything (the state lock is held from here on).
+  if (!client.reclaim_complete) return NFS4ERR_GRACE;
 
   vfs::Node target;
   bool created = false;

@@ -29,6 +29,18 @@ SequenceOutcome StateManager::sequence(const SequenceArgs& args, uint64_t digest
     return res;
   }
   Slot& slot = s.slots[args.slotid];
+  auto report = [&] {
+    uint32_t status_flags = 0;
+    if ((s.flags & CREATE_SESSION4_FLAG_CONN_BACK_CHAN) && !s.has_back_channel_locked()) {
+      status_flags |= SEQ4_STATUS_CB_PATH_DOWN_SESSION;
+    }
+    out.sessionid = args.sessionid;
+    out.sequenceid = args.sequenceid;
+    out.slotid = args.slotid;
+    out.highest_slotid = static_cast<uint32_t>(s.slots.size() - 1);
+    out.target_highest_slotid = static_cast<uint32_t>(s.slots.size() - 1);
+    out.status_flags = status_flags;
+  };
   if (args.sequenceid == slot.seqid && (slot.in_use || slot.seqid != 0)) {
     // A retry of the last request on this slot (§2.10.6.1.3).
     if (slot.in_use) {
@@ -36,7 +48,10 @@ SequenceOutcome StateManager::sequence(const SequenceArgs& args, uint64_t digest
     } else if (slot.digest != digest) {
       res.status = NFS4ERR_SEQ_FALSE_RETRY;
     } else if (!slot.cached) {
+      // The COMPOUND loop turns this into SEQUENCE's success plus the error on the next
+      // operation (§2.10.6.1.3), so SEQUENCE's result is filled in as for the original.
       res.status = NFS4ERR_RETRY_UNCACHED_REP;
+      report();
     } else {
       res.replay = true;
       res.cached_reply = slot.reply;
@@ -75,16 +90,7 @@ SequenceOutcome StateManager::sequence(const SequenceArgs& args, uint64_t digest
   if (!s.connections.count(conn->id())) bind_locked(s, conn, ConnDirection::kFore);
   s.client->renew();
 
-  uint32_t status_flags = 0;
-  if ((s.flags & CREATE_SESSION4_FLAG_CONN_BACK_CHAN) && !s.has_back_channel_locked()) {
-    status_flags |= SEQ4_STATUS_CB_PATH_DOWN_SESSION;
-  }
-  out.sessionid = args.sessionid;
-  out.sequenceid = args.sequenceid;
-  out.slotid = args.slotid;
-  out.highest_slotid = static_cast<uint32_t>(s.slots.size() - 1);
-  out.target_highest_slotid = static_cast<uint32_t>(s.slots.size() - 1);
-  out.status_flags = status_flags;
+  report();
   return res;
 }
 

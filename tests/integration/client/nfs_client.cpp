@@ -50,7 +50,9 @@ CompoundReply NfsClient::wait(uint32_t xid) {
   return CompoundReply(std::move(*r));
 }
 
-CompoundReply NfsClient::compound(const CompoundBuilder& b) { return wait(send(b)); }
+CompoundReply NfsClient::compound(const CompoundBuilder& b) {
+  return wait(send(b));
+}
 
 void NfsClient::establish(const std::string& owner, uint32_t slots, uint32_t flags) {
   if (owner.empty()) {
@@ -64,11 +66,13 @@ void NfsClient::establish(const std::string& owner, uint32_t slots, uint32_t fla
   ExchangeIdArgs ex;
   ex.clientowner.ownerid.assign(owner_name.begin(), owner_name.end());
   std::random_device rd;
-  for (auto& b : ex.clientowner.verifier) b = static_cast<uint8_t>(rd());
+  for (auto& b : ex.clientowner.verifier)
+    b = static_cast<uint8_t>(rd());
   ex.flags = 0;
   auto r1 = compound(builder().op(OP_EXCHANGE_ID, ex));
   auto eid = r1.next<ExchangeIdResult>(OP_EXCHANGE_ID);
-  if (eid.status != NFS4_OK) throw CompoundError("EXCHANGE_ID failed: " + std::to_string(eid.status));
+  if (eid.status != NFS4_OK)
+    throw CompoundError("EXCHANGE_ID failed: " + std::to_string(eid.status));
   clientid = eid.ok.clientid;
   create_seq = eid.ok.sequenceid;
 
@@ -76,7 +80,8 @@ void NfsClient::establish(const std::string& owner, uint32_t slots, uint32_t fla
   cs.clientid = clientid;
   cs.sequence = create_seq;
   cs.flags = flags;
-  cs.fore = {0, 1u << 20, 1u << 20, 64u << 10, 64, slots, {}};
+  cs.fore = requested_fore;
+  cs.fore.maxrequests = slots;
   cs.back = {0, 4096, 4096, 0, 4, 1, {}};
   cs.cb_program = 0x40000000;
   CallbackSecParms none;
@@ -93,6 +98,7 @@ void NfsClient::establish(const std::string& owner, uint32_t slots, uint32_t fla
   slot_seq.assign(fore.maxrequests, 0);
   // A new client id reclaims nothing; without this, OPEN and LOCK get NFS4ERR_GRACE
   // (RFC 5661 §18.51.3).
+  if (!send_reclaim_complete) return;
   auto r3 = call(builder().op(OP_RECLAIM_COMPLETE, ReclaimCompleteArgs{false}));
   if (r3.status != NFS4_OK) {
     throw CompoundError("RECLAIM_COMPLETE failed: " + std::to_string(r3.status));
@@ -166,7 +172,8 @@ Fh NfsClient::lookup_path(const std::string& path) {
     throw CompoundError("lookup of " + path + " failed: " + std::to_string(r.status));
   }
   r.next_status(OP_PUTROOTFH);
-  for (size_t i = 0; i < n; ++i) r.next_status(OP_LOOKUP);
+  for (size_t i = 0; i < n; ++i)
+    r.next_status(OP_LOOKUP);
   return r.next<GetFhResult>(OP_GETFH).ok.object;
 }
 
@@ -190,8 +197,8 @@ nfsstat4 NfsClient::open(const Fh& dir, const std::string& name, uint32_t access
   return NFS4_OK;
 }
 
-NfsClient::Opened NfsClient::open_or_throw(const Fh& dir, const std::string& name,
-                                           uint32_t access, uint32_t deny, bool create) {
+NfsClient::Opened NfsClient::open_or_throw(const Fh& dir, const std::string& name, uint32_t access,
+                                           uint32_t deny, bool create) {
   Opened o;
   auto st = open(dir, name, access, deny, create, o);
   if (st != NFS4_OK) throw CompoundError("OPEN " + name + " failed: " + std::to_string(st));
@@ -216,7 +223,8 @@ nfsstat4 NfsClient::write(const Opened& o, uint64_t offset, std::span<const uint
 
 nfsstat4 NfsClient::read(const Opened& o, uint64_t offset, uint32_t count,
                          std::vector<uint8_t>& out, bool* eof) {
-  auto r = call(builder().op(OP_PUTFH, PutFhArgs{o.fh}).op(OP_READ, ReadArgs{o.stateid, offset, count}));
+  auto r =
+      call(builder().op(OP_PUTFH, PutFhArgs{o.fh}).op(OP_READ, ReadArgs{o.stateid, offset, count}));
   if (r.status != NFS4_OK) return r.status;
   r.next_status(OP_PUTFH);
   auto rr = r.next<ReadResult>(OP_READ);

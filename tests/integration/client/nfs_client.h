@@ -25,9 +25,13 @@ class CompoundBuilder {
 
   template <class Args>
   CompoundBuilder& op(uint32_t opnum, const Args& args) {
-    xdr::Encoder e(ops_);
+    // Encoded apart and flattened: data the encoder splices in by reference (WRITE's
+    // payload) would otherwise be lost with the encoder.
+    xdr::ByteBuffer one;
+    xdr::Encoder e(one);
     e.u32(opnum);
     xdr::io(e, args);
+    e.flatten_into(ops_);
     ++count_;
     return *this;
   }
@@ -43,7 +47,10 @@ class CompoundBuilder {
     count_ += ops;
     return *this;
   }
-  void set_count(uint32_t n) { count_ = n; forced_count_ = true; }
+  void set_count(uint32_t n) {
+    count_ = n;
+    forced_count_ = true;
+  }
   uint32_t count() const { return count_; }
   xdr::ByteBuffer encode() const;
 
@@ -82,8 +89,8 @@ class CompoundReply {
     uint32_t op = 0;
     d_.u32(op);
     if (op != opnum) {
-      throw CompoundError("result " + std::to_string(consumed_) + " is op " +
-                          std::to_string(op) + ", expected " + std::to_string(opnum));
+      throw CompoundError("result " + std::to_string(consumed_) + " is op " + std::to_string(op) +
+                          ", expected " + std::to_string(opnum));
     }
     Res r{};
     xdr::io(d_, r);
@@ -115,6 +122,10 @@ class NfsClient {
   // ---- session set-up and use ----
   // EXCHANGE_ID + CREATE_SESSION; throws CompoundError if either fails.
   void establish(const std::string& owner = "", uint32_t slots = 16, uint32_t flags = 0);
+  // Fore-channel attributes establish() asks for (maxrequests comes from `slots`).
+  ChannelAttrs requested_fore{0, 1u << 20, 1u << 20, 64u << 10, 64, 16, {}};
+  // establish() ends with RECLAIM_COMPLETE unless this is cleared.
+  bool send_reclaim_complete = true;
   void destroy();  // DESTROY_SESSION + DESTROY_CLIENTID
   // Prepends SEQUENCE for `slot` with the slot's next sequence id. The reply's first result
   // is SEQUENCE's, already consumed when its status is OK.
@@ -140,8 +151,8 @@ class NfsClient {
     Stateid stateid;
   };
   // OPEN (UNCHECKED create if `create`) of dir/name; returns the status for checks.
-  nfsstat4 open(const Fh& dir, const std::string& name, uint32_t access, uint32_t deny,
-                bool create, Opened& out, const std::string& open_owner = "owner");
+  nfsstat4 open(const Fh& dir, const std::string& name, uint32_t access, uint32_t deny, bool create,
+                Opened& out, const std::string& open_owner = "owner");
   Opened open_or_throw(const Fh& dir, const std::string& name, uint32_t access,
                        uint32_t deny = OPEN4_SHARE_DENY_NONE, bool create = true);
   nfsstat4 close(const Opened& o);
