@@ -160,6 +160,9 @@ void Daemon::start() {
   shares_->set_index_base(kApiShareBase);
   shares_->load();
   service_->state.start();
+  // Observers are plain pointers read by the reactors: attach before the transport starts.
+  nfs_metrics_ = std::make_unique<metrics::NfsMetrics>(registry_, *service_, *tcp_);
+  nfs_metrics_->attach();
   tcp_->set_max_record_size(settings_.get()->max_record_size);
   tcp_->start();
   started_ = true;
@@ -175,6 +178,12 @@ void Daemon::start() {
     api_->start(config_.api.address, config_.api.port);
     spdlog::info("REST API listening on {}:{}", config_.api.address, api_->port());
   }
+  if (config_.metrics.enabled) {
+    metrics_server_ = std::make_unique<metrics::MetricsServer>(registry_);
+    metrics_server_->start(config_.metrics.address, config_.metrics.port);
+    spdlog::info("metrics on http://{}:{}/metrics", config_.metrics.address,
+                 metrics_server_->port());
+  }
 }
 
 nlohmann::json Daemon::server_info() const {
@@ -182,6 +191,9 @@ nlohmann::json Daemon::server_info() const {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at_).count();
   nlohmann::json listeners = {{"nfs", tcp_->listen_address()}};
   if (api_) listeners["api"] = config_.api.address + ":" + std::to_string(api_->port());
+  if (metrics_server_) {
+    listeners["metrics"] = config_.metrics.address + ":" + std::to_string(metrics_server_->port());
+  }
   return {{"version", build::kVersion},
           {"revision", build::kGitRevision},
           {"uptime_s", uptime},
@@ -192,9 +204,11 @@ void Daemon::stop() {
   if (!started_) return;
   started_ = false;
   if (api_) api_->stop();
+  if (metrics_server_) metrics_server_->stop();
   if (registered_) rpc::rpcbind_unset(nfs4::kProgram, nfs4::kVersion);
   tcp_->stop();
   service_->state.stop();
+  if (nfs_metrics_) nfs_metrics_->detach();
 }
 
 }  // namespace dfs::server

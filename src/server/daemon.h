@@ -14,6 +14,9 @@
 #include "control/jwt.h"
 #include "control/settings_service.h"
 #include "control/share_service.h"
+#include "metrics/metrics_server.h"
+#include "metrics/nfs_metrics.h"
+#include "metrics/registry.h"
 #include "nfs4/program.h"
 #include "nfs4/service.h"
 #include "rpc/dispatcher.h"
@@ -35,6 +38,8 @@ class Daemon {
 
   uint16_t port() const { return tcp_->port(); }
   uint16_t api_port() const { return api_ ? api_->port() : 0; }
+  uint16_t metrics_port() const { return metrics_server_ ? metrics_server_->port() : 0; }
+  metrics::Registry& metrics_registry() { return registry_; }
   const Config& config() const { return config_; }
   const std::string& data_dir() const { return data_dir_; }
   vfs::Namespace& ns() { return ns_; }
@@ -66,6 +71,9 @@ class Daemon {
   std::unique_ptr<control::ShareService> shares_;
   std::unique_ptr<control::SettingsService> settings_service_;
   std::unique_ptr<control::ApiServer> api_;
+  metrics::Registry registry_;
+  std::unique_ptr<metrics::NfsMetrics> nfs_metrics_;
+  std::unique_ptr<metrics::MetricsServer> metrics_server_;
   std::string generated_password_;
   std::chrono::steady_clock::time_point started_at_;
   bool started_ = false;
