@@ -77,11 +77,19 @@ nfsstat4 StateManager::lock(ClientRecord& client, const LockArgs& args, const Fi
   LockState* ls = nullptr;
   OpenState* os = nullptr;
   LockOwner* owner = nullptr;
+  // §18.10.4: the lock type must fit the open's access.
+  bool write = is_write(args.locktype);
+  auto fits_open = [write](const OpenState* o) {
+    return (o->access & (write ? OPEN4_SHARE_ACCESS_WRITE : OPEN4_SHARE_ACCESS_READ)) != 0;
+  };
   if (args.locker.new_lock_owner) {
     StateEntry* e = nullptr;
     if (auto st = validate_locked(&client, args.locker.open_stateid, e); st != NFS4_OK) return st;
     if (e->kind != StateKind::kOpen || !(e->file == file)) return NFS4ERR_BAD_STATEID;
     os = static_cast<OpenState*>(e);
+    // Checked before a lock owner is made: a refused LOCK must not leave an empty owner
+    // behind, which would count as state held by the client (§18.35.5 case 3).
+    if (!fits_open(os)) return NFS4ERR_OPENMODE;
     OwnerKey key{client.id, std::string(args.locker.lock_owner.owner.begin(),
                                         args.locker.lock_owner.owner.end())};
     auto& slot = lock_owners_[key];
@@ -102,11 +110,8 @@ nfsstat4 StateManager::lock(ClientRecord& client, const LockArgs& args, const Fi
     ls = static_cast<LockState*>(e);
     os = ls->open;
     owner = ls->owner;
+    if (!fits_open(os)) return NFS4ERR_OPENMODE;
   }
-  // §18.10.4: the lock type must fit the open's access.
-  bool write = is_write(args.locktype);
-  if (write && !(os->access & OPEN4_SHARE_ACCESS_WRITE)) return NFS4ERR_OPENMODE;
-  if (!write && !(os->access & OPEN4_SHARE_ACCESS_READ)) return NFS4ERR_OPENMODE;
 
   FileState& fs = files_[file];
   if (const LockRange* c = find_conflict(fs, owner, write, start, end)) {

@@ -146,7 +146,9 @@ nfsstat4 StateManager::close(ClientRecord& client, const Stateid& stateid, const
       }
     }
   }
-  out = {os->seqid + 1, os->other};
+  // §18.2.4: the stateid CLOSE returns is of no use; return the invalid special stateid
+  // (other all zero, seqid NFS4_UINT32_MAX) so that any later use of it is caught.
+  out = Stateid{UINT32_MAX, {}};
   remove_open_locked(os);
   return NFS4_OK;
 }
@@ -158,9 +160,13 @@ nfsstat4 StateManager::open_downgrade(ClientRecord& client, const OpenDowngradeA
   if (auto st = validate_locked(&client, args.stateid, e); st != NFS4_OK) return st;
   if (e->kind != StateKind::kOpen || !(e->file == file)) return NFS4ERR_BAD_STATEID;
   auto* os = static_cast<OpenState*>(e);
+  // §18.18.3: the valid values are those of share_access & ~OPEN4_SHARE_ACCESS_WANT_DELEG_MASK;
+  // delegation "want" bits are ignored.
   uint32_t access = args.share_access & OPEN4_SHARE_ACCESS_BOTH;
   uint32_t deny = args.share_deny;
-  if (access == 0 || (args.share_access & ~OPEN4_SHARE_ACCESS_BOTH) || deny > 3) {
+  if (access == 0 ||
+      (args.share_access & ~(OPEN4_SHARE_ACCESS_BOTH | OPEN4_SHARE_ACCESS_WANT_DELEG_MASK)) ||
+      deny > 3) {
     return NFS4ERR_INVAL;
   }
   // §18.18.3: the new modes must be ones this open was granted before.
@@ -186,7 +192,7 @@ nfsstat4 StateManager::check_io(const ClientRecord* client, const Stateid& state
                                 const FileKey& file, bool write) const {
   std::shared_lock lock(mu_);
   if (is_anonymous(stateid) || is_bypass(stateid)) {
-    if (is_bypass(stateid) && write) return NFS4ERR_BAD_STATEID;
+    // §8.2.3: in WRITE and SETATTR the READ bypass stateid is treated like the anonymous one.
     // I/O without an open still honours other clients' deny reservations (§9.1.4).
     auto it = files_.find(file);
     if (it != files_.end()) {
