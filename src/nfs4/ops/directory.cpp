@@ -79,6 +79,12 @@ nfsstat4 rename(Compound& c, RenameArgs& a, RenameResult& r) {
   if (read_only(c, c.current.node)) return NFS4ERR_ROFS;
   auto res = c.current.node.fs->rename(c.identity(), c.saved.node.inode, a.oldname,
                                        c.current.node.inode, a.newname);
+  // §18.26.3: a source and target that are not both directories or both non-directories
+  // give NFS4ERR_EXIST (ISDIR is no RENAME error; both handles were checked to be
+  // directories above, so the file model's ISDIR/NOTDIR can only mean that).
+  if (!res.ok() && (res.status() == vfs::Status::kIsDir || res.status() == vfs::Status::kNotDir)) {
+    return NFS4ERR_EXIST;
+  }
   if (!res.ok()) return to_nfs(res.status());
   r.ok.source = to_cinfo(res->source);
   r.ok.target = to_cinfo(res->target);
