@@ -303,6 +303,22 @@ TEST_F(StateTest, ExchangeIdCase3CollisionWithoutStateReplacesTheRecord) {
   EXPECT_EQ(sm_.client_count(), 1u);
 }
 
+TEST_F(StateTest, ExchangeIdCase3CollisionWithExpiredLeaseReplacesTheRecord) {
+  // "or if there is state but the lease has expired" (§18.35.5 case 3).
+  Settings s;
+  s.lease_time = 1;
+  settings_.set(s);
+  auto a = new_client("a", 1000);
+  must_open(a, "oa", kF1, kBoth, kDenyBoth);
+  ExchangeIdOk out;
+  ASSERT_EQ(exchange("a", 1, 2000, out), NFS4ERR_CLID_INUSE);  // the lease is still running
+  ASSERT_TRUE(eventually([&] { return exchange("a", 1, 2000, out) == NFS4_OK; }));
+  EXPECT_NE(out.clientid, a.id);
+  EXPECT_FALSE(sm_.client(a.id).has_value());
+  EXPECT_EQ(sm_.open_count(), 0u);
+  EXPECT_EQ(sm_.session_count(), 0u);
+}
+
 TEST_F(StateTest, ExchangeIdCase4ReplacesTheUnconfirmedRecord) {
   ExchangeIdOk first, second;
   ASSERT_EQ(exchange("a", 1, 1000, first), NFS4_OK);
@@ -688,6 +704,32 @@ TEST_F(StateTest, SequenceMisordered) {
   EXPECT_EQ(seq(a.sid, 0, 3).status, NFS4ERR_SEQ_MISORDERED);
   EXPECT_EQ(seq(a.sid, 0, 0xFFFFFFFFu).status, NFS4ERR_SEQ_MISORDERED);
   EXPECT_EQ(seq(a.sid, 0, 2).status, NFS4_OK);
+}
+
+TEST_F(StateTest, SequenceIdWrapsAroundToZero) {
+  auto a = new_client("a");
+  {
+    // As if 2^32 - 2 requests had gone through slot 0.
+    std::lock_guard lock(a.session->mu);
+    a.session->slots[0].seqid = 0xFFFFFFFEu;
+  }
+  EXPECT_EQ(seq(a.sid, 0, 0).status, NFS4ERR_SEQ_MISORDERED);
+  auto r = seq(a.sid, 0, 0xFFFFFFFFu, 7, true);
+  ASSERT_EQ(r.status, NFS4_OK);
+  sm_.finish_request(*r.session, 0, true, std::vector<uint8_t>{1, 1, 1, 1});
+  // §2.10.6.1: after 0xFFFFFFFF the sequence id wraps to zero.
+  r = seq(a.sid, 0, 0, 8, true);
+  ASSERT_EQ(r.status, NFS4_OK);
+  sm_.finish_request(*r.session, 0, true, std::vector<uint8_t>{2, 2, 2, 2});
+  // A retry of the request with sequence id 0 is a retry, not a misordered request.
+  auto again = seq(a.sid, 0, 0, 8, true);
+  ASSERT_EQ(again.status, NFS4_OK);
+  ASSERT_TRUE(again.replay);
+  EXPECT_EQ(std::vector<uint8_t>(again.cached_reply.data(),
+                                 again.cached_reply.data() + again.cached_reply.size()),
+            (std::vector<uint8_t>{2, 2, 2, 2}));
+  EXPECT_EQ(seq(a.sid, 0, 0xFFFFFFFFu, 7, true).status, NFS4ERR_SEQ_MISORDERED);
+  EXPECT_EQ(seq(a.sid, 0, 1, 9).status, NFS4_OK);
 }
 
 TEST_F(StateTest, SequenceBadSlotAndBadSession) {

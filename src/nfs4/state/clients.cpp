@@ -92,9 +92,17 @@ nfsstat4 StateManager::exchange_id(const ExchangeIdArgs& args, const Principal& 
     result = conf;  // case 2: the same client asking again
   } else {
     if (conf && !(conf->principal == principal)) {
-      // Case 3: another principal. Its record is in use while it holds state; otherwise it
-      // is replaced at once.
-      if (!conf->sessions.empty() || conf->has_state()) return NFS4ERR_CLID_INUSE;
+      // Case 3: another principal. Its record is in use while it holds state under a running
+      // lease; otherwise (no state, or the lease expired) it is replaced at once.
+      auto lease = std::chrono::seconds(settings_.get()->lease_time);
+      bool expired = Clock::now() - conf->last_renew() > lease;
+      for (const auto& [sid, s] : conf->sessions) {
+        std::lock_guard slock(s->mu);  // as in reap_expired: not expired under a request
+        if (s->in_flight_locked() > 0) expired = false;
+      }
+      if ((!conf->sessions.empty() || conf->has_state()) && !expired) {
+        return NFS4ERR_CLID_INUSE;
+      }
       purge_client_locked(conf, EndReason::kReplaced);
     }
     // Cases 1, 4 and 5: a new unconfirmed record replaces any earlier unconfirmed one; a

@@ -41,7 +41,8 @@ SequenceOutcome StateManager::sequence(const SequenceArgs& args, uint64_t digest
     out.target_highest_slotid = static_cast<uint32_t>(s.slots.size() - 1);
     out.status_flags = status_flags;
   };
-  if (args.sequenceid == slot.seqid && (slot.in_use || slot.seqid != 0)) {
+  // A fresh slot has no last request: its seqid 0 is not one a retry can match.
+  if (args.sequenceid == slot.seqid && slot.used) {
     // A retry of the last request on this slot (§2.10.6.1.3).
     if (slot.in_use) {
       res.status = NFS4ERR_DELAY;
@@ -81,6 +82,7 @@ SequenceOutcome StateManager::sequence(const SequenceArgs& args, uint64_t digest
     return res;
   }
   slot.seqid = args.sequenceid;
+  slot.used = true;
   slot.in_use = true;
   slot.cached = false;
   slot.digest = digest;

@@ -20,6 +20,7 @@ struct ClientRecord;
 
 struct Slot {
   uint32_t seqid = 0;      // sequence id of the last request accepted on this slot
+  bool used = false;       // a request was accepted (seqid 0 is then a wrapped id, §2.10.6.1)
   bool in_use = false;     // a request with `seqid` is being executed
   bool cached = false;     // `reply` holds the whole COMPOUND4res of that request
   uint64_t digest = 0;     // of the request's arguments, to tell a retry from a false retry
