@@ -215,7 +215,8 @@ struct AuthSysParms {
   static void xdr(Ar& ar, Self& s) {
     ar(s.stamp);
     xdr::bounded(ar, s.machinename, 255);
-    ar(s.uid, s.gid, s.gids);
+    ar(s.uid, s.gid);
+    xdr::bounded(ar, s.gids, 16);  // RFC 5531 appendix A: unsigned int gids<16>
   }
 };
 

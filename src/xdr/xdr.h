@@ -97,11 +97,12 @@ void io(Encoder& e, const T& v) {
   T::xdr(e, v);
 }
 
-// Variable-length arrays (T<>).
+// Variable-length arrays (T<>), and with a declared bound (T<N>): a longer one is malformed
+// input, refused before anything is allocated.
 template <class T>
-void io(Decoder& d, std::vector<T>& v) {
+void bounded(Decoder& d, std::vector<T>& v, uint32_t max) {
   uint32_t n = 0;
-  if (!d.count(n)) return;
+  if (!d.count(n, 4, max)) return;
   v.clear();
   v.resize(n);
   for (auto& item : v) {
@@ -110,9 +111,17 @@ void io(Decoder& d, std::vector<T>& v) {
   }
 }
 template <class T>
+void io(Decoder& d, std::vector<T>& v) {
+  bounded(d, v, UINT32_MAX);
+}
+template <class T>
 void io(Encoder& e, const std::vector<T>& v) {
   e.u32(static_cast<uint32_t>(v.size()));
   for (const auto& item : v) io(e, item);
+}
+template <class T>
+void bounded(Encoder& e, const std::vector<T>& v, uint32_t) {
+  io(e, v);
 }
 
 // Optional data (*T): a boolean then the value.

@@ -245,6 +245,34 @@ TEST(XdrOpaque, BoundedOverTheBoundFails) {
   EXPECT_EQ(back, owner);
 }
 
+TEST(XdrCounts, BoundedArrayOverTheBoundFails) {
+  std::vector<uint32_t> five = {1, 2, 3, 4, 5};
+  auto enc = encode_to_buffer(five);
+  {
+    Decoder d(enc.span());
+    std::vector<uint32_t> v;
+    bounded(d, v, 4);
+    EXPECT_FALSE(d.ok());
+    EXPECT_EQ(v.capacity(), 0u);
+  }
+  {
+    Decoder d(enc.span());
+    std::vector<uint32_t> v;
+    bounded(d, v, 5);
+    ASSERT_TRUE(d.ok());
+    EXPECT_EQ(v, five);
+  }
+  // authsys_parms: unsigned int gids<16> (RFC 5531 appendix A), inside callback_sec_parms4.
+  nfs4::CallbackSecParms p;
+  p.flavor = 1;
+  p.sys.gids.assign(16, 7);
+  nfs4::CallbackSecParms back;
+  ASSERT_TRUE(decode_exact(encode_to_buffer(p).span(), back));
+  EXPECT_EQ(back.sys.gids.size(), 16u);
+  p.sys.gids.assign(17, 7);
+  EXPECT_FALSE(decode_exact(encode_to_buffer(p).span(), back));
+}
+
 TEST(XdrOpaque, LengthBeyondTheInputFails) {
   const std::vector<uint8_t> wire = {0, 0, 0, 10, 1, 2, 3, 4};
   std::vector<uint8_t> v;
