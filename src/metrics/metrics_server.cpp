@@ -1,7 +1,6 @@
 #include "metrics/metrics_server.h"
 
 #include <httplib.h>
-#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <stdexcept>
@@ -50,7 +49,6 @@ void MetricsServer::start(const std::string& address, uint16_t port) {
   while (!server_->is_running() && !listen_returned_) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  spdlog::info("metrics listening on {}:{}", address_, port_);
 }
 
 void MetricsServer::stop() {

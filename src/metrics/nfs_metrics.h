@@ -89,12 +89,11 @@ class NfsMetrics final : public nfs4::OpObserver, public nfs4::state::StateObser
   // the family's mutex), later ones only load the pointer.
   template <class M>
   struct SeriesCache {
-    explicit SeriesCache(size_t n) : slots(new std::atomic<M*>[n]), size(n) {
+    explicit SeriesCache(size_t n) : slots(new std::atomic<M*>[n]) {
       for (size_t i = 0; i < n; ++i)
         slots[i].store(nullptr, std::memory_order_relaxed);
     }
     std::unique_ptr<std::atomic<M*>[]> slots;
-    size_t size;
   };
   Counter& op_counter(size_t op, size_t status);
   Histogram& op_histogram(size_t op);
