@@ -16,6 +16,26 @@ constexpr time_t kConnectTimeoutS = 5;
 constexpr time_t kReadTimeoutS = 30;
 constexpr const char* kJson = "application/json";
 
+// httplib's own names for its errors ("Connection") mean little to a user.
+std::string describe(httplib::Error e) {
+  switch (e) {
+    case httplib::Error::Connection:
+      return "could not connect; is dfs running?";
+    case httplib::Error::ConnectionTimeout:
+      return "connecting timed out";
+    case httplib::Error::Read:
+      return "no reply (the connection failed while reading)";
+    case httplib::Error::Write:
+      return "the connection failed while sending";
+    case httplib::Error::SSLConnection:
+      return "the TLS handshake failed";
+    case httplib::Error::SSLServerVerification:
+      return "the server's certificate was refused";
+    default:
+      return httplib::to_string(e);
+  }
+}
+
 std::string lower(std::string_view s) {
   std::string out(s);
   for (auto& c : out)
@@ -110,8 +130,8 @@ HttpResult ApiClient::once(const std::string& method, const std::string& path,
   }
   auto res = http_->send(req);
   if (!res) {
-    throw CliError(kExitUnreachable, "cannot reach the server at " + url_.str() + " (" +
-                                         httplib::to_string(res.error()) + ")");
+    throw CliError(kExitUnreachable,
+                   "cannot reach the server at " + url_.str() + ": " + describe(res.error()));
   }
   return {res->status, res->body};
 }

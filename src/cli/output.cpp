@@ -79,16 +79,17 @@ std::string quoted(std::string_view s) {
       continue;
     }
     // NEL, LINE SEPARATOR and PARAGRAPH SEPARATOR are line breaks to YAML 1.1 readers and
-    // would be folded into spaces inside quotes; their escapes keep them.
+    // would be folded into spaces inside quotes; escapes keep them. \u rather than \N, \L,
+    // \P: yaml-cpp 0.7 decodes \N to a lone 0x85 byte, which is not UTF-8.
     if (c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0x85) {
-      out += "\\N";
+      out += "\\u0085";
       ++i;
       continue;
     }
     if (c == 0xE2 && i + 2 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0x80 &&
         (static_cast<unsigned char>(s[i + 2]) == 0xA8 ||
          static_cast<unsigned char>(s[i + 2]) == 0xA9)) {
-      out += static_cast<unsigned char>(s[i + 2]) == 0xA8 ? "\\L" : "\\P";
+      out += static_cast<unsigned char>(s[i + 2]) == 0xA8 ? "\\u2028" : "\\u2029";
       i += 2;
       continue;
     }
