@@ -22,20 +22,10 @@ using metrics::testing::check_exposition;
 
 class MetricsTest : public ServerTest {
  protected:
+  // The daemon's own wiring: its NfsMetrics observers and its /metrics listener.
   void SetUp() override {
     ServerTest::SetUp();
-    // Attached after the daemon started, which is safe only because no request is in flight
-    // yet: the observer pointers are read by the reactor threads. (The daemon's own wiring
-    // attaches before its transport starts.)
-    metrics_ = metrics::attach_nfs_metrics(registry_, daemon().nfs(), daemon().transport());
-    http_.start("127.0.0.1", 0);
-    ASSERT_NE(http_.port(), 0);
-  }
-  void TearDown() override {
-    http_.stop();
-    daemon().stop();  // no op_done() after this, so the observers can go
-    metrics_.reset();
-    ServerTest::TearDown();
+    ASSERT_NE(daemon().metrics_port(), 0);
   }
 
   struct Scrape {
@@ -44,7 +34,7 @@ class MetricsTest : public ServerTest {
     std::string body;
   };
   Scrape get(const std::string& path) {
-    httplib::Client cli("127.0.0.1", http_.port());
+    httplib::Client cli("127.0.0.1", daemon().metrics_port());
     cli.set_connection_timeout(5);
     cli.set_read_timeout(5);
     auto res = cli.Get(path.c_str());
@@ -88,10 +78,6 @@ class MetricsTest : public ServerTest {
     EXPECT_EQ(c->close(f), NFS4_OK);
     return c;
   }
-
-  metrics::Registry registry_;
-  std::unique_ptr<metrics::NfsMetrics> metrics_;
-  metrics::MetricsServer http_{registry_};
 };
 
 TEST_F(MetricsTest, ServesTextFormatOnlyAtMetrics) {
