@@ -86,7 +86,8 @@ struct ConnectionBroken : std::runtime_error {
 
 class Connection;
 
-// One session slot: at most one request in flight.
+// One session slot: at most one request in flight. Requests are queued on the connection and
+// sent in batches (see Connection::drive).
 class Slot {
  public:
   Slot(Connection& conn, uint32_t id) : conn_(&conn), id_(id) {}
@@ -155,12 +156,18 @@ class Connection {
 
  private:
   friend class Slot;
+  // Appends one RPC call record to the send queue and returns its xid (0 when broken).
+  uint32_t queue_call(uint32_t proc, std::span<const uint8_t> args);
+  bool flush();
   bool track(Slot& s, uint32_t xid);
   void drive();
   void fail_all(const std::string& why);
 
   int index_;
   NfsClient nfs_;
+  std::vector<uint8_t> cred_;  // AUTH_SYS body, as NfsClient's own RpcClient sends it
+  uint32_t next_xid_ = 0;
+  xdr::ByteBuffer pending_;  // call records not yet written
   std::vector<std::unique_ptr<Slot>> slots_;
   std::unordered_map<uint32_t, Slot*> inflight_;
   PhaseStats stats_;
@@ -171,13 +178,18 @@ struct PhaseResult {
   std::string name;
   std::string unit;  // what `ops` counts
   double elapsed_s = 0;
+  double client_cpu_s = 0;   // this process, all threads
+  double server_cpu_s = -1;  // the server process, when its pid was given (same machine)
   PhaseStats stats;
 };
+
+// CPU seconds (user + system) used so far by process `pid` (0 = this process); -1 if unknown.
+double process_cpu_seconds(int pid);
 
 // Runs `body` on every connection at once (one thread each, started together) and returns
 // the merged statistics and the wall time from start to the last connection's end.
 PhaseResult run_phase(std::vector<std::unique_ptr<Connection>>& conns, const std::string& name,
                       const std::string& unit, const std::function<Task(Connection&, Slot&)>& body,
-                      size_t nslots);
+                      size_t nslots, int server_pid = 0);
 
 }  // namespace dfs::bench

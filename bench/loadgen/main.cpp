@@ -40,6 +40,7 @@ void usage(std::ostream& os) {
         "  --dirs N             directories metadata/smallfile spread files over (32)\n"
         "  --readdir-size BYTES READDIR dircount and maxcount (65536)\n"
         "  --uid U --gid G      AUTH_SYS identity (0, 0)\n"
+        "  --server-pid PID     also report the server's CPU time per phase (same machine)\n"
         "  --json               print one JSON line instead of text\n";
 }
 
@@ -120,6 +121,8 @@ std::string phase_json(PhaseResult& ph) {
      << ",\"mib_per_s\":" << num(static_cast<double>(st.bytes) / t / (1024.0 * 1024.0))
      << ",\"compounds\":" << st.compounds
      << ",\"compounds_per_s\":" << num(static_cast<double>(st.compounds) / t)
+     << ",\"client_cpu_s\":" << num(ph.client_cpu_s)
+     << ",\"server_cpu_s\":" << (ph.server_cpu_s >= 0 ? num(ph.server_cpu_s) : "null")
      << ",\"lat_us\":{\"mean\":" << num(p.mean) << ",\"p50\":" << num(p.p50)
      << ",\"p90\":" << num(p.p90) << ",\"p99\":" << num(p.p99) << ",\"p999\":" << num(p.p999)
      << ",\"max\":" << num(p.max) << "},\"error_count\":" << st.error_count() << ",\"errors\":{";
@@ -183,6 +186,8 @@ int main(int argc, char** argv) {
         opt.uid = static_cast<uint32_t>(std::stoul(value()));
       else if (a == "--gid")
         opt.gid = static_cast<uint32_t>(std::stoul(value()));
+      else if (a == "--server-pid")
+        opt.server_pid = std::stoi(value());
       else if (a == "--json")
         opt.json = true;
       else if (a == "--help" || a == "-h") {
@@ -231,11 +236,11 @@ int main(int argc, char** argv) {
       auto p = percentiles(ph.stats.lat_us);
       std::printf(
           "  %-16s %12.0f %s/s  %9.1f MiB/s  %10.0f RPC/s  lat p50 %.0f us p99 %.0f us"
-          "  (%.2f s, %llu errors)\n",
+          "  (%.2f s, cpu: client %.2f s, server %.2f s; %llu errors)\n",
           ph.name.c_str(), static_cast<double>(ph.stats.ops) / t, ph.unit.c_str(),
           static_cast<double>(ph.stats.bytes) / t / (1024.0 * 1024.0),
-          static_cast<double>(ph.stats.compounds) / t, p.p50, p.p99, ph.elapsed_s,
-          static_cast<unsigned long long>(ph.stats.error_count()));
+          static_cast<double>(ph.stats.compounds) / t, p.p50, p.p99, ph.elapsed_s, ph.client_cpu_s,
+          ph.server_cpu_s, static_cast<unsigned long long>(ph.stats.error_count()));
       for (const auto& [k, v] : ph.stats.errors)
         std::cout << "    error " << k << " x" << v << "\n";
       for (const auto& f : ph.stats.failures)

@@ -509,7 +509,7 @@ using Body = std::function<Task(Connection&, Slot&)>;
 
 PhaseResult phase(Ctx& x, const std::string& name, const std::string& unit, Body body,
                   size_t nslots = SIZE_MAX) {
-  return run_phase(x.conns, name, unit, body, nslots);
+  return run_phase(x.conns, name, unit, body, nslots, x.opt.server_pid);
 }
 
 // An untimed phase: its errors still count, so they are kept as a failure of the first timed

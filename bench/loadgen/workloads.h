@@ -25,6 +25,7 @@ struct Options {
   uint32_t readdir_size = 65536;  // READDIR dircount/maxcount
   uint32_t uid = 0;
   uint32_t gid = 0;
+  int server_pid = 0;  // when set, each phase also reports the server's CPU time
   bool json = false;
 };
 
