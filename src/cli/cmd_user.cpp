@@ -56,10 +56,11 @@ void add_user_commands(CLI::App& app, Context& ctx) {
   create->password_flag = cr->add_option("--password", create->password,
                                          "password, 8 to 256 characters (asked when missing)");
   cr->callback([create, &ctx] {
+    ApiClient& api = ctx.client();  // "not logged in" before asking for a password
     nlohmann::json body = {{"username", create->name}, {"role", create->role}};
     if (create->uid_flag->count() > 0) body["uid"] = create->uid;
     body["password"] = password_for(*create);
-    ctx.printer().object(ctx.client().call("POST", "/api/v1/users", body));
+    ctx.printer().object(api.call("POST", "/api/v1/users", body));
   });
 
   auto pw = std::make_shared<UserOptions>();
@@ -68,8 +69,9 @@ void add_user_commands(CLI::App& app, Context& ctx) {
   pw->password_flag =
       pc->add_option("--password", pw->password, "new password (asked when missing)");
   pc->callback([pw, &ctx] {
-    ctx.client().call("PUT", user_path(pw->name) + "/password",
-                      nlohmann::json{{"password", password_for(*pw)}});
+    ApiClient& api = ctx.client();  // "not logged in" before asking for a password
+    api.call("PUT", user_path(pw->name) + "/password",
+             nlohmann::json{{"password", password_for(*pw)}});
     ctx.printer().message("Password of " + pw->name + " changed");
   });
 
