@@ -606,6 +606,59 @@ TEST_F(SequenceTest, TooManyOperationsIsTooManyOps) {
   }
 }
 
+TEST_F(SessionTest, ChannelSizeLimitsAreEnforced) {
+  auto c = std::make_unique<NfsClient>("127.0.0.1", port());
+  c->requested_fore = {0, 1024, 1u << 20, 512, 64, 4, {}};
+  c->establish();
+  ASSERT_EQ(c->fore.maxrequestsize, 1024u);
+  ASSERT_EQ(c->fore.maxresponsesize_cached, 512u);
+  Fh exp = c->lookup_path("/export");
+  auto o = c->open_or_throw(exp, "f", OPEN4_SHARE_ACCESS_BOTH);
+  // A request larger than ca_maxrequestsize is refused by SEQUENCE (§18.46.3), unexecuted.
+  std::vector<uint8_t> big(2000, 'b');
+  WriteArgs wa;
+  wa.stateid = o.stateid;
+  wa.stable = FILE_SYNC4;
+  wa.data.bytes = big;
+  auto r = c->call(c->builder().op(OP_PUTFH, PutFhArgs{o.fh}).op(OP_WRITE, wa));
+  EXPECT_EQ(r.status, NFS4ERR_REQ_TOO_BIG);
+  c->slot_seq[0]--;  // the refused request did not use the slot
+  EXPECT_EQ(get_attrs(*c, o.fh, {FATTR4_SIZE}).u64(FATTR4_SIZE), 0u);
+  std::vector<uint8_t> small(600, 's');
+  ASSERT_EQ(c->write(o, 0, small), NFS4_OK);
+  // A reply larger than ca_maxresponsesize_cached cannot be cached: REP_TOO_BIG_TO_CACHE when
+  // the client asks for caching, fine when it does not.
+  auto cached = c->call(
+      c->builder().op(OP_PUTFH, PutFhArgs{o.fh}).op(OP_READ, ReadArgs{o.stateid, 0, 600}), 1,
+      /*cachethis=*/true);
+  EXPECT_EQ(cached.status, NFS4ERR_REP_TOO_BIG_TO_CACHE);
+  auto plain = do_read(*c, o.fh, o.stateid, 0, 600);
+  EXPECT_EQ(plain.status, NFS4_OK);
+  EXPECT_EQ(plain.data.size(), 600u);
+}
+
+TEST_F(SessionTest, BindConnToSession) {
+  auto c = client();
+  NfsClient second("127.0.0.1", port());
+  BindConnArgs bc;
+  bc.sessionid = c->sessionid;
+  bc.dir = CDFC4_FORE_OR_BOTH;
+  auto r = second.compound(second.builder().op(OP_BIND_CONN_TO_SESSION, bc));
+  auto res = r.next<BindConnResult>(OP_BIND_CONN_TO_SESSION);
+  ASSERT_EQ(res.status, NFS4_OK);
+  EXPECT_EQ(res.ok.sessionid, c->sessionid);
+  EXPECT_TRUE(res.ok.dir == CDFS4_FORE || res.ok.dir == CDFS4_BOTH);
+  EXPECT_FALSE(res.ok.use_conn_in_rdma_mode);
+  // The second connection now carries the session's requests (slot numbering is shared).
+  second.sessionid = c->sessionid;
+  second.clientid = c->clientid;
+  second.slot_seq = c->slot_seq;
+  EXPECT_EQ(second.call(second.builder().op(OP_PUTROOTFH)).status, NFS4_OK);
+  bc.sessionid = random_session_id();
+  auto bad = second.compound(second.builder().op(OP_BIND_CONN_TO_SESSION, bc));
+  EXPECT_EQ(bad.next<BindConnResult>(OP_BIND_CONN_TO_SESSION).status, NFS4ERR_BADSESSION);
+}
+
 // ---- leases (§8.3) ---------------------------------------------------------------------------
 
 TEST_F(SessionTest, LeaseIsRenewedBySequenceAndExpiresWithout) {
@@ -613,13 +666,15 @@ TEST_F(SessionTest, LeaseIsRenewedBySequenceAndExpiresWithout) {
   cfg.nfs.lease_time = 2;
   start(cfg);
   auto active = client();
+  // Taken before the idle client's last renewal, so no correct server expires it sooner than
+  // a lease after this.
+  const auto start_time = std::chrono::steady_clock::now();
   auto idle = client();
   const uint64_t idle_id = idle->clientid;
   auto& state = daemon().nfs().state;
   ASSERT_TRUE(state.client(idle_id).has_value());
 
   // The active client keeps sending SEQUENCE; the idle one sends nothing.
-  const auto start_time = std::chrono::steady_clock::now();
   bool active_ok = true;
   bool expired = eventually(
       [&] {
