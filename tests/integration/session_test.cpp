@@ -425,6 +425,28 @@ TEST_F(SequenceTest, DestroyClientIdWithSessionIsBusy) {
   EXPECT_EQ(dc2.next_status(OP_DESTROY_CLIENTID), NFS4ERR_STALE_CLIENTID);
 }
 
+TEST_F(SequenceTest, DestroyClientIdWithOpenStateIsBusy) {
+  // §18.50.3: opens and locks under an unexpired lease keep the client id busy too, even
+  // with no session left.
+  auto o = c->open_or_throw(exp, "held", OPEN4_SHARE_ACCESS_BOTH);
+  auto ds = c->compound(c->builder().op(OP_DESTROY_SESSION, SessionIdArgs{c->sessionid}));
+  ASSERT_EQ(ds.next_status(OP_DESTROY_SESSION), NFS4_OK);
+  auto dc = c->compound(c->builder().op(OP_DESTROY_CLIENTID, ClientIdArgs{c->clientid}));
+  EXPECT_EQ(dc.next_status(OP_DESTROY_CLIENTID), NFS4ERR_CLIENTID_BUSY);
+  // The state survived: a new session of the same client id can still close the file.
+  auto cs = create_session(*c, session_args(c->clientid, c->create_seq));
+  ASSERT_EQ(cs.status, NFS4_OK);
+  adopt_session(*c, c->clientid, cs.ok);
+  EXPECT_EQ(c->close(o), NFS4_OK);
+  // From another client's session, a client id with neither sessions nor state goes.
+  auto ds2 = c->compound(c->builder().op(OP_DESTROY_SESSION, SessionIdArgs{c->sessionid}));
+  ASSERT_EQ(ds2.next_status(OP_DESTROY_SESSION), NFS4_OK);
+  auto other = client();
+  auto r = other->call(other->builder().op(OP_DESTROY_CLIENTID, ClientIdArgs{c->clientid}));
+  EXPECT_EQ(r.status, NFS4_OK);
+  EXPECT_FALSE(daemon().nfs().state.client(c->clientid).has_value());
+}
+
 TEST_F(SequenceTest, ReclaimCompleteTwiceIsCompleteAlready) {
   // establish() already sent one.
   auto r = c->call(c->builder().op(OP_RECLAIM_COMPLETE, ReclaimCompleteArgs{false}));

@@ -318,8 +318,10 @@ nfsstat4 StateManager::destroy_clientid(uint64_t clientid, const Session* curren
   std::unique_lock lock(mu_);
   auto client = find_client_locked(clientid);
   if (!client) return NFS4ERR_STALE_CLIENTID;
-  // §18.50.3: a client id with sessions (including the one carrying this request) is busy.
-  if (!client->sessions.empty() || (current && current->client == client)) {
+  // §18.50.3: a client id with sessions (including the one carrying this request), opens or
+  // locks under its unexpired lease is busy.
+  if (!client->sessions.empty() || client->has_state() ||
+      (current && current->client == client)) {
     return NFS4ERR_CLIENTID_BUSY;
   }
   purge_client_locked(client, EndReason::kDestroyed);
