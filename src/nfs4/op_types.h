@@ -10,6 +10,15 @@
 
 namespace dfs::nfs4 {
 
+// §15.1.1.1: a fixed enumeration holding a value not valid for the enum is malformed input
+// (NFS4ERR_BADXDR), like a short buffer; the decoder is failed so the op answers that.
+template <class Ar, class E>
+void check_enum(Ar& ar, E v, E lo, E hi) {
+  if constexpr (Ar::kDecoding) {
+    if (v < lo || v > hi) ar.fail();
+  }
+}
+
 // ---- filehandle and namespace ----------------------------------------------------------
 
 struct PutFhArgs {
@@ -103,6 +112,7 @@ struct CreateType {
   template <class Ar, class Self>
   static void xdr(Ar& ar, Self& s) {
     ar(s.type);
+    check_enum(ar, s.type, NF4REG, NF4NAMEDATTR);
     switch (s.type) {
       case NF4LNK:
         ar(s.linkdata);
@@ -292,7 +302,9 @@ struct WriteArgs {
   xdr::DataRef data;
   template <class Ar, class Self>
   static void xdr(Ar& ar, Self& s) {
-    ar(s.stateid, s.offset, s.stable, s.data);
+    ar(s.stateid, s.offset, s.stable);
+    check_enum(ar, s.stable, UNSTABLE4, FILE_SYNC4);
+    ar(s.data);
   }
 };
 struct WriteOk {
@@ -540,7 +552,9 @@ struct LockArgs {
   Locker locker;
   template <class Ar, class Self>
   static void xdr(Ar& ar, Self& s) {
-    ar(s.locktype, s.reclaim, s.offset, s.length, s.locker);
+    ar(s.locktype);
+    check_enum(ar, s.locktype, READ_LT, WRITEW_LT);
+    ar(s.reclaim, s.offset, s.length, s.locker);
   }
 };
 
@@ -578,7 +592,9 @@ struct LocktArgs {
   StateOwner owner;
   template <class Ar, class Self>
   static void xdr(Ar& ar, Self& s) {
-    ar(s.locktype, s.offset, s.length, s.owner);
+    ar(s.locktype);
+    check_enum(ar, s.locktype, READ_LT, WRITEW_LT);
+    ar(s.offset, s.length, s.owner);
   }
 };
 struct LocktResult {
@@ -599,7 +615,9 @@ struct LockuArgs {
   uint64_t length = 0;
   template <class Ar, class Self>
   static void xdr(Ar& ar, Self& s) {
-    ar(s.locktype, s.seqid, s.stateid, s.offset, s.length);
+    ar(s.locktype);
+    check_enum(ar, s.locktype, READ_LT, WRITEW_LT);
+    ar(s.seqid, s.stateid, s.offset, s.length);
   }
 };
 

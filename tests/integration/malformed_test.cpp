@@ -198,6 +198,69 @@ TEST_F(MalformedTest, OperationArgumentsCutShortAreBadXdr) {
   expect_healthy();
 }
 
+TEST_F(MalformedTest, EnumValuesOutsideTheirTypeAreBadXdr) {
+  // §15.1.1.1: a fixed enumeration with a value not valid for the enum is NFS4ERR_BADXDR.
+  auto o = c->open_or_throw(exp, "f", OPEN4_SHARE_ACCESS_BOTH);
+  {
+    // WRITE with stable_how4 = 7.
+    WriteArgs wa;
+    wa.stateid = o.stateid;
+    wa.stable = static_cast<stable_how4>(7);
+    std::vector<uint8_t> data{1, 2, 3};
+    wa.data.bytes = data;
+    RawArgs args(3);
+    args.op(OP_SEQUENCE, seq()).op(OP_PUTFH, PutFhArgs{o.fh});
+    xdr::ByteBuffer body;
+    xdr::Encoder be(body);
+    be(wa.stateid, wa.offset, wa.stable);
+    be.bytes(data);
+    args.u32(OP_WRITE).bytes(body.span());
+    auto r = send_raw_compound(*c, args);
+    EXPECT_TRUE(r.xdr_error()) << describe(r);
+    settle(r);
+    EXPECT_EQ(get_attrs(*c, o.fh, {FATTR4_SIZE}).u64(FATTR4_SIZE), 0u);
+  }
+  {
+    // LOCK, LOCKT and LOCKU with nfs_lock_type4 = 9.
+    auto la = new_lock_args(*c, static_cast<nfs_lock_type4>(9), 0, 10, o.stateid, "lo");
+    RawArgs args(3);
+    args.op(OP_SEQUENCE, seq()).op(OP_PUTFH, PutFhArgs{o.fh}).op(OP_LOCK, la);
+    auto r = send_raw_compound(*c, args);
+    EXPECT_TRUE(r.xdr_error()) << describe(r);
+    settle(r);
+    LocktArgs lt;
+    lt.locktype = static_cast<nfs_lock_type4>(0);
+    lt.length = 1;
+    lt.owner.clientid = c->clientid;
+    RawArgs args2(3);
+    args2.op(OP_SEQUENCE, seq()).op(OP_PUTFH, PutFhArgs{o.fh}).op(OP_LOCKT, lt);
+    auto r2 = send_raw_compound(*c, args2);
+    EXPECT_TRUE(r2.xdr_error()) << describe(r2);
+    settle(r2);
+    LockuArgs lu;
+    lu.locktype = static_cast<nfs_lock_type4>(5);
+    lu.stateid = o.stateid;
+    lu.length = 1;
+    RawArgs args3(3);
+    args3.op(OP_SEQUENCE, seq()).op(OP_PUTFH, PutFhArgs{o.fh}).op(OP_LOCKU, lu);
+    auto r3 = send_raw_compound(*c, args3);
+    EXPECT_TRUE(r3.xdr_error()) << describe(r3);
+    settle(r3);
+  }
+  {
+    // CREATE with nfs_ftype4 = 42 (NF4REG, a valid value, is BADTYPE instead: FileOpsTest).
+    RawArgs args(3);
+    args.op(OP_SEQUENCE, seq()).op(OP_PUTFH, PutFhArgs{exp}).u32(OP_CREATE).u32(42);
+    args.e().string("odd");
+    args.e()(Fattr{});
+    auto r = send_raw_compound(*c, args);
+    EXPECT_TRUE(r.xdr_error()) << describe(r);
+    settle(r);
+  }
+  EXPECT_EQ(c->call(c->builder().op(OP_PUTROOTFH)).status, NFS4_OK);
+  expect_healthy();
+}
+
 TEST_F(MalformedTest, LengthsBeyondTheRecordOrTheirBound) {
   // A tag claiming almost 2 GiB.
   {
