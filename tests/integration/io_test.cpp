@@ -276,6 +276,51 @@ TEST_F(IoTest, WriteVerifierIsStableAndCommitReturnsIt) {
       NFS4ERR_INVAL);
 }
 
+TEST_F(IoTest, ReadAndWriteOfNonRegularObjects) {
+  auto mk = [&](const std::string& name, nfs_ftype4 type, const std::string& link = "") {
+    CreateArgs ca;
+    ca.objtype.type = type;
+    ca.objtype.linkdata = link;
+    ca.objname = name;
+    auto r = c->call(c->builder().op(OP_PUTFH, PutFhArgs{exp}).op(OP_CREATE, ca).op(OP_GETFH));
+    EXPECT_EQ(r.status, NFS4_OK);
+    r.next_status(OP_PUTFH);
+    r.next<CreateResult>(OP_CREATE);
+    return r.next<GetFhResult>(OP_GETFH).ok.object;
+  };
+  Fh dir = mk("dir", NF4DIR);
+  Fh link = mk("link", NF4LNK, "dir");
+  Fh fifo = mk("fifo", NF4FIFO);
+  std::vector<uint8_t> data{1};
+  // §18.22.3, §18.32.4: ISDIR for a directory, SYMLINK for a symlink, WRONG_TYPE otherwise.
+  const std::pair<const Fh*, nfsstat4> cases[] = {
+      {&dir, NFS4ERR_ISDIR}, {&link, NFS4ERR_SYMLINK}, {&fifo, NFS4ERR_WRONG_TYPE}};
+  for (const auto& [fh, want] : cases) {
+    SCOPED_TRACE(want);
+    EXPECT_EQ(do_read(*c, *fh, kAnonymous, 0, 10).status, want);
+    EXPECT_EQ(do_write(*c, *fh, kAnonymous, 0, data).status, want);
+  }
+}
+
+TEST_F(IoTest, RemovedWhileOpenStaysReadableUntilClose) {
+  auto o = create("doomed");
+  std::vector<uint8_t> data{'s', 't', 'i', 'l', 'l'};
+  ASSERT_EQ(do_write(*c, o.fh, o.ok.stateid, 0, data).status, NFS4_OK);
+  ASSERT_EQ(c->remove(exp, "doomed"), NFS4_OK);
+  auto look =
+      c->call(c->builder().op(OP_PUTFH, PutFhArgs{exp}).op(OP_LOOKUP, ComponentArgs{"doomed"}));
+  EXPECT_EQ(look.status, NFS4ERR_NOENT);
+  // The open file keeps its data (§18.25.4 leaves this to the server; this one keeps it).
+  auto r = do_read(*c, o.fh, o.ok.stateid, 0, 100);
+  ASSERT_EQ(r.status, NFS4_OK);
+  EXPECT_EQ(r.data, data);
+  EXPECT_EQ(get_attrs(*c, o.fh, {FATTR4_NUMLINKS}).u32(FATTR4_NUMLINKS), 0u);
+  ASSERT_EQ(do_close(*c, o.fh, o.ok.stateid).status, NFS4_OK);
+  auto gone = c->call(
+      c->builder().op(OP_PUTFH, PutFhArgs{o.fh}).op(OP_GETATTR, GetattrArgs{{FATTR4_SIZE}}));
+  EXPECT_EQ(gone.status, NFS4ERR_STALE);
+}
+
 // ---- stateids --------------------------------------------------------------------------------
 
 TEST_F(IoTest, BadAndStaleStateidsAreRefused) {

@@ -283,6 +283,26 @@ TEST_F(ShareLockTest, LocksOnDirectoriesAreRefused) {
   auto la = new_lock_args(*a, WRITE_LT, 0, 10, ao.ok.stateid, "a");
   auto r = a->call(a->builder().op(OP_PUTFH, PutFhArgs{exp}).op(OP_LOCK, la));
   EXPECT_EQ(r.status, NFS4ERR_ISDIR);
+  // §18.10.3-§18.12.3: SYMLINK for a symlink, WRONG_TYPE for other non-regular objects.
+  CreateArgs ln;
+  ln.objtype.type = NF4LNK;
+  ln.objtype.linkdata = "f";
+  ln.objname = "link";
+  CreateArgs fifo;
+  fifo.objtype.type = NF4FIFO;
+  fifo.objname = "fifo";
+  for (const auto& [ca, want] :
+       {std::pair{ln, NFS4ERR_SYMLINK}, std::pair{fifo, NFS4ERR_WRONG_TYPE}}) {
+    SCOPED_TRACE(want);
+    auto mk = a->call(a->builder().op(OP_PUTFH, PutFhArgs{exp}).op(OP_CREATE, ca).op(OP_GETFH));
+    ASSERT_EQ(mk.status, NFS4_OK);
+    mk.next_status(OP_PUTFH);
+    mk.next<CreateResult>(OP_CREATE);
+    Fh fh = mk.next<GetFhResult>(OP_GETFH).ok.object;
+    EXPECT_EQ(a->call(a->builder().op(OP_PUTFH, PutFhArgs{fh}).op(OP_LOCK, la)).status, want);
+    EXPECT_EQ(do_lockt(*a, fh, WRITE_LT, 0, 1, "x").status, want);
+    EXPECT_EQ(do_locku(*a, fh, WRITE_LT, 0, 1, ao.ok.stateid).status, want);
+  }
 }
 
 }  // namespace

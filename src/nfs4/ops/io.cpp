@@ -10,8 +10,13 @@ namespace {
 nfsstat4 require_regular(Compound& c) {
   auto attrs = c.current.node.fs->getattr(c.current.node.inode);
   if (!attrs.ok()) return to_nfs(attrs.status());
-  if (attrs->type == vfs::FileType::kRegular) return NFS4_OK;
-  return attrs->type == vfs::FileType::kDirectory ? NFS4ERR_ISDIR : NFS4ERR_INVAL;
+  // §18.22.3 (READ), §18.32.4 (WRITE): ISDIR, SYMLINK, and WRONG_TYPE for anything else.
+  switch (attrs->type) {
+    case vfs::FileType::kRegular: return NFS4_OK;
+    case vfs::FileType::kDirectory: return NFS4ERR_ISDIR;
+    case vfs::FileType::kSymlink: return NFS4ERR_SYMLINK;
+    default: return NFS4ERR_WRONG_TYPE;
+  }
 }
 
 // I/O under a special stateid has no OPEN whose access check covers it: check here.
