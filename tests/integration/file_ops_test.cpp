@@ -226,6 +226,23 @@ TEST_F(FileOpsTest, SaveFhRestoreFh) {
   EXPECT_EQ(none.next_status(OP_RESTOREFH), NFS4ERR_RESTOREFH);
 }
 
+TEST_F(FileOpsTest, DirectoryOperationsOnASymlinkAreNotDir) {
+  Fh d = mkdir(exp, "d");
+  Fh ln;
+  ASSERT_EQ(make(exp, "ln", CreateType{NF4LNK, "d", {}}, &ln), NFS4_OK);
+  // LOOKUP through a symlink is SYMLINK (§18.13.3) ...
+  EXPECT_EQ(lookup(ln, "x"), NFS4ERR_SYMLINK);
+  // ... but CREATE (§18.4.3) and OPEN (§18.16.4) say NOTDIR for any non-directory, and
+  // SYMLINK is not among the errors of REMOVE, RENAME or READDIR (§15.2).
+  EXPECT_EQ(make(ln, "x", CreateType{NF4DIR, {}, {}}), NFS4ERR_NOTDIR);
+  EXPECT_EQ(do_open(*c, ln, open_args(*c, "x", OPEN4_SHARE_ACCESS_READ, 0, true)).status,
+            NFS4ERR_NOTDIR);
+  EXPECT_EQ(c->remove(ln, "x"), NFS4ERR_NOTDIR);
+  EXPECT_EQ(rename(ln, "x", d, "y"), NFS4ERR_NOTDIR);
+  EXPECT_EQ(rename(d, "x", ln, "y"), NFS4ERR_NOTDIR);
+  EXPECT_EQ(readdir(ln, 0, {}, 4096).status, NFS4ERR_NOTDIR);
+}
+
 // ---- LOOKUP, LOOKUPP -----------------------------------------------------------------------
 
 TEST_F(FileOpsTest, LookupErrors) {

@@ -22,8 +22,7 @@ bool read_only(const Compound& c, const vfs::Node& node) {
 nfsstat4 require_dir_node(const vfs::Node& node) {
   auto attrs = node.fs->getattr(node.inode);
   if (!attrs.ok()) return to_nfs(attrs.status());
-  if (attrs->type == vfs::FileType::kDirectory) return NFS4_OK;
-  return attrs->type == vfs::FileType::kSymlink ? NFS4ERR_SYMLINK : NFS4ERR_NOTDIR;
+  return attrs->type == vfs::FileType::kDirectory ? NFS4_OK : NFS4ERR_NOTDIR;  // as require_dir
 }
 
 }  // namespace

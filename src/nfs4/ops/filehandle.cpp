@@ -20,8 +20,9 @@ nfsstat4 check_name(const std::string& name) {
 nfsstat4 require_dir(Compound& c) {
   auto attrs = c.current.node.fs->getattr(c.current.node.inode);
   if (!attrs.ok()) return to_nfs(attrs.status());
-  if (attrs->type == vfs::FileType::kDirectory) return NFS4_OK;
-  return attrs->type == vfs::FileType::kSymlink ? NFS4ERR_SYMLINK : NFS4ERR_NOTDIR;
+  // NOTDIR for any non-directory (§18.4.3 CREATE, §18.16.4 OPEN; SYMLINK is not an error of
+  // REMOVE, RENAME or READDIR). LOOKUP alone answers SYMLINK for a symlink (§18.13.3).
+  return attrs->type == vfs::FileType::kDirectory ? NFS4_OK : NFS4ERR_NOTDIR;
 }
 
 namespace {
@@ -70,7 +71,10 @@ nfsstat4 restorefh(Compound& c, Void&, StatusResult&) {
 }
 
 nfsstat4 lookup(Compound& c, ComponentArgs& a, StatusResult&) {
-  if (auto st = require_dir(c); st != NFS4_OK) return st;
+  if (auto st = require_dir(c); st != NFS4_OK) {
+    auto attrs = c.current.node.fs->getattr(c.current.node.inode);
+    return attrs.ok() && attrs->type == vfs::FileType::kSymlink ? NFS4ERR_SYMLINK : st;
+  }
   if (auto st = check_name(a.name); st != NFS4_OK) return st;
   auto node = c.svc.ns.lookup(c.identity(), c.current.node, a.name);
   if (!node.ok()) return to_nfs(node.status());

@@ -66,7 +66,7 @@ nfsstat4 delegreturn(Compound&, StateidArgs&, StatusResult&);
 // Shared helpers.
 // A name component as NFSv4 requires (§14.2): not empty, no "." / ".." / "/", not too long.
 nfsstat4 check_name(const std::string& name);
-// The current filehandle must be a directory (NOTDIR), or a symlink gives SYMLINK where asked.
+// The current filehandle must be a directory: NFS4ERR_NOTDIR otherwise (symlinks included).
 nfsstat4 require_dir(Compound& c);
 
 }  // namespace dfs::nfs4::ops

@@ -12,10 +12,14 @@ nfsstat4 require_regular(Compound& c) {
   if (!attrs.ok()) return to_nfs(attrs.status());
   // §18.22.3 (READ), §18.32.4 (WRITE): ISDIR, SYMLINK, and WRONG_TYPE for anything else.
   switch (attrs->type) {
-    case vfs::FileType::kRegular: return NFS4_OK;
-    case vfs::FileType::kDirectory: return NFS4ERR_ISDIR;
-    case vfs::FileType::kSymlink: return NFS4ERR_SYMLINK;
-    default: return NFS4ERR_WRONG_TYPE;
+    case vfs::FileType::kRegular:
+      return NFS4_OK;
+    case vfs::FileType::kDirectory:
+      return NFS4ERR_ISDIR;
+    case vfs::FileType::kSymlink:
+      return NFS4ERR_SYMLINK;
+    default:
+      return NFS4ERR_WRONG_TYPE;
   }
 }
 

@@ -320,8 +320,7 @@ nfsstat4 StateManager::destroy_clientid(uint64_t clientid, const Session* curren
   if (!client) return NFS4ERR_STALE_CLIENTID;
   // §18.50.3: a client id with sessions (including the one carrying this request), opens or
   // locks under its unexpired lease is busy.
-  if (!client->sessions.empty() || client->has_state() ||
-      (current && current->client == client)) {
+  if (!client->sessions.empty() || client->has_state() || (current && current->client == client)) {
     return NFS4ERR_CLIENTID_BUSY;
   }
   purge_client_locked(client, EndReason::kDestroyed);
