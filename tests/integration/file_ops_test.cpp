@@ -508,6 +508,18 @@ TEST_F(FileOpsTest, AccessAsRootAndAsUnprivilegedUser) {
   EXPECT_EQ(u_file.access, static_cast<uint32_t>(ACCESS4_READ));
   // And the denial holds for real operations.
   EXPECT_EQ(lookup(*user, priv, "x"), NFS4ERR_ACCESS);
+  // §18.1.3: supported and access never hold more than was asked, access never more than
+  // supported; bits meaningless for the object or undefined are not "supported".
+  auto only_read = access(*c, f, ACCESS4_READ);
+  EXPECT_EQ(only_read.supported, static_cast<uint32_t>(ACCESS4_READ));
+  EXPECT_EQ(only_read.access, static_cast<uint32_t>(ACCESS4_READ));
+  auto odd = access(*c, exp, ACCESS4_LOOKUP | 0x100 | 0x80000000u);
+  EXPECT_EQ(odd.supported & ~static_cast<uint32_t>(ACCESS4_LOOKUP), 0u);
+  EXPECT_EQ(odd.access & ~odd.supported, 0u);
+  EXPECT_EQ(odd.access, static_cast<uint32_t>(ACCESS4_LOOKUP));
+  for (const auto* res : {&root_dir, &u_priv, &u_exp, &r_file, &u_file}) {
+    EXPECT_EQ(res->access & ~res->supported, 0u);
+  }
 }
 
 // ---- CREATE --------------------------------------------------------------------------------

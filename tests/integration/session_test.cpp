@@ -224,6 +224,16 @@ TEST_F(SessionTest, CreateSessionUnknownClientIsStale) {
             NFS4ERR_STALE_CLIENTID);
 }
 
+TEST_F(SessionTest, CreateSessionByAnotherPrincipalIsClidInUse) {
+  auto c = bare_client();
+  auto eid = new_client(*c, unique_name("owner-"));
+  // §18.36.4: only the principal that made an unconfirmed record may confirm it.
+  NfsClient other("127.0.0.1", port(), 1000, 1000);
+  EXPECT_EQ(create_session(other, session_args(eid.clientid, eid.sequenceid)).status,
+            NFS4ERR_CLID_INUSE);
+  EXPECT_EQ(create_session(*c, session_args(eid.clientid, eid.sequenceid)).status, NFS4_OK);
+}
+
 TEST_F(SessionTest, CreateSessionBackChannelFlagIsEchoed) {
   auto c = bare_client();
   auto eid = new_client(*c, unique_name("owner-"));
