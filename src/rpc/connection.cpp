@@ -61,7 +61,12 @@ bool Connection::flush_locked() {
         ++n;
       }
     }
-    ssize_t w = ::writev(fd_, iov, static_cast<int>(n));
+    // sendmsg with MSG_NOSIGNAL rather than writev: a peer that vanished must give EPIPE
+    // here, not a SIGPIPE that kills the process (embedders may not ignore the signal).
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = n;
+    ssize_t w = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
     if (w < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
