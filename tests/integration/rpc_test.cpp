@@ -1,6 +1,9 @@
 // RPC layer over a real socket: NULL, program/version/procedure errors, auth errors,
 // record marking, malformed records.
 
+#include <signal.h>
+#include <sys/socket.h>
+
 #include "server_fixture.h"
 
 namespace dfs::testing {
@@ -183,6 +186,50 @@ TEST_F(RpcTest, ManyOutstandingCallsAllAnswered) {
     ASSERT_TRUE(r);
     EXPECT_TRUE(r->accepted_success());
   }
+}
+
+}  // namespace
+}  // namespace dfs::testing
+
+namespace dfs::testing {
+namespace {
+
+// A client that sends a burst of calls and vanishes: the server's replies then hit a closed
+// socket. With the default SIGPIPE disposition a plain write would kill the process; the
+// transport must get EPIPE instead and go on serving others.
+TEST_F(RpcTest, PeerVanishingMidBurstLeavesTheServerServing) {
+  struct sigaction dfl {}, old {};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  ASSERT_EQ(sigaction(SIGPIPE, &dfl, &old), 0);
+  xdr::ByteBuffer burst;
+  {
+    xdr::Encoder e(burst);
+    for (uint32_t i = 0; i < 2000; ++i) {
+      e.u32(0x80000000u | 40);
+      e.u32(i);
+      e.u32(0);
+      e.u32(2);
+      e.u32(100003);
+      e.u32(4);
+      e.u32(0);
+      e.u32(0);
+      e.u32(0);
+      e.u32(0);
+      e.u32(0);
+    }
+  }
+  for (int round = 0; round < 20; ++round) {
+    auto c = bare_client();
+    ASSERT_TRUE(c->rpc().send_raw(burst.span()));
+    // Reset rather than a graceful close, so the server's next write fails at once.
+    linger lg{1, 0};
+    ::setsockopt(c->rpc().fd(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    c->rpc().close();
+  }
+  auto other = bare_client();
+  EXPECT_TRUE(other->null_call());
+  sigaction(SIGPIPE, &old, nullptr);
 }
 
 }  // namespace
