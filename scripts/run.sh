@@ -5,9 +5,8 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 "$ROOT/scripts/setup.sh"
-cmake -S "$ROOT" -B "$ROOT/build-release" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-  -DDFS_BUILD_TESTS=OFF > /dev/null
-cmake --build "$ROOT/build-release" --target dfs -j "$(nproc)"
+cmake -S "$ROOT" -B "$ROOT/build-release" -G Ninja -DCMAKE_BUILD_TYPE=Release > /dev/null
+cmake --build "$ROOT/build-release" --target dfs dfsctl -j "$(nproc)"
 PORT=12049
 args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do
