@@ -89,12 +89,14 @@ log() { echo "[$(date +%H:%M:%S)] $*" | tee -a "$LOG" >&2; }
 DFS_PID=""
 GANESHA_STATE="$WORK/ganesha-state"
 GANESHA_STARTED=0
-IPERF_PID=""
+IPERF_PIDS=()
 EXPORT_DIR=""
 MOUNTED=0
 cleanup() {
   set +e
-  if [ -n "$IPERF_PID" ] && kill -0 "$IPERF_PID" 2>/dev/null; then kill "$IPERF_PID"; wait "$IPERF_PID" 2>/dev/null; fi
+  for pid in "${IPERF_PIDS[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then kill "$pid"; wait "$pid" 2>/dev/null; fi
+  done
   stop_dfs
   if [ "$GANESHA_STARTED" = 1 ]; then GANESHA_STATE="$GANESHA_STATE" "$SHARED/ganesha/stop.sh" >>"$LOG" 2>&1; fi
   if [ "$MOUNTED" = 1 ]; then umount "$EXPORT_DIR" 2>>"$LOG" || umount -l "$EXPORT_DIR"; fi
@@ -155,7 +157,8 @@ GANESHA_PORT=$(free_port)
 DFS_LOG="$OUT/dfs.log"
 start_dfs() {
   mkdir -p "$WORK/dfs-data"
-  setsid "$DFS_BIN" --listen 127.0.0.1 --port "$DFS_PORT" --api-port 0 --metrics-port 0 \
+  # A chosen admin password keeps dfs from printing a generated one into dfs.log.
+  DITTOFS_ADMIN_INITIAL_PASSWORD=$(head -c 18 /dev/urandom | base64) setsid "$DFS_BIN" --listen 127.0.0.1 --port "$DFS_PORT" --api-port 0 --metrics-port 0 \
     --data-dir "$WORK/dfs-data" </dev/null >>"$DFS_LOG" 2>&1 &
   DFS_PID=$!
   wait_port "$DFS_PORT" "$DFS_PID" || { log "dfs did not start; log:"; tail -20 "$DFS_LOG" >&2; exit 1; }
@@ -192,27 +195,43 @@ cat >"$OUT/meta.json" <<EOF
 EOF
 
 # ---- ceilings: loopback TCP throughput (iperf3) ----------------------------------------------
+# iperf3 3.12 runs each test in one thread, which one core limits, so the ceiling is one
+# client/server pair per CPU at once, each 2 streams of 1 MiB writes (the size of the
+# data workloads' READ/WRITE); the sum is what loopback TCP moves with all cores busy.
+IPERF_PIDS=()
 iperf_ceiling() {
-  local port out
-  port=$(free_port)
-  iperf3 -s -1 -B 127.0.0.1 -p "$port" >/dev/null 2>&1 &
-  IPERF_PID=$!
-  # Wait until it listens without connecting: a one-off (-1) server would take a probe
-  # connection for its one client.
-  for _ in $(seq 100); do
-    [ -n "$(ss -Hltn "sport = :$port" 2>/dev/null)" ] && break
-    sleep 0.05
+  local rep=$1 n i port ports=() clients=()
+  n=$(nproc)
+  for i in $(seq "$n"); do
+    port=$(free_port)
+    iperf3 -s -1 -B 127.0.0.1 -p "$port" >/dev/null 2>&1 &
+    IPERF_PIDS+=($!)
+    ports+=("$port")
   done
-  out="$OUT/runs/iperf3.$1.json"
-  iperf3 -c 127.0.0.1 -p "$port" -t 5 -P 4 -J >"$out" 2>>"$LOG" || log "iperf3 client failed"
-  for _ in $(seq 50); do kill -0 "$IPERF_PID" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$IPERF_PID" 2>/dev/null && kill "$IPERF_PID"
-  wait "$IPERF_PID" 2>/dev/null || true
-  IPERF_PID=""
+  # Wait until they listen without connecting: a one-off (-1) server would take a probe
+  # connection for its one client.
+  for port in "${ports[@]}"; do
+    for _ in $(seq 100); do
+      [ -n "$(ss -Hltn "sport = :$port" 2>/dev/null)" ] && break
+      sleep 0.05
+    done
+  done
+  for i in $(seq "$n"); do
+    iperf3 -c 127.0.0.1 -p "${ports[$((i - 1))]}" -t 5 -P 2 -l 1M -J \
+      >"$OUT/runs/iperf3.$rep.$i.json" 2>>"$LOG" &
+    clients+=($!)
+  done
+  for pid in "${clients[@]}"; do wait "$pid" || log "an iperf3 client failed"; done
+  for pid in "${IPERF_PIDS[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && kill "$pid"
+    wait "$pid" 2>/dev/null || true
+  done
+  IPERF_PIDS=()
 }
 for rep in $(seq "$REPS"); do
   wait_quiet
-  log "ceiling: iperf3 loopback, 4 streams, 5 s (rep $rep)"
+  log "ceiling: iperf3 loopback, $(nproc) client/server pairs at once, 5 s (rep $rep)"
   iperf_ceiling "$rep"
 done
 
