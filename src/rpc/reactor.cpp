@@ -15,6 +15,7 @@ namespace dfs::rpc {
 namespace {
 
 constexpr size_t kReadChunk = 256 * 1024;
+constexpr size_t kMaxIdleBuffer = 4 * 1024 * 1024;  // kept by an idle connection
 constexpr int kMaxEvents = 64;
 constexpr int kMaxReadsPerEvent = 8;  // fairness between connections on one reactor
 
@@ -106,7 +107,7 @@ void Reactor::drain_adopted() {
   for (auto& [fd, id, peer] : fresh) {
     auto slot = std::make_unique<Slot>(Slot{
         std::make_shared<Connection>(id, fd, std::move(peer), this), xdr::ByteBuffer(kReadChunk),
-        RecordFramer(max_record_size_.load()), 0});
+        RecordFramer(max_record_size_.load()), 0, 0});
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP;
     ev.data.fd = fd;
@@ -174,11 +175,30 @@ void Reactor::on_writable(Slot& slot) {
   }
 }
 
+// Unprocessed bytes stay where they are while there is room behind them: moving a partial
+// 1 MiB WRITE to the front after every record would copy the data a second time. They are
+// moved (compacted) only when the next read would not fit, and growth leaves headroom for a
+// few records so that compaction stays rare. Idle connections give large buffers back.
+void Reactor::make_room(Slot& slot) {
+  auto& buf = slot.rbuf;
+  size_t pending = buf.size() - slot.start;
+  size_t need = std::max(pending + kReadChunk / 4, slot.wanted);
+  if (pending == 0 && buf.capacity() > kMaxIdleBuffer) {
+    buf = xdr::ByteBuffer(kReadChunk);
+    slot.start = 0;
+  }
+  if (slot.start + need <= buf.capacity()) return;
+  if (slot.start > 0) {
+    buf.consume_front(slot.start);
+    slot.start = 0;
+  }
+  if (need > buf.capacity()) buf.reserve(std::max(2 * need, kReadChunk));
+}
+
 void Reactor::on_readable(Slot& slot) {
   int fd = slot.conn->fd_;
   for (int round = 0; round < kMaxReadsPerEvent; ++round) {
-    size_t target = std::max(slot.rbuf.size() + kReadChunk / 4, slot.wanted);
-    slot.rbuf.reserve(std::max(target, kReadChunk));
+    make_room(slot);
     size_t space = slot.rbuf.capacity() - slot.rbuf.size();
     ssize_t n = ::read(fd, slot.rbuf.data() + slot.rbuf.size(), space);
     if (n == 0) {
@@ -213,7 +233,8 @@ bool Reactor::dispatch_records(Slot& slot) {
   while (!conn->is_closed()) {
     size_t consumed = 0, wanted = 0;
     std::span<const uint8_t> record;
-    auto res = slot.framer.next(slot.rbuf.span().subspan(offset), consumed, record, wanted);
+    auto res =
+        slot.framer.next(slot.rbuf.span().subspan(slot.start + offset), consumed, record, wanted);
     if (res == RecordFramer::Result::kTooLarge) {
       spdlog::warn("connection {} from {}: record larger than {} bytes, closing", conn->id(),
                    conn->peer(), max_record_size_.load());
@@ -227,7 +248,11 @@ bool Reactor::dispatch_records(Slot& slot) {
     }
     handler_.on_record(conn, record);
   }
-  slot.rbuf.consume_front(offset);
+  slot.start += offset;
+  if (slot.start == slot.rbuf.size()) {
+    slot.rbuf.clear();
+    slot.start = 0;
+  }
   std::lock_guard lock(conn->write_mu_);
   conn->batching_ = false;
   if (!conn->want_write_ && !conn->flush_locked()) {

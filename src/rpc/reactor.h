@@ -37,14 +37,17 @@ class Reactor {
  private:
   struct Slot {
     std::shared_ptr<Connection> conn;
-    xdr::ByteBuffer rbuf;
+    xdr::ByteBuffer rbuf;  // unprocessed bytes are [start, rbuf.size())
     RecordFramer framer;
-    size_t wanted = 0;  // bytes the buffer should hold to complete the current fragment
+    size_t wanted = 0;  // bytes from `start` needed to complete the current fragment
+    size_t start = 0;
   };
 
   void run();
   void drain_adopted();
   void on_readable(Slot& slot);
+  // Makes room after the buffered bytes for the next read (see the .cpp for the policy).
+  static void make_room(Slot& slot);
   void on_writable(Slot& slot);
   // Frames and dispatches whatever complete records the buffer holds; false on a fatal error.
   bool dispatch_records(Slot& slot);
