@@ -98,7 +98,10 @@ cleanup() {
     if kill -0 "$pid" 2>/dev/null; then kill "$pid"; wait "$pid" 2>/dev/null; fi
   done
   stop_dfs
-  if [ "$GANESHA_STARTED" = 1 ]; then GANESHA_STATE="$GANESHA_STATE" "$SHARED/ganesha/stop.sh" >>"$LOG" 2>&1; fi
+  if [ "$GANESHA_STARTED" = 1 ]; then
+    GANESHA_STATE="$GANESHA_STATE" "$SHARED/ganesha/stop.sh" >>"$LOG" 2>&1
+    cp "$GANESHA_STATE/ganesha.log" "$OUT/ganesha.log" 2>/dev/null
+  fi
   if [ "$MOUNTED" = 1 ]; then umount "$EXPORT_DIR" 2>>"$LOG" || umount -l "$EXPORT_DIR"; fi
   [ -n "$EXPORT_DIR" ] && [ "$MOUNTED" = 0 ] && rm -rf "$EXPORT_DIR"
   rm -rf "$WORK"
@@ -250,7 +253,7 @@ run_one() {  # WORKLOAD SERVER REP
     >"$base.json" 2>"$base.err" || rc=$?
   echo "$rc" >"$base.rc"
   # the server's log lines from this run that say something went wrong
-  tail -n +"$((lines0 + 1))" "$slog" 2>/dev/null | grep -E '\[(warning|error|critical)\]| :(CRIT|MAJ|FATAL) ' \
+  tail -n +"$((lines0 + 1))" "$slog" 2>/dev/null | grep -E '\[(warning|error|critical)\]|:(CRIT|MAJ|FATAL|WARN) :' \
     | head -200 >"$base.serverlog" || true
   local alive=1
   kill -0 "$pid" 2>/dev/null || alive=0
