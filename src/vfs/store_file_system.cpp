@@ -704,7 +704,9 @@ void StoreFileSystem::release(InodeId id) {
     if (--it->second > 0) return;
     open_refs_.erase(it);
   }
-  // The last reference: an orphan (unlinked while open) goes now.
+  // The last reference: an orphan (unlinked while open) goes now. Most files closed still
+  // have their name, which a look at the record tells without the namespace lock.
+  if (auto r = meta_->get(id); !r || r->nlink > 0) return;
   std::unique_lock ns(ns_mu_);
   StripeGuard guard(*this, {id});
   auto r = meta_->get(id);

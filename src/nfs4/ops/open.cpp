@@ -76,10 +76,16 @@ nfsstat4 open(Compound& c, OpenArgs& a, OpenResult& r) {
   state::ClientRecord& client = *c.client();
   const auto who = c.identity();
   state::OwnerKey owner{client.id, std::string(a.owner.owner.begin(), a.owner.owner.end())};
-  auto guard = c.svc.state.lock_state();
   // §18.51.3: before RECLAIM_COMPLETE a non-reclaim OPEN gets NFS4ERR_GRACE, and it must be
-  // refused before it creates or truncates anything (the state lock is held from here on).
+  // refused before it creates or truncates anything.
   if (!client.reclaim_complete) return NFS4ERR_GRACE;
+
+  // The file is found or created without the state lock (other clients' SEQUENCEs, READs and
+  // OPENs of other files go on meanwhile). What must be atomic with other OPENs, the share
+  // check, a truncation and recording the open, happens under it below; a truncating create
+  // therefore creates without the size and truncates only once the share check passed.
+  std::optional<uint64_t> truncate_to = set.size;
+  set.size.reset();
 
   vfs::Node target;
   bool created = false;
@@ -100,12 +106,6 @@ nfsstat4 open(Compound& c, OpenArgs& a, OpenResult& r) {
       auto attrs = dir.fs->getattr(*existing);
       if (!attrs.ok()) return to_nfs(attrs.status());
       if (auto st = openable(attrs->type); st != NFS4_OK) return st;
-      // Conflicts are decided before a truncating UNCHECKED create touches the file.
-      if (auto st = c.svc.state.check_share_locked({dir.fs_index, *existing}, owner, access,
-                                                   a.share_deny);
-          st != NFS4_OK) {
-        return st;
-      }
     }
     auto opts = c.svc.ns.share_options(dir.fs_index);
     bool ro = dir.fs->read_only() || (opts && opts->read_only);
@@ -122,7 +122,7 @@ nfsstat4 open(Compound& c, OpenArgs& a, OpenResult& r) {
       r.ok.cinfo = {true, res->dir_change.before, res->dir_change.after};
       if (created || a.how.mode == EXCLUSIVE4_1) {
         r.ok.attrset = a.how.mode == EXCLUSIVE4 ? Bitmap{} : a.how.createattrs.mask;
-      } else if (set.size) {
+      } else if (truncate_to) {
         r.ok.attrset.set(FATTR4_SIZE);
       }
       target = {dir.fs, dir.fs_index, res->attrs.id};
@@ -143,9 +143,19 @@ nfsstat4 open(Compound& c, OpenArgs& a, OpenResult& r) {
     if ((*granted & need) != need) return NFS4ERR_ACCESS;
   }
 
+  const state::FileKey key{target.fs_index, target.inode};
+  auto guard = c.svc.state.lock_state();
+  if (auto st = c.svc.state.check_share_locked(key, owner, access, a.share_deny); st != NFS4_OK) {
+    return st;
+  }
+  if (truncate_to && (!created || *truncate_to != 0)) {
+    vfs::SetAttributes size;
+    size.size = truncate_to;
+    auto res = target.fs->setattr(who, target.inode, size);
+    if (!res.ok()) return to_nfs(res.status());
+  }
   Stateid sid;
-  if (auto st = c.svc.state.open_locked(client, owner, {target.fs_index, target.inode}, access,
-                                        a.share_deny, sid);
+  if (auto st = c.svc.state.open_locked(client, owner, key, access, a.share_deny, sid);
       st != NFS4_OK) {
     return st;
   }

@@ -48,7 +48,7 @@ struct ClientRecord {
   uint32_t create_session_seq = 1;
   std::optional<CreateSessionResult> last_create_session;
 
-  bool reclaim_complete = false;
+  std::atomic<bool> reclaim_complete{false};  // read by OPEN before it takes the state lock
   std::atomic<int64_t> last_renew_ns{0};  // steady clock, renewed by SEQUENCE
 
   std::map<SessionId, std::shared_ptr<Session>> sessions;

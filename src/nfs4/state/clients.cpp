@@ -222,7 +222,10 @@ nfsstat4 StateManager::create_session(const CreateSessionArgs& args, const Princ
 
   auto session = std::make_shared<Session>(sid, client, fore, back, flags, args.cb_program,
                                            args.sec_parms);
-  sessions_[sid] = session;
+  {
+    std::lock_guard slock(sessions_mu_);
+    sessions_[sid] = session;
+  }
   client->sessions[sid] = session;
   {
     std::lock_guard slock(session->mu);
@@ -262,13 +265,18 @@ void StateManager::connection_closed(uint64_t conn_id) {
     ids = std::move(it->second);
     conn_sessions_.erase(it);
   }
-  std::shared_lock lock(mu_);
   for (const auto& id : ids) {
-    auto it = sessions_.find(id);
-    if (it == sessions_.end()) continue;
-    std::lock_guard slock(it->second->mu);
-    it->second->connections.erase(conn_id);
+    auto s = find_session(id);
+    if (!s) continue;
+    std::lock_guard slock(s->mu);
+    s->connections.erase(conn_id);
   }
+}
+
+std::shared_ptr<Session> StateManager::find_session(const SessionId& id) const {
+  std::lock_guard lock(sessions_mu_);
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? nullptr : it->second;
 }
 
 nfsstat4 StateManager::destroy_session(const SessionId& id,
@@ -309,7 +317,10 @@ void StateManager::end_session_locked(std::shared_ptr<Session> s, EndReason why)
       if (it->second.empty()) conn_sessions_.erase(it);
     }
   }
-  sessions_.erase(s->id);
+  {
+    std::lock_guard slock(sessions_mu_);
+    sessions_.erase(s->id);
+  }
   s->client->sessions.erase(s->id);
   if (observer_) observer_->session_ended(*s, why);
 }

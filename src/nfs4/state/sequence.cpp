@@ -9,14 +9,10 @@ SequenceOutcome StateManager::sequence(const SequenceArgs& args, uint64_t digest
                                        size_t request_size, size_t op_count,
                                        size_t min_reply_size, SequenceOk& out) {
   SequenceOutcome res;
-  {
-    std::shared_lock lock(mu_);
-    auto it = sessions_.find(args.sessionid);
-    if (it == sessions_.end()) {
-      res.status = NFS4ERR_BADSESSION;
-      return res;
-    }
-    res.session = it->second;
+  res.session = find_session(args.sessionid);
+  if (!res.session) {
+    res.status = NFS4ERR_BADSESSION;
+    return res;
   }
   Session& s = *res.session;
   std::lock_guard slock(s.mu);
