@@ -6,34 +6,19 @@
 #include "nfs4/ops/handlers.h"
 
 namespace dfs::nfs4::ops {
-namespace {
-
-bool share_read_only(const Compound& c) {
-  if (c.current.node.fs->read_only()) return true;
-  auto opts = c.svc.ns.share_options(c.current.node.fs_index);
-  return opts && opts->read_only;
-}
-
-}  // namespace
 
 nfsstat4 getattr(Compound& c, GetattrArgs& a, GetattrResult& r) {
   if (!(a.request & write_only_attrs()).empty()) return NFS4ERR_INVAL;
   auto attrs = c.current.node.fs->getattr(c.current.node.inode);
   if (!attrs.ok()) return to_nfs(attrs.status());
-  AttrSource src;
-  src.attrs = &*attrs;
-  src.fh = &c.current.fh;
-  src.fs = c.current.node.fs.get();
-  src.mounted_on_fileid = c.svc.ns.mounted_on(c.current.node);
-  src.settings = c.settings.get();
-  encode_attrs(a.request, src, r.ok.attrs);
+  encode_attrs(a.request, current_attr_source(c, *attrs), r.ok.attrs);
   return NFS4_OK;
 }
 
 nfsstat4 setattr(Compound& c, SetattrArgs& a, SetattrResult& r) {
   vfs::SetAttributes set;
   if (auto st = decode_settable(a.attrs, set); st != NFS4_OK) return st;
-  if (share_read_only(c)) return NFS4ERR_ROFS;
+  if (read_only(c, c.current.node)) return NFS4ERR_ROFS;
   if (set.size) {
     // Changing the size is a write: the stateid must allow it (§18.30.3).
     if (auto st = c.resolve_stateid(a.stateid); st != NFS4_OK) return st;
@@ -57,13 +42,7 @@ namespace {
 nfsstat4 compare(Compound& c, const Fattr& given, bool& same) {
   auto attrs = c.current.node.fs->getattr(c.current.node.inode);
   if (!attrs.ok()) return to_nfs(attrs.status());
-  AttrSource src;
-  src.attrs = &*attrs;
-  src.fh = &c.current.fh;
-  src.fs = c.current.node.fs.get();
-  src.mounted_on_fileid = c.svc.ns.mounted_on(c.current.node);
-  src.settings = c.settings.get();
-  return compare_attrs(given, src, same);
+  return compare_attrs(given, current_attr_source(c, *attrs), same);
 }
 
 }  // namespace
@@ -94,7 +73,7 @@ nfsstat4 access(Compound& c, AccessArgs& a, AccessResult& r) {
   if (asked & (ACCESS4_LOOKUP | ACCESS4_EXECUTE)) want |= vfs::kAccessExecute;
   auto granted = c.current.node.fs->access(c.identity(), c.current.node.inode, want);
   if (!granted.ok()) return to_nfs(granted.status());
-  bool ro = share_read_only(c);
+  bool ro = read_only(c, c.current.node);
   uint32_t result = 0;
   if ((asked & ACCESS4_READ) && (*granted & vfs::kAccessRead)) result |= ACCESS4_READ;
   if (!ro && (*granted & vfs::kAccessWrite)) {

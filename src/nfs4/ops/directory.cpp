@@ -13,12 +13,6 @@ ChangeInfo to_cinfo(const vfs::DirChange& d) {
   return {true, d.before, d.after};
 }
 
-bool read_only(const Compound& c, const vfs::Node& node) {
-  if (node.fs->read_only()) return true;
-  auto opts = c.svc.ns.share_options(node.fs_index);
-  return opts && opts->read_only;
-}
-
 nfsstat4 require_dir_node(const vfs::Node& node) {
   auto attrs = node.fs->getattr(node.inode);
   if (!attrs.ok()) return to_nfs(attrs.status());
@@ -30,7 +24,9 @@ nfsstat4 require_dir_node(const vfs::Node& node) {
 nfsstat4 create(Compound& c, CreateArgs& a, CreateResult& r) {
   vfs::NewNode node;
   switch (a.objtype.type) {
-    case NF4DIR: node.type = vfs::FileType::kDirectory; break;
+    case NF4DIR:
+      node.type = vfs::FileType::kDirectory;
+      break;
     case NF4LNK:
       node.type = vfs::FileType::kSymlink;
       if (a.objtype.linkdata.empty()) return NFS4ERR_INVAL;
@@ -38,13 +34,18 @@ nfsstat4 create(Compound& c, CreateArgs& a, CreateResult& r) {
       break;
     case NF4BLK:
     case NF4CHR:
-      node.type = a.objtype.type == NF4BLK ? vfs::FileType::kBlockDevice
-                                           : vfs::FileType::kCharDevice;
+      node.type =
+          a.objtype.type == NF4BLK ? vfs::FileType::kBlockDevice : vfs::FileType::kCharDevice;
       node.rdev = {a.objtype.devdata.major, a.objtype.devdata.minor};
       break;
-    case NF4SOCK: node.type = vfs::FileType::kSocket; break;
-    case NF4FIFO: node.type = vfs::FileType::kFifo; break;
-    default: return NFS4ERR_BADTYPE;  // regular files are made by OPEN (§18.4.3)
+    case NF4SOCK:
+      node.type = vfs::FileType::kSocket;
+      break;
+    case NF4FIFO:
+      node.type = vfs::FileType::kFifo;
+      break;
+    default:
+      return NFS4ERR_BADTYPE;  // regular files are made by OPEN (§18.4.3)
   }
   if (auto st = require_dir(c); st != NFS4_OK) return st;
   if (auto st = check_name(a.objname); st != NFS4_OK) return st;
@@ -99,8 +100,8 @@ nfsstat4 link(Compound& c, ComponentArgs& a, ChangeInfoResult& r) {
   if (!src.ok()) return to_nfs(src.status());
   if (src->type == vfs::FileType::kDirectory) return NFS4ERR_ISDIR;
   if (read_only(c, c.current.node)) return NFS4ERR_ROFS;
-  auto res = c.current.node.fs->link(c.identity(), c.saved.node.inode, c.current.node.inode,
-                                     a.name);
+  auto res =
+      c.current.node.fs->link(c.identity(), c.saved.node.inode, c.current.node.inode, a.name);
   if (!res.ok()) return to_nfs(res.status());
   r.ok.cinfo = to_cinfo(*res);
   return NFS4_OK;

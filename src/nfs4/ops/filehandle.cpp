@@ -25,9 +25,42 @@ nfsstat4 require_dir(Compound& c) {
   return attrs->type == vfs::FileType::kDirectory ? NFS4_OK : NFS4ERR_NOTDIR;
 }
 
+nfsstat4 require_regular(Compound& c) {
+  auto attrs = c.current.node.fs->getattr(c.current.node.inode);
+  if (!attrs.ok()) return to_nfs(attrs.status());
+  switch (attrs->type) {
+    case vfs::FileType::kRegular:
+      return NFS4_OK;
+    case vfs::FileType::kDirectory:
+      return NFS4ERR_ISDIR;
+    case vfs::FileType::kSymlink:
+      return NFS4ERR_SYMLINK;
+    default:
+      return NFS4ERR_WRONG_TYPE;
+  }
+}
+
+bool read_only(const Compound& c, const vfs::Node& node) {
+  if (node.fs->read_only()) return true;
+  auto opts = c.svc.ns.share_options(node.fs_index);
+  return opts && opts->read_only;
+}
+
+AttrSource current_attr_source(const Compound& c, const vfs::Attributes& attrs) {
+  AttrSource src;
+  src.attrs = &attrs;
+  src.fh = &c.current.fh;
+  src.fs = c.current.node.fs.get();
+  src.mounted_on_fileid = c.svc.ns.mounted_on(c.current.node);
+  src.settings = c.settings.get();
+  return src;
+}
+
 namespace {
 
-void forget_current_stateid(Compound& c) { c.current_stateid.reset(); }
+void forget_current_stateid(Compound& c) {
+  c.current_stateid.reset();
+}
 
 }  // namespace
 
@@ -50,7 +83,9 @@ nfsstat4 putrootfh(Compound& c, Void&, StatusResult&) {
 }
 
 // The public filehandle is the root of the namespace (§18.20.3 allows that choice).
-nfsstat4 putpubfh(Compound& c, Void& v, StatusResult& r) { return putrootfh(c, v, r); }
+nfsstat4 putpubfh(Compound& c, Void& v, StatusResult& r) {
+  return putrootfh(c, v, r);
+}
 
 nfsstat4 getfh(Compound& c, Void&, GetFhResult& r) {
   r.ok.object = c.current.fh;

@@ -1,6 +1,7 @@
 #pragma once
 // Operation handlers, one function per NFSv4.1 operation, grouped by area in ops/*.cpp.
 
+#include "nfs4/attributes.h"
 #include "nfs4/compound.h"
 #include "nfs4/op_types.h"
 
@@ -68,5 +69,12 @@ nfsstat4 delegreturn(Compound&, StateidArgs&, StatusResult&);
 nfsstat4 check_name(const std::string& name);
 // The current filehandle must be a directory: NFS4ERR_NOTDIR otherwise (symlinks included).
 nfsstat4 require_dir(Compound& c);
+// The current filehandle must be a regular file: ISDIR, SYMLINK, or WRONG_TYPE otherwise
+// (READ §18.22.3, WRITE §18.32.4, COMMIT, LOCK/LOCKT/LOCKU §18.10.3-§18.12.3).
+nfsstat4 require_regular(Compound& c);
+// Writes are refused on a read-only file system or share (ROFS).
+bool read_only(const Compound& c, const vfs::Node& node);
+// What attribute encoding needs about the current object, whose attributes are `attrs`.
+AttrSource current_attr_source(const Compound& c, const vfs::Attributes& attrs);
 
 }  // namespace dfs::nfs4::ops

@@ -7,22 +7,6 @@
 namespace dfs::nfs4::ops {
 namespace {
 
-nfsstat4 require_regular(Compound& c) {
-  auto attrs = c.current.node.fs->getattr(c.current.node.inode);
-  if (!attrs.ok()) return to_nfs(attrs.status());
-  // §18.22.3 (READ), §18.32.4 (WRITE): ISDIR, SYMLINK, and WRONG_TYPE for anything else.
-  switch (attrs->type) {
-    case vfs::FileType::kRegular:
-      return NFS4_OK;
-    case vfs::FileType::kDirectory:
-      return NFS4ERR_ISDIR;
-    case vfs::FileType::kSymlink:
-      return NFS4ERR_SYMLINK;
-    default:
-      return NFS4ERR_WRONG_TYPE;
-  }
-}
-
 // I/O under a special stateid has no OPEN whose access check covers it: check here.
 nfsstat4 check_anonymous_access(Compound& c, const Stateid& s, uint32_t need) {
   if (!state::StateManager::is_anonymous(s) && !state::StateManager::is_bypass(s)) {
@@ -61,12 +45,10 @@ nfsstat4 write(Compound& c, WriteArgs& a, WriteResult& r) {
   if (auto st = require_regular(c); st != NFS4_OK) return st;
   if (a.stable > FILE_SYNC4) return NFS4ERR_INVAL;
   if (auto st = c.resolve_stateid(a.stateid); st != NFS4_OK) return st;
-  if (auto st = c.svc.state.check_io(c.client(), a.stateid, c.current.key(), true);
-      st != NFS4_OK) {
+  if (auto st = c.svc.state.check_io(c.client(), a.stateid, c.current.key(), true); st != NFS4_OK) {
     return st;
   }
-  auto opts = c.svc.ns.share_options(c.current.node.fs_index);
-  if (c.current.node.fs->read_only() || (opts && opts->read_only)) return NFS4ERR_ROFS;
+  if (read_only(c, c.current.node)) return NFS4ERR_ROFS;
   if (auto st = check_anonymous_access(c, a.stateid, vfs::kAccessWrite); st != NFS4_OK) return st;
   if (a.data.bytes.size() > c.settings->max_write_size) return NFS4ERR_INVAL;
   bool sync = a.stable != UNSTABLE4;

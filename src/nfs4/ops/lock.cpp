@@ -5,28 +5,9 @@
 #include "nfs4/ops/handlers.h"
 
 namespace dfs::nfs4::ops {
-namespace {
-
-nfsstat4 require_lockable(Compound& c) {
-  auto attrs = c.current.node.fs->getattr(c.current.node.inode);
-  if (!attrs.ok()) return to_nfs(attrs.status());
-  // §18.10.3, §18.11.3, §18.12.3: ISDIR, SYMLINK, and WRONG_TYPE for anything else.
-  switch (attrs->type) {
-    case vfs::FileType::kRegular:
-      return NFS4_OK;
-    case vfs::FileType::kDirectory:
-      return NFS4ERR_ISDIR;
-    case vfs::FileType::kSymlink:
-      return NFS4ERR_SYMLINK;
-    default:
-      return NFS4ERR_WRONG_TYPE;
-  }
-}
-
-}  // namespace
 
 nfsstat4 lock(Compound& c, LockArgs& a, LockResult& r) {
-  if (auto st = require_lockable(c); st != NFS4_OK) return st;
+  if (auto st = require_regular(c); st != NFS4_OK) return st;
   Stateid& s = a.locker.new_lock_owner ? a.locker.open_stateid : a.locker.lock_stateid;
   if (auto st = c.resolve_stateid(s); st != NFS4_OK) return st;
   auto st = c.svc.state.lock(*c.client(), a, c.current.key(), r);
@@ -35,12 +16,12 @@ nfsstat4 lock(Compound& c, LockArgs& a, LockResult& r) {
 }
 
 nfsstat4 lockt(Compound& c, LocktArgs& a, LocktResult& r) {
-  if (auto st = require_lockable(c); st != NFS4_OK) return st;
+  if (auto st = require_regular(c); st != NFS4_OK) return st;
   return c.svc.state.lockt(*c.client(), a, c.current.key(), r);
 }
 
 nfsstat4 locku(Compound& c, LockuArgs& a, StateidResult& r) {
-  if (auto st = require_lockable(c); st != NFS4_OK) return st;
+  if (auto st = require_regular(c); st != NFS4_OK) return st;
   if (auto st = c.resolve_stateid(a.stateid); st != NFS4_OK) return st;
   auto st = c.svc.state.locku(*c.client(), a, c.current.key(), r.ok.stateid);
   if (st == NFS4_OK) c.current_stateid = r.ok.stateid;

@@ -10,10 +10,14 @@ namespace {
 // What an existing object's type means for OPEN (§18.16.3).
 nfsstat4 openable(vfs::FileType t) {
   switch (t) {
-    case vfs::FileType::kRegular: return NFS4_OK;
-    case vfs::FileType::kDirectory: return NFS4ERR_ISDIR;
-    case vfs::FileType::kSymlink: return NFS4ERR_SYMLINK;
-    default: return NFS4ERR_WRONG_TYPE;
+    case vfs::FileType::kRegular:
+      return NFS4_OK;
+    case vfs::FileType::kDirectory:
+      return NFS4ERR_ISDIR;
+    case vfs::FileType::kSymlink:
+      return NFS4ERR_SYMLINK;
+    default:
+      return NFS4ERR_WRONG_TYPE;
   }
 }
 
@@ -55,14 +59,18 @@ nfsstat4 open(Compound& c, OpenArgs& a, OpenResult& r) {
   }
   const bool create = a.how.opentype == OPEN4_CREATE;
   switch (a.claim.type) {
-    case CLAIM_NULL: break;
+    case CLAIM_NULL:
+      break;
     case CLAIM_FH:
       if (create) return NFS4ERR_INVAL;
       break;
-    case CLAIM_PREVIOUS: return NFS4ERR_NO_GRACE;  // no state survives a restart yet
+    case CLAIM_PREVIOUS:
+      return NFS4ERR_NO_GRACE;  // no state survives a restart yet
     case CLAIM_DELEGATE_CUR:
-    case CLAIM_DELEG_CUR_FH: return NFS4ERR_BAD_STATEID;  // no delegation was granted
-    default: return NFS4ERR_NOTSUPP;
+    case CLAIM_DELEG_CUR_FH:
+      return NFS4ERR_BAD_STATEID;  // no delegation was granted
+    default:
+      return NFS4ERR_NOTSUPP;
   }
 
   vfs::SetAttributes set;
@@ -107,11 +115,10 @@ nfsstat4 open(Compound& c, OpenArgs& a, OpenResult& r) {
       if (!attrs.ok()) return to_nfs(attrs.status());
       if (auto st = openable(attrs->type); st != NFS4_OK) return st;
     }
-    auto opts = c.svc.ns.share_options(dir.fs_index);
-    bool ro = dir.fs->read_only() || (opts && opts->read_only);
+    bool ro = read_only(c, dir);
     if (create) {
       if (ro) return NFS4ERR_ROFS;
-      vfs::CreateMode mode = a.how.mode == UNCHECKED4  ? vfs::CreateMode::kUnchecked
+      vfs::CreateMode mode = a.how.mode == UNCHECKED4 ? vfs::CreateMode::kUnchecked
                              : a.how.mode == GUARDED4 ? vfs::CreateMode::kGuarded
                                                       : vfs::CreateMode::kExclusive;
       auto res = dir.fs->create_file(who, dir.inode, a.claim.file, mode, set, a.how.verifier);
