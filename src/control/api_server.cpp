@@ -43,13 +43,20 @@ void problem(Response& res, int status, const std::string& title, const std::str
 
 const char* title_for(int status) {
   switch (status) {
-    case 400: return "Bad request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not found";
-    case 409: return "Conflict";
-    case 429: return "Too many requests";
-    default: return "Error";
+    case 400:
+      return "Bad request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not found";
+    case 409:
+      return "Conflict";
+    case 429:
+      return "Too many requests";
+    default:
+      return "Error";
   }
 }
 
@@ -72,7 +79,8 @@ std::optional<json> parse_body(const Request& req, Response& res) {
 
 std::string hex(const uint8_t* p, size_t n) {
   std::ostringstream os;
-  for (size_t i = 0; i < n; ++i) os << std::hex << std::setw(2) << std::setfill('0') << int(p[i]);
+  for (size_t i = 0; i < n; ++i)
+    os << std::hex << std::setw(2) << std::setfill('0') << int(p[i]);
   return os.str();
 }
 
@@ -131,9 +139,9 @@ std::optional<uint64_t> parse_client_id(const std::string& s) {
   uint64_t v = 0;
   for (char ch : s) {
     int d = std::isdigit(static_cast<unsigned char>(ch)) ? ch - '0'
-            : (ch >= 'a' && ch <= 'f')                  ? ch - 'a' + 10
-            : (ch >= 'A' && ch <= 'F')                  ? ch - 'A' + 10
-                                                        : -1;
+            : (ch >= 'a' && ch <= 'f')                   ? ch - 'a' + 10
+            : (ch >= 'A' && ch <= 'F')                   ? ch - 'A' + 10
+                                                         : -1;
     if (d < 0) return std::nullopt;
     v = v * 16 + static_cast<uint64_t>(d);
   }
@@ -155,16 +163,21 @@ enum class Need { kAnyUser, kReader, kAdmin };
 
 }  // namespace
 
-ApiServer::ApiServer(ApiDeps deps) : d_(std::move(deps)), http_(std::make_unique<httplib::Server>()) {
+ApiServer::ApiServer(ApiDeps deps)
+    : d_(std::move(deps)), http_(std::make_unique<httplib::Server>()) {
   routes();
 }
 
-ApiServer::~ApiServer() { stop(); }
+ApiServer::~ApiServer() {
+  stop();
+}
 
 void ApiServer::start(const std::string& address, uint16_t port) {
-  int bound = port == 0 ? http_->bind_to_any_port(address) : (http_->bind_to_port(address, port) ? port : -1);
+  int bound = port == 0 ? http_->bind_to_any_port(address)
+                        : (http_->bind_to_port(address, port) ? port : -1);
   if (bound <= 0) {
-    throw std::runtime_error("cannot listen for the API on " + address + ":" + std::to_string(port));
+    throw std::runtime_error("cannot listen for the API on " + address + ":" +
+                             std::to_string(port));
   }
   port_ = static_cast<uint16_t>(bound);
   thread_ = std::thread([this] { http_->listen_after_bind(); });
@@ -258,16 +271,19 @@ void ApiServer::routes() {
                {"expires_in", t->expires_in},
                {"role", t->role}});
   });
-  h.Get("/api/v1/auth/me", guarded(Need::kAnyUser, [](const Request&, Response& res, const Caller& c) {
+  h.Get("/api/v1/auth/me",
+        guarded(Need::kAnyUser, [](const Request&, Response& res, const Caller& c) {
           json j = {{"username", c.username}, {"role", c.role}};
           j["uid"] = c.uid ? json(*c.uid) : json(nullptr);
           send_json(res, 200, j);
         }));
 
   // ---- users ----
-  h.Get("/api/v1/users", guarded(Need::kReader, [this](const Request&, Response& res, const Caller&) {
+  h.Get("/api/v1/users",
+        guarded(Need::kReader, [this](const Request&, Response& res, const Caller&) {
           json out = json::array();
-          for (const auto& u : d_.db.users()) out.push_back(user_json(u));
+          for (const auto& u : d_.db.users())
+            out.push_back(user_json(u));
           send_json(res, 200, out);
         }));
   h.Get(R"(/api/v1/users/([^/]+))",
@@ -276,8 +292,8 @@ void ApiServer::routes() {
           if (!u) return problem(res, 404, "Not found", "no user named " + req.matches[1].str());
           send_json(res, 200, user_json(*u));
         }));
-  h.Post("/api/v1/users", guarded(Need::kAdmin, [this](const Request& req, Response& res,
-                                                       const Caller&) {
+  h.Post("/api/v1/users",
+         guarded(Need::kAdmin, [this](const Request& req, Response& res, const Caller&) {
            auto body = parse_body(req, res);
            if (!body) return;
            if (!body->is_object()) return problem(res, 400, "Bad request", "expected an object");
@@ -294,8 +310,8 @@ void ApiServer::routes() {
                  if (!value.is_null()) {
                    int64_t uid = value.get<int64_t>();
                    if (uid < 0 || uid > 0xFFFFFFFEll) {
-                     return problem(res, 400, "Bad request", "uid must be 0..4294967294", "uid",
-                                    0, 4294967294ull);
+                     return problem(res, 400, "Bad request", "uid must be 0..4294967294", "uid", 0,
+                                    4294967294ull);
                    }
                    u.uid = static_cast<uint32_t>(uid);
                  }
@@ -308,8 +324,8 @@ void ApiServer::routes() {
            }
            if (u.role.empty()) u.role = "user";
            if (!valid_username(u.username)) {
-             return problem(res, 400, "Bad request",
-                            "username must match [a-z_][a-z0-9_.-]{0,31}", "username");
+             return problem(res, 400, "Bad request", "username must match [a-z_][a-z0-9_.-]{0,31}",
+                            "username");
            }
            if (!valid_role(u.role)) {
              return problem(res, 400, "Bad request", "role must be admin, operator or user",
@@ -360,8 +376,8 @@ void ApiServer::routes() {
            }));
 
   // ---- shares ----
-  h.Get("/api/v1/shares", guarded(Need::kReader, [this](const Request&, Response& res,
-                                                         const Caller&) {
+  h.Get("/api/v1/shares",
+        guarded(Need::kReader, [this](const Request&, Response& res, const Caller&) {
           send_json(res, 200, d_.shares.list());
         }));
   h.Get(R"(/api/v1/shares/([^/]+))",
@@ -370,8 +386,8 @@ void ApiServer::routes() {
           if (!s) return problem(res, 404, "Not found", "no share named " + req.matches[1].str());
           send_json(res, 200, *s);
         }));
-  h.Post("/api/v1/shares", guarded(Need::kAdmin, [this](const Request& req, Response& res,
-                                                        const Caller&) {
+  h.Post("/api/v1/shares",
+         guarded(Need::kAdmin, [this](const Request& req, Response& res, const Caller&) {
            auto body = parse_body(req, res);
            if (!body) return;
            auto r = d_.shares.create(*body);
@@ -414,10 +430,11 @@ void ApiServer::routes() {
          }));
 
   // ---- clients and sessions ----
-  h.Get("/api/v1/clients", guarded(Need::kReader, [this](const Request&, Response& res,
-                                                          const Caller&) {
+  h.Get("/api/v1/clients",
+        guarded(Need::kReader, [this](const Request&, Response& res, const Caller&) {
           json out = json::array();
-          for (const auto& c : d_.state.clients()) out.push_back(client_json(c));
+          for (const auto& c : d_.state.clients())
+            out.push_back(client_json(c));
           send_json(res, 200, out);
         }));
   auto with_client = [this](auto fn) {
@@ -444,24 +461,24 @@ void ApiServer::routes() {
         guarded(Need::kReader, with_client([this](const Request&, Response& res, const Caller&,
                                                   const nfs4::state::ClientSummary& c) {
                   json out = json::array();
-                  for (const auto& s : d_.state.sessions(c.id)) out.push_back(session_json(s));
+                  for (const auto& s : d_.state.sessions(c.id))
+                    out.push_back(session_json(s));
                   send_json(res, 200, out);
                 })));
-  h.Delete(R"(/api/v1/clients/([0-9a-fA-F]+)/sessions/([0-9a-fA-F]+))",
-           guarded(Need::kAdmin, with_client([this](const Request& req, Response& res,
-                                                    const Caller&,
-                                                    const nfs4::state::ClientSummary& c) {
-                     auto sid = parse_session_id(req.matches[2]);
-                     if (!sid || !d_.state.destroy_session_admin(c.id, *sid)) {
-                       return problem(res, 404, "Not found",
-                                      "no session " + req.matches[2].str());
-                     }
-                     res.status = 204;
-                   })));
+  h.Delete(
+      R"(/api/v1/clients/([0-9a-fA-F]+)/sessions/([0-9a-fA-F]+))",
+      guarded(Need::kAdmin, with_client([this](const Request& req, Response& res, const Caller&,
+                                               const nfs4::state::ClientSummary& c) {
+                auto sid = parse_session_id(req.matches[2]);
+                if (!sid || !d_.state.destroy_session_admin(c.id, *sid)) {
+                  return problem(res, 404, "Not found", "no session " + req.matches[2].str());
+                }
+                res.status = 204;
+              })));
 
   // ---- server ----
-  h.Get("/api/v1/server", guarded(Need::kReader, [this](const Request&, Response& res,
-                                                         const Caller&) {
+  h.Get("/api/v1/server",
+        guarded(Need::kReader, [this](const Request&, Response& res, const Caller&) {
           send_json(res, 200, d_.server_info());
         }));
 

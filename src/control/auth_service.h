@@ -48,8 +48,8 @@ class AuthService {
   std::optional<std::string> bootstrap(const char* initial);
 
   enum class LoginStatus { kOk, kBadCredentials, kThrottled };
-  LoginStatus login(const std::string& user, const std::string& password,
-                    const std::string& remote, Tokens& out, int64_t& retry_after_s);
+  LoginStatus login(const std::string& user, const std::string& password, const std::string& remote,
+                    Tokens& out, int64_t& retry_after_s);
   std::optional<Tokens> refresh(const std::string& refresh_token);
   // The caller behind an access token (the user must still exist; its role is current).
   std::optional<Caller> authenticate(const std::string& access_token);

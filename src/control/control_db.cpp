@@ -100,7 +100,9 @@ ControlDb::ControlDb(const std::string& path) {
   exec("CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
 }
 
-ControlDb::~ControlDb() { sqlite3_close(db_); }
+ControlDb::~ControlDb() {
+  sqlite3_close(db_);
+}
 
 void ControlDb::exec(const char* sql) {
   char* err = nullptr;
@@ -113,9 +115,11 @@ void ControlDb::exec(const char* sql) {
 
 std::vector<UserRecord> ControlDb::users() {
   std::lock_guard lock(mu_);
-  Stmt st(db_, "SELECT username, password_hash, role, uid, created_at FROM users ORDER BY username");
+  Stmt st(db_,
+          "SELECT username, password_hash, role, uid, created_at FROM users ORDER BY username");
   std::vector<UserRecord> out;
-  while (st.step() == SQLITE_ROW) out.push_back(read_user(st));
+  while (st.step() == SQLITE_ROW)
+    out.push_back(read_user(st));
   return out;
 }
 
@@ -195,7 +199,8 @@ bool ControlDb::insert_share(const ShareRecord& s) {
   st.bind(1, s.name).bind(2, s.path).bind(3, static_cast<int64_t>(s.index));
   st.bind(4, s.metadata_store).bind(5, s.block_store);
   st.bind(6, int64_t{s.read_only}).bind(7, int64_t{s.root_squash});
-  st.bind(8, nlohmann::json(s.allowed_hosts).dump()).bind(9, nlohmann::json(s.allowed_users).dump());
+  st.bind(8, nlohmann::json(s.allowed_hosts).dump())
+      .bind(9, nlohmann::json(s.allowed_users).dump());
   st.bind(10, s.created_at.empty() ? now_rfc3339() : s.created_at);
   return st.step() == SQLITE_DONE && st.changes() == 1;
 }
@@ -225,8 +230,9 @@ std::optional<nlohmann::json> ControlDb::setting(const std::string& key) {
 
 void ControlDb::put_setting(const std::string& key, const nlohmann::json& value) {
   std::lock_guard lock(mu_);
-  Stmt st(db_, "INSERT INTO settings (key, value) VALUES (?, ?) "
-               "ON CONFLICT(key) DO UPDATE SET value=excluded.value");
+  Stmt st(db_,
+          "INSERT INTO settings (key, value) VALUES (?, ?) "
+          "ON CONFLICT(key) DO UPDATE SET value=excluded.value");
   st.bind(1, key).bind(2, value.dump());
   if (st.step() != SQLITE_DONE) throw std::runtime_error("sqlite: cannot store setting " + key);
 }

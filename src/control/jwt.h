@@ -18,9 +18,9 @@ class JwtSigner {
   std::string sign(const nlohmann::json& claims) const;
   // The claims if the signature is valid and "exp" (seconds since the epoch) is in the
   // future; nullopt otherwise.
-  std::optional<nlohmann::json> verify(const std::string& token,
-                                       std::chrono::system_clock::time_point now =
-                                           std::chrono::system_clock::now()) const;
+  std::optional<nlohmann::json> verify(
+      const std::string& token,
+      std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) const;
 
  private:
   std::string mac(const std::string& data) const;

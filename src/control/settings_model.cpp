@@ -71,17 +71,17 @@ std::optional<ValidationError> apply_settings(const nlohmann::json& changes, nfs
     if (!value.is_number_integer() ||
         (value.is_number_integer() && !value.is_number_unsigned() && value.get<int64_t>() < 0) ||
         value.get<uint64_t>() < f->min || value.get<uint64_t>() > f->max) {
-      return ValidationError{key, fmt::format("{} must be an integer between {} and {}", key,
-                                              f->min, f->max),
-                             f->min, f->max};
+      return ValidationError{
+          key, fmt::format("{} must be an integer between {} and {}", key, f->min, f->max), f->min,
+          f->max};
     }
     next.*f->uint_member = static_cast<uint32_t>(value.get<uint64_t>());
   }
   if (require_all) {
     for (const auto& f : nfs_setting_fields()) {
       if (!changes.contains(f.name)) {
-        return ValidationError{f.name, std::string(f.name) + " is missing (PUT needs every field)",
-                               {}, {}};
+        return ValidationError{
+            f.name, std::string(f.name) + " is missing (PUT needs every field)", {}, {}};
       }
     }
   }

@@ -20,9 +20,13 @@ void SettingsService::load() {
   if (apply_) apply_(s);
 }
 
-nlohmann::json SettingsService::current() const { return settings_to_json(*holder_.get()); }
+nlohmann::json SettingsService::current() const {
+  return settings_to_json(*holder_.get());
+}
 
-nlohmann::json SettingsService::defaults() { return settings_to_json(nfs4::Settings{}); }
+nlohmann::json SettingsService::defaults() {
+  return settings_to_json(nfs4::Settings{});
+}
 
 SettingsService::Outcome SettingsService::commit(const nfs4::Settings& before,
                                                  const nfs4::Settings& after) {
@@ -30,7 +34,8 @@ SettingsService::Outcome SettingsService::commit(const nfs4::Settings& before,
   if (apply_) apply_(after);
   auto json = settings_to_json(after);
   db_.put_setting("nfs", json);
-  return {std::nullopt, {{"settings", json}, {"restart_required", restart_required(before, after)}}};
+  return {std::nullopt,
+          {{"settings", json}, {"restart_required", restart_required(before, after)}}};
 }
 
 SettingsService::Outcome SettingsService::change(const nlohmann::json& changes, bool require_all) {

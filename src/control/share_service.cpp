@@ -19,7 +19,8 @@ void ShareService::add_config_share(const ShareRecord& share) {
 uint32_t ShareService::next_index() const {
   uint32_t n = db_.max_share_index();
   std::lock_guard lock(mu_);
-  for (const auto& s : config_shares_) n = std::max(n, s.index);
+  for (const auto& s : config_shares_)
+    n = std::max(n, s.index);
   return std::max(n + 1, index_base_);
 }
 
@@ -89,9 +90,11 @@ nlohmann::json ShareService::list() const {
   nlohmann::json out = nlohmann::json::array();
   {
     std::lock_guard lock(mu_);
-    for (const auto& s : config_shares_) out.push_back(to_json(s, "config"));
+    for (const auto& s : config_shares_)
+      out.push_back(to_json(s, "config"));
   }
-  for (const auto& s : db_.shares()) out.push_back(to_json(s, "api"));
+  for (const auto& s : db_.shares())
+    out.push_back(to_json(s, "api"));
   return out;
 }
 

@@ -8,19 +8,53 @@ namespace dfs::nfs4 {
 namespace {
 
 Bitmap make_supported() {
-  return Bitmap{FATTR4_SUPPORTED_ATTRS, FATTR4_TYPE, FATTR4_FH_EXPIRE_TYPE, FATTR4_CHANGE,
-                FATTR4_SIZE, FATTR4_LINK_SUPPORT, FATTR4_SYMLINK_SUPPORT, FATTR4_NAMED_ATTR,
-                FATTR4_FSID, FATTR4_UNIQUE_HANDLES, FATTR4_LEASE_TIME, FATTR4_RDATTR_ERROR,
-                FATTR4_ACLSUPPORT, FATTR4_CANSETTIME, FATTR4_CASE_INSENSITIVE,
-                FATTR4_CASE_PRESERVING, FATTR4_CHOWN_RESTRICTED, FATTR4_FILEHANDLE,
-                FATTR4_FILEID, FATTR4_FILES_AVAIL, FATTR4_FILES_FREE, FATTR4_FILES_TOTAL,
-                FATTR4_HOMOGENEOUS, FATTR4_MAXFILESIZE, FATTR4_MAXLINK, FATTR4_MAXNAME,
-                FATTR4_MAXREAD, FATTR4_MAXWRITE, FATTR4_MODE, FATTR4_NO_TRUNC, FATTR4_NUMLINKS,
-                FATTR4_OWNER, FATTR4_OWNER_GROUP, FATTR4_RAWDEV, FATTR4_SPACE_AVAIL,
-                FATTR4_SPACE_FREE, FATTR4_SPACE_TOTAL, FATTR4_SPACE_USED, FATTR4_TIME_ACCESS,
-                FATTR4_TIME_ACCESS_SET, FATTR4_TIME_CREATE, FATTR4_TIME_DELTA,
-                FATTR4_TIME_METADATA, FATTR4_TIME_MODIFY, FATTR4_TIME_MODIFY_SET,
-                FATTR4_MOUNTED_ON_FILEID, FATTR4_SUPPATTR_EXCLCREAT};
+  return Bitmap{FATTR4_SUPPORTED_ATTRS,
+                FATTR4_TYPE,
+                FATTR4_FH_EXPIRE_TYPE,
+                FATTR4_CHANGE,
+                FATTR4_SIZE,
+                FATTR4_LINK_SUPPORT,
+                FATTR4_SYMLINK_SUPPORT,
+                FATTR4_NAMED_ATTR,
+                FATTR4_FSID,
+                FATTR4_UNIQUE_HANDLES,
+                FATTR4_LEASE_TIME,
+                FATTR4_RDATTR_ERROR,
+                FATTR4_ACLSUPPORT,
+                FATTR4_CANSETTIME,
+                FATTR4_CASE_INSENSITIVE,
+                FATTR4_CASE_PRESERVING,
+                FATTR4_CHOWN_RESTRICTED,
+                FATTR4_FILEHANDLE,
+                FATTR4_FILEID,
+                FATTR4_FILES_AVAIL,
+                FATTR4_FILES_FREE,
+                FATTR4_FILES_TOTAL,
+                FATTR4_HOMOGENEOUS,
+                FATTR4_MAXFILESIZE,
+                FATTR4_MAXLINK,
+                FATTR4_MAXNAME,
+                FATTR4_MAXREAD,
+                FATTR4_MAXWRITE,
+                FATTR4_MODE,
+                FATTR4_NO_TRUNC,
+                FATTR4_NUMLINKS,
+                FATTR4_OWNER,
+                FATTR4_OWNER_GROUP,
+                FATTR4_RAWDEV,
+                FATTR4_SPACE_AVAIL,
+                FATTR4_SPACE_FREE,
+                FATTR4_SPACE_TOTAL,
+                FATTR4_SPACE_USED,
+                FATTR4_TIME_ACCESS,
+                FATTR4_TIME_ACCESS_SET,
+                FATTR4_TIME_CREATE,
+                FATTR4_TIME_DELTA,
+                FATTR4_TIME_METADATA,
+                FATTR4_TIME_MODIFY,
+                FATTR4_TIME_MODIFY_SET,
+                FATTR4_MOUNTED_ON_FILEID,
+                FATTR4_SUPPATTR_EXCLCREAT};
 }
 
 void put_time(xdr::Encoder& e, const vfs::Timespec& t) {
@@ -43,58 +77,145 @@ void encode_one(uint32_t bit, const AttrSource& s, xdr::Encoder& e,
     return *stats;
   };
   switch (bit) {
-    case FATTR4_SUPPORTED_ATTRS: e(supported_attrs()); break;
-    case FATTR4_TYPE: e.u32(to_ftype(a.type)); break;
-    case FATTR4_FH_EXPIRE_TYPE: e.u32(FH4_PERSISTENT); break;
-    case FATTR4_CHANGE: e.u64(a.change); break;
-    case FATTR4_SIZE: e.u64(a.size); break;
-    case FATTR4_LINK_SUPPORT: e.boolean(true); break;
-    case FATTR4_SYMLINK_SUPPORT: e.boolean(true); break;
-    case FATTR4_NAMED_ATTR: e.boolean(false); break;
+    case FATTR4_SUPPORTED_ATTRS:
+      e(supported_attrs());
+      break;
+    case FATTR4_TYPE:
+      e.u32(to_ftype(a.type));
+      break;
+    case FATTR4_FH_EXPIRE_TYPE:
+      e.u32(FH4_PERSISTENT);
+      break;
+    case FATTR4_CHANGE:
+      e.u64(a.change);
+      break;
+    case FATTR4_SIZE:
+      e.u64(a.size);
+      break;
+    case FATTR4_LINK_SUPPORT:
+      e.boolean(true);
+      break;
+    case FATTR4_SYMLINK_SUPPORT:
+      e.boolean(true);
+      break;
+    case FATTR4_NAMED_ATTR:
+      e.boolean(false);
+      break;
     case FATTR4_FSID:
       e.u64(s.fs->fsid());
       e.u64(0);
       break;
-    case FATTR4_UNIQUE_HANDLES: e.boolean(true); break;
-    case FATTR4_LEASE_TIME: e.u32(s.settings->lease_time); break;
-    case FATTR4_RDATTR_ERROR: e.u32(s.rdattr_error); break;
-    case FATTR4_ACLSUPPORT: e.u32(0); break;
-    case FATTR4_CANSETTIME: e.boolean(true); break;
-    case FATTR4_CASE_INSENSITIVE: e.boolean(false); break;
-    case FATTR4_CASE_PRESERVING: e.boolean(true); break;
-    case FATTR4_CHOWN_RESTRICTED: e.boolean(true); break;
-    case FATTR4_FILEHANDLE: e(*s.fh); break;
-    case FATTR4_FILEID: e.u64(a.id); break;
-    case FATTR4_FILES_AVAIL: e.u64(fs_stats().files_avail); break;
-    case FATTR4_FILES_FREE: e.u64(fs_stats().files_free); break;
-    case FATTR4_FILES_TOTAL: e.u64(fs_stats().files_total); break;
-    case FATTR4_HOMOGENEOUS: e.boolean(true); break;
-    case FATTR4_MAXFILESIZE: e.u64(vfs::kMaxFileSize); break;
-    case FATTR4_MAXLINK: e.u32(vfs::kMaxLinks); break;
-    case FATTR4_MAXNAME: e.u32(static_cast<uint32_t>(vfs::kMaxNameLength)); break;
-    case FATTR4_MAXREAD: e.u64(s.settings->max_read_size); break;
-    case FATTR4_MAXWRITE: e.u64(s.settings->max_write_size); break;
-    case FATTR4_MODE: e.u32(a.mode & MODE4_MASK); break;
-    case FATTR4_NO_TRUNC: e.boolean(true); break;
-    case FATTR4_NUMLINKS: e.u32(a.nlink); break;
-    case FATTR4_OWNER: put_owner(e, a.uid); break;
-    case FATTR4_OWNER_GROUP: put_owner(e, a.gid); break;
+    case FATTR4_UNIQUE_HANDLES:
+      e.boolean(true);
+      break;
+    case FATTR4_LEASE_TIME:
+      e.u32(s.settings->lease_time);
+      break;
+    case FATTR4_RDATTR_ERROR:
+      e.u32(s.rdattr_error);
+      break;
+    case FATTR4_ACLSUPPORT:
+      e.u32(0);
+      break;
+    case FATTR4_CANSETTIME:
+      e.boolean(true);
+      break;
+    case FATTR4_CASE_INSENSITIVE:
+      e.boolean(false);
+      break;
+    case FATTR4_CASE_PRESERVING:
+      e.boolean(true);
+      break;
+    case FATTR4_CHOWN_RESTRICTED:
+      e.boolean(true);
+      break;
+    case FATTR4_FILEHANDLE:
+      e(*s.fh);
+      break;
+    case FATTR4_FILEID:
+      e.u64(a.id);
+      break;
+    case FATTR4_FILES_AVAIL:
+      e.u64(fs_stats().files_avail);
+      break;
+    case FATTR4_FILES_FREE:
+      e.u64(fs_stats().files_free);
+      break;
+    case FATTR4_FILES_TOTAL:
+      e.u64(fs_stats().files_total);
+      break;
+    case FATTR4_HOMOGENEOUS:
+      e.boolean(true);
+      break;
+    case FATTR4_MAXFILESIZE:
+      e.u64(vfs::kMaxFileSize);
+      break;
+    case FATTR4_MAXLINK:
+      e.u32(vfs::kMaxLinks);
+      break;
+    case FATTR4_MAXNAME:
+      e.u32(static_cast<uint32_t>(vfs::kMaxNameLength));
+      break;
+    case FATTR4_MAXREAD:
+      e.u64(s.settings->max_read_size);
+      break;
+    case FATTR4_MAXWRITE:
+      e.u64(s.settings->max_write_size);
+      break;
+    case FATTR4_MODE:
+      e.u32(a.mode & MODE4_MASK);
+      break;
+    case FATTR4_NO_TRUNC:
+      e.boolean(true);
+      break;
+    case FATTR4_NUMLINKS:
+      e.u32(a.nlink);
+      break;
+    case FATTR4_OWNER:
+      put_owner(e, a.uid);
+      break;
+    case FATTR4_OWNER_GROUP:
+      put_owner(e, a.gid);
+      break;
     case FATTR4_RAWDEV:
       e.u32(a.rdev.major);
       e.u32(a.rdev.minor);
       break;
-    case FATTR4_SPACE_AVAIL: e.u64(fs_stats().bytes_avail); break;
-    case FATTR4_SPACE_FREE: e.u64(fs_stats().bytes_free); break;
-    case FATTR4_SPACE_TOTAL: e.u64(fs_stats().bytes_total); break;
-    case FATTR4_SPACE_USED: e.u64(a.space_used); break;
-    case FATTR4_TIME_ACCESS: put_time(e, a.atime); break;
-    case FATTR4_TIME_CREATE: put_time(e, a.btime); break;
-    case FATTR4_TIME_DELTA: put_time(e, {0, 1}); break;
-    case FATTR4_TIME_METADATA: put_time(e, a.ctime); break;
-    case FATTR4_TIME_MODIFY: put_time(e, a.mtime); break;
-    case FATTR4_MOUNTED_ON_FILEID: e.u64(s.mounted_on_fileid); break;
-    case FATTR4_SUPPATTR_EXCLCREAT: e(exclcreat_attrs()); break;
-    default: break;
+    case FATTR4_SPACE_AVAIL:
+      e.u64(fs_stats().bytes_avail);
+      break;
+    case FATTR4_SPACE_FREE:
+      e.u64(fs_stats().bytes_free);
+      break;
+    case FATTR4_SPACE_TOTAL:
+      e.u64(fs_stats().bytes_total);
+      break;
+    case FATTR4_SPACE_USED:
+      e.u64(a.space_used);
+      break;
+    case FATTR4_TIME_ACCESS:
+      put_time(e, a.atime);
+      break;
+    case FATTR4_TIME_CREATE:
+      put_time(e, a.btime);
+      break;
+    case FATTR4_TIME_DELTA:
+      put_time(e, {0, 1});
+      break;
+    case FATTR4_TIME_METADATA:
+      put_time(e, a.ctime);
+      break;
+    case FATTR4_TIME_MODIFY:
+      put_time(e, a.mtime);
+      break;
+    case FATTR4_MOUNTED_ON_FILEID:
+      e.u64(s.mounted_on_fileid);
+      break;
+    case FATTR4_SUPPATTR_EXCLCREAT:
+      e(exclcreat_attrs());
+      break;
+    default:
+      break;
   }
 }
 
@@ -127,8 +248,9 @@ const Bitmap& supported_attrs() {
 }
 
 const Bitmap& settable_attrs() {
-  static const Bitmap b{FATTR4_SIZE,        FATTR4_MODE,           FATTR4_OWNER,
-                        FATTR4_OWNER_GROUP, FATTR4_TIME_ACCESS_SET, FATTR4_TIME_MODIFY_SET};
+  static const Bitmap b{
+      FATTR4_SIZE,           FATTR4_MODE, FATTR4_OWNER, FATTR4_OWNER_GROUP, FATTR4_TIME_ACCESS_SET,
+      FATTR4_TIME_MODIFY_SET};
   return b;
 }
 
@@ -139,17 +261,26 @@ const Bitmap& write_only_attrs() {
 
 // The verifier of an exclusive create is kept apart from the attributes, so every settable
 // attribute may accompany EXCLUSIVE4_1 (§18.16.3).
-const Bitmap& exclcreat_attrs() { return settable_attrs(); }
+const Bitmap& exclcreat_attrs() {
+  return settable_attrs();
+}
 
 nfs_ftype4 to_ftype(vfs::FileType t) {
   switch (t) {
-    case vfs::FileType::kRegular: return NF4REG;
-    case vfs::FileType::kDirectory: return NF4DIR;
-    case vfs::FileType::kBlockDevice: return NF4BLK;
-    case vfs::FileType::kCharDevice: return NF4CHR;
-    case vfs::FileType::kSymlink: return NF4LNK;
-    case vfs::FileType::kSocket: return NF4SOCK;
-    case vfs::FileType::kFifo: return NF4FIFO;
+    case vfs::FileType::kRegular:
+      return NF4REG;
+    case vfs::FileType::kDirectory:
+      return NF4DIR;
+    case vfs::FileType::kBlockDevice:
+      return NF4BLK;
+    case vfs::FileType::kCharDevice:
+      return NF4CHR;
+    case vfs::FileType::kSymlink:
+      return NF4LNK;
+    case vfs::FileType::kSocket:
+      return NF4SOCK;
+    case vfs::FileType::kFifo:
+      return NF4FIFO;
   }
   return NF4REG;
 }
@@ -167,13 +298,23 @@ size_t max_attr_size(const Bitmap& request) {
   (request & supported_attrs()).for_each([&](uint32_t bit) {
     switch (bit) {
       case FATTR4_SUPPORTED_ATTRS:
-      case FATTR4_SUPPATTR_EXCLCREAT: n += 4 + 4 * Bitmap::kWords; break;
-      case FATTR4_FILEHANDLE: n += 4 + kFhSize; break;
+      case FATTR4_SUPPATTR_EXCLCREAT:
+        n += 4 + 4 * Bitmap::kWords;
+        break;
+      case FATTR4_FILEHANDLE:
+        n += 4 + kFhSize;
+        break;
       case FATTR4_OWNER:
-      case FATTR4_OWNER_GROUP: n += 4 + 12; break;
+      case FATTR4_OWNER_GROUP:
+        n += 4 + 12;
+        break;
       case FATTR4_FSID:
-      case FATTR4_RAWDEV: n += 16; break;
-      default: n += 12; break;
+      case FATTR4_RAWDEV:
+        n += 16;
+        break;
+      default:
+        n += 12;
+        break;
     }
   });
   return n;
@@ -230,9 +371,14 @@ nfsstat4 decode_settable(const Fattr& in, vfs::SetAttributes& out) {
         (bit == FATTR4_OWNER ? out.uid : out.gid) = id;
         break;
       }
-      case FATTR4_TIME_ACCESS_SET: read_settime(d, out.atime_how, out.atime, err); break;
-      case FATTR4_TIME_MODIFY_SET: read_settime(d, out.mtime_how, out.mtime, err); break;
-      default: break;
+      case FATTR4_TIME_ACCESS_SET:
+        read_settime(d, out.atime_how, out.atime, err);
+        break;
+      case FATTR4_TIME_MODIFY_SET:
+        read_settime(d, out.mtime_how, out.mtime, err);
+        break;
+      default:
+        break;
     }
   });
   if (!d.ok() || d.remaining() != 0) return NFS4ERR_BADXDR;

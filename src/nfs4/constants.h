@@ -15,11 +15,11 @@ inline constexpr uint32_t kCallbackProgramVersion = 1;
 inline constexpr uint32_t kCbProcNull = 0;
 inline constexpr uint32_t kCbProcCompound = 1;
 
-inline constexpr size_t kFhSize = 128;             // NFS4_FHSIZE
-inline constexpr size_t kVerifierSize = 8;         // NFS4_VERIFIER_SIZE
-inline constexpr size_t kOtherSize = 12;           // NFS4_OTHER_SIZE
-inline constexpr uint32_t kOpaqueLimit = 1024;     // NFS4_OPAQUE_LIMIT
-inline constexpr size_t kSessionIdSize = 16;       // NFS4_SESSIONID_SIZE
+inline constexpr size_t kFhSize = 128;              // NFS4_FHSIZE
+inline constexpr size_t kVerifierSize = 8;          // NFS4_VERIFIER_SIZE
+inline constexpr size_t kOtherSize = 12;            // NFS4_OTHER_SIZE
+inline constexpr uint32_t kOpaqueLimit = 1024;      // NFS4_OPAQUE_LIMIT
+inline constexpr size_t kSessionIdSize = 16;        // NFS4_SESSIONID_SIZE
 inline constexpr uint64_t kUint64Max = UINT64_MAX;  // NFS4_UINT64_MAX (lock length "to EOF")
 
 enum nfsstat4 : uint32_t {

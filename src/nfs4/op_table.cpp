@@ -25,7 +25,9 @@ constexpr uint32_t kSoleFirst = kSessionExempt | kSoleOpWhenFirst;
 std::array<OpDescriptor, kLastOp42 + 1> build_table() {
   std::array<OpDescriptor, kLastOp42 + 1> t{};
   auto def = [&](uint32_t op, const char* name, OpRunner run, uint32_t flags, uint32_t bound,
-                 uint32_t min_minor = 1) { t[op] = {name, run, flags, min_minor, bound}; };
+                 uint32_t min_minor = 1) {
+    t[op] = {name, run, flags, min_minor, bound};
+  };
   using namespace ops;
   def(OP_ACCESS, "ACCESS", typed<AccessArgs, AccessResult, access>(), kNeedsFh, 16);
   def(OP_CLOSE, "CLOSE", typed<StateidSeqArgs, StateidResult, close>(), kNeedsFh | kModifies, 24);
@@ -54,8 +56,8 @@ std::array<OpDescriptor, kLastOp42 + 1> build_table() {
   def(OP_READ, "READ", typed<ReadArgs, ReadResult, read>(), kNeedsFh, 16);
   def(OP_READDIR, "READDIR", typed<ReaddirArgs, ReaddirResult, readdir>(), kNeedsFh, 24);
   def(OP_READLINK, "READLINK", typed<Void, ReadlinkResult, readlink>(), kNeedsFh, 12);
-  def(OP_REMOVE, "REMOVE", typed<ComponentArgs, ChangeInfoResult, remove>(),
-      kNeedsFh | kModifies, 28);
+  def(OP_REMOVE, "REMOVE", typed<ComponentArgs, ChangeInfoResult, remove>(), kNeedsFh | kModifies,
+      28);
   def(OP_RENAME, "RENAME", typed<RenameArgs, RenameResult, rename>(), kNeedsFh | kModifies, 48);
   def(OP_RENEW, "RENEW", op_notsupp, 0, 8);  // NFSv4.0 only
   def(OP_RESTOREFH, "RESTOREFH", typed<Void, StatusResult, restorefh>(), 0, 8);
@@ -75,12 +77,11 @@ std::array<OpDescriptor, kLastOp42 + 1> build_table() {
   def(OP_EXCHANGE_ID, "EXCHANGE_ID", typed<ExchangeIdArgs, ExchangeIdResult, exchange_id>(),
       kSoleFirst | kModifies, 64);
   def(OP_CREATE_SESSION, "CREATE_SESSION",
-      typed<CreateSessionArgs, CreateSessionResult, create_session>(), kSoleFirst | kModifies,
-      88);
-  def(OP_DESTROY_SESSION, "DESTROY_SESSION",
-      typed<SessionIdArgs, StatusResult, destroy_session>(), kSoleFirst | kModifies, 8);
-  def(OP_FREE_STATEID, "FREE_STATEID", typed<StateidArgs, StatusResult, free_stateid>(),
-      kModifies, 8);
+      typed<CreateSessionArgs, CreateSessionResult, create_session>(), kSoleFirst | kModifies, 88);
+  def(OP_DESTROY_SESSION, "DESTROY_SESSION", typed<SessionIdArgs, StatusResult, destroy_session>(),
+      kSoleFirst | kModifies, 8);
+  def(OP_FREE_STATEID, "FREE_STATEID", typed<StateidArgs, StatusResult, free_stateid>(), kModifies,
+      8);
   def(OP_GET_DIR_DELEGATION, "GET_DIR_DELEGATION", op_notsupp, kNeedsFh, 8);
   def(OP_GETDEVICEINFO, "GETDEVICEINFO", op_notsupp, 0, 8);
   def(OP_GETDEVICELIST, "GETDEVICELIST", op_notsupp, 0, 8);
@@ -91,19 +92,18 @@ std::array<OpDescriptor, kLastOp42 + 1> build_table() {
       typed<SecInfoNoNameArgs, SecInfoResult, secinfo_no_name>(), kNeedsFh, 24);
   def(OP_SEQUENCE, "SEQUENCE", typed<SequenceArgs, SequenceResult, sequence_in_place>(), 0, 48);
   def(OP_SET_SSV, "SET_SSV", op_notsupp, 0, 8);
-  def(OP_TEST_STATEID, "TEST_STATEID", typed<TestStateidArgs, TestStateidResult, test_stateid>(),
-      0, 12);
+  def(OP_TEST_STATEID, "TEST_STATEID", typed<TestStateidArgs, TestStateidResult, test_stateid>(), 0,
+      12);
   def(OP_WANT_DELEGATION, "WANT_DELEGATION", op_notsupp, kNeedsFh, 8);
   def(OP_DESTROY_CLIENTID, "DESTROY_CLIENTID",
       typed<ClientIdArgs, StatusResult, destroy_clientid>(), kSoleFirst | kModifies, 8);
   def(OP_RECLAIM_COMPLETE, "RECLAIM_COMPLETE",
       typed<ReclaimCompleteArgs, StatusResult, reclaim_complete>(), kModifies, 8);
   // NFSv4.2 operations (RFC 7862) are defined but not supported yet.
-  const char* names42[] = {"ALLOCATE",     "COPY",          "COPY_NOTIFY",    "DEALLOCATE",
-                           "IO_ADVISE",    "LAYOUTERROR",   "LAYOUTSTATS",    "OFFLOAD_CANCEL",
-                           "OFFLOAD_STATUS", "READ_PLUS",   "SEEK",           "WRITE_SAME",
-                           "CLONE",        "GETXATTR",      "SETXATTR",       "LISTXATTRS",
-                           "REMOVEXATTR"};
+  const char* names42[] = {
+      "ALLOCATE",    "COPY",           "COPY_NOTIFY",    "DEALLOCATE", "IO_ADVISE",  "LAYOUTERROR",
+      "LAYOUTSTATS", "OFFLOAD_CANCEL", "OFFLOAD_STATUS", "READ_PLUS",  "SEEK",       "WRITE_SAME",
+      "CLONE",       "GETXATTR",       "SETXATTR",       "LISTXATTRS", "REMOVEXATTR"};
   for (uint32_t op = OP_ALLOCATE; op <= OP_REMOVEXATTR; ++op) {
     def(op, names42[op - OP_ALLOCATE], op_notsupp, 0, 8, 2);
   }

@@ -10,10 +10,10 @@
 namespace dfs::nfs4 {
 
 enum OpFlags : uint32_t {
-  kNeedsFh = 1u << 0,         // NFS4ERR_NOFILEHANDLE without a current filehandle
-  kSessionExempt = 1u << 1,   // may be the first op of a COMPOUND without SEQUENCE (§2.6.3.1.1)
-  kSoleOpWhenFirst = 1u << 2, // when first without SEQUENCE, must be the only op
-  kModifies = 1u << 3,        // changes state (never retried blindly)
+  kNeedsFh = 1u << 0,          // NFS4ERR_NOFILEHANDLE without a current filehandle
+  kSessionExempt = 1u << 1,    // may be the first op of a COMPOUND without SEQUENCE (§2.6.3.1.1)
+  kSoleOpWhenFirst = 1u << 2,  // when first without SEQUENCE, must be the only op
+  kModifies = 1u << 3,         // changes state (never retried blindly)
 };
 
 // Decodes the arguments, runs the operation and encodes its result (status included).
@@ -23,8 +23,8 @@ struct OpDescriptor {
   const char* name = nullptr;
   OpRunner run = nullptr;
   uint32_t flags = 0;
-  uint32_t min_minor = 1;     // first minor version that has the op
-  uint32_t reply_bound = 0;   // bytes of the smallest successful result (pre-checked)
+  uint32_t min_minor = 1;    // first minor version that has the op
+  uint32_t reply_bound = 0;  // bytes of the smallest successful result (pre-checked)
 };
 
 // The descriptor for `op` in `minorversion`, or nullptr for an op that does not exist there

@@ -287,9 +287,11 @@ struct ReadOk {
   static void xdr(xdr::Encoder& e, const ReadOk& s) {
     e(s.eof);
     size_t total = 0;
-    for (const auto& p : s.pieces) total += p.bytes.size();
+    for (const auto& p : s.pieces)
+      total += p.bytes.size();
     e.u32(static_cast<uint32_t>(total));
-    for (const auto& p : s.pieces) e.spliced_raw(p);
+    for (const auto& p : s.pieces)
+      e.spliced_raw(p);
     e.pad_to_word(total);
   }
 };
@@ -341,7 +343,7 @@ using CommitResult = OkResult<CommitOk>;
 struct OpenHow {
   opentype4 opentype = OPEN4_NOCREATE;
   createmode4 mode = UNCHECKED4;
-  Fattr createattrs;  // UNCHECKED4, GUARDED4, EXCLUSIVE4_1
+  Fattr createattrs;    // UNCHECKED4, GUARDED4, EXCLUSIVE4_1
   Verifier verifier{};  // EXCLUSIVE4, EXCLUSIVE4_1
   template <class Ar, class Self>
   static void xdr(Ar& ar, Self& s) {
@@ -367,9 +369,9 @@ struct OpenHow {
 
 struct OpenClaim {
   open_claim_type4 type = CLAIM_NULL;
-  std::string file;                      // CLAIM_NULL, CLAIM_DELEGATE_CUR, CLAIM_DELEGATE_PREV
+  std::string file;                       // CLAIM_NULL, CLAIM_DELEGATE_CUR, CLAIM_DELEGATE_PREV
   open_delegation_type4 delegate_type{};  // CLAIM_PREVIOUS
-  Stateid delegate_stateid;              // CLAIM_DELEGATE_CUR, CLAIM_DELEG_CUR_FH
+  Stateid delegate_stateid;               // CLAIM_DELEGATE_CUR, CLAIM_DELEG_CUR_FH
   template <class Ar, class Self>
   static void xdr(Ar& ar, Self& s) {
     ar(s.type);
@@ -430,10 +432,10 @@ struct SpaceLimit {
 // open_delegation4 (§18.16).
 struct OpenDelegation {
   open_delegation_type4 type = OPEN_DELEGATE_NONE;
-  Stateid stateid;      // READ, WRITE
-  bool recall = false;  // READ, WRITE
-  SpaceLimit space_limit;  // WRITE
-  NfsAce permissions;      // READ, WRITE
+  Stateid stateid;                           // READ, WRITE
+  bool recall = false;                       // READ, WRITE
+  SpaceLimit space_limit;                    // WRITE
+  NfsAce permissions;                        // READ, WRITE
   why_no_delegation4 why = WND4_NOT_WANTED;  // NONE_EXT
   bool will_push_or_signal = false;          // NONE_EXT with CONTENTION or RESOURCE
   template <class Ar, class Self>

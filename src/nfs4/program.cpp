@@ -112,8 +112,8 @@ rpc::AcceptStat Nfs4Program::call(rpc::CallContext& ctx, xdr::Decoder& d, xdr::E
         // The reply so far plus a SEQUENCE result: status and the fixed-size resok.
         constexpr size_t kSequenceResult = 4 + 16 + 4 * 5;
         size_t min_reply = e.size() + kSequenceResult;
-        auto outcome = svc_.state.sequence(sa, request_digest(args_bytes, sa.cachethis),
-                                           *ctx.conn, ctx.record_size, count, min_reply, sr.ok);
+        auto outcome = svc_.state.sequence(sa, request_digest(args_bytes, sa.cachethis), *ctx.conn,
+                                           ctx.record_size, count, min_reply, sr.ok);
         if (outcome.replay) {
           // Exactly once (§2.10.6.1): the cached reply goes out again, byte for byte.
           e.rollback(start);

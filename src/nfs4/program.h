@@ -16,8 +16,7 @@ class Nfs4Program : public rpc::Program {
   uint32_t number() const override { return kProgram; }
   uint32_t min_version() const override { return kVersion; }
   uint32_t max_version() const override { return kVersion; }
-  rpc::AcceptStat call(rpc::CallContext& ctx, xdr::Decoder& args,
-                       xdr::Encoder& results) override;
+  rpc::AcceptStat call(rpc::CallContext& ctx, xdr::Decoder& args, xdr::Encoder& results) override;
   void on_disconnect(const std::shared_ptr<rpc::Connection>& conn) override;
 
  private:

@@ -11,7 +11,8 @@ namespace dfs::nfs4 {
 Nfs4Service::Nfs4Service(vfs::Namespace& ns_, SettingsHolder& settings_)
     : ns(ns_), settings(settings_), state(settings_) {
   std::random_device rd;
-  for (auto& b : write_verifier_) b = static_cast<uint8_t>(rd());
+  for (auto& b : write_verifier_)
+    b = static_cast<uint8_t>(rd());
   char host[256] = {0};
   ::gethostname(host, sizeof host - 1);
   // Stable for the server's life (§2.5): clients compare them to detect trunking.

@@ -54,7 +54,8 @@ class Bitmap {
 
   Bitmap() = default;
   Bitmap(std::initializer_list<uint32_t> bits) {
-    for (uint32_t b : bits) set(b);
+    for (uint32_t b : bits)
+      set(b);
   }
   bool test(uint32_t bit) const { return bit / 32 < kWords && (w_[bit / 32] >> (bit % 32)) & 1u; }
   void set(uint32_t bit) {
@@ -63,17 +64,21 @@ class Bitmap {
   void clear(uint32_t bit) {
     if (bit / 32 < kWords) w_[bit / 32] &= ~(1u << (bit % 32));
   }
-  bool empty() const { return !has_unknown_ && w_[0] == 0 && w_[1] == 0 && w_[2] == 0 && w_[3] == 0; }
+  bool empty() const {
+    return !has_unknown_ && w_[0] == 0 && w_[1] == 0 && w_[2] == 0 && w_[3] == 0;
+  }
   bool has_unknown() const { return has_unknown_; }
   uint32_t word(uint32_t i) const { return i < kWords ? w_[i] : 0; }
   Bitmap operator&(const Bitmap& o) const {
     Bitmap r;
-    for (uint32_t i = 0; i < kWords; ++i) r.w_[i] = w_[i] & o.w_[i];
+    for (uint32_t i = 0; i < kWords; ++i)
+      r.w_[i] = w_[i] & o.w_[i];
     return r;
   }
   Bitmap operator-(const Bitmap& o) const {
     Bitmap r;
-    for (uint32_t i = 0; i < kWords; ++i) r.w_[i] = w_[i] & ~o.w_[i];
+    for (uint32_t i = 0; i < kWords; ++i)
+      r.w_[i] = w_[i] & ~o.w_[i];
     r.has_unknown_ = has_unknown_;
     return r;
   }
@@ -109,9 +114,11 @@ class Bitmap {
   }
   static void xdr(xdr::Encoder& e, const Bitmap& s) {
     uint32_t n = kWords;
-    while (n > 0 && s.w_[n - 1] == 0) --n;
+    while (n > 0 && s.w_[n - 1] == 0)
+      --n;
     e.u32(n);
-    for (uint32_t i = 0; i < n; ++i) e.u32(s.w_[i]);
+    for (uint32_t i = 0; i < n; ++i)
+      e.u32(s.w_[i]);
   }
 
  private:

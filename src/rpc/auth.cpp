@@ -7,7 +7,7 @@
 namespace dfs::rpc {
 namespace {
 
-constexpr uint32_t kMaxMachineName = 255;  // RFC 5531 appendix A: string machinename<255>
+constexpr uint32_t kMaxMachineName = 255;   // RFC 5531 appendix A: string machinename<255>
 constexpr uint32_t kMaxAuthSysGroups = 16;  // RFC 5531 appendix A: unsigned int gids<16>
 
 }  // namespace
@@ -37,7 +37,8 @@ AuthStat authenticate(const OpaqueAuth& cred, const OpaqueAuth& verf, Credential
       d.u32(c.gid);
       d.count(ngroups, 4, kMaxAuthSysGroups);
       c.groups.resize(ngroups);
-      for (auto& g : c.groups) d.u32(g);
+      for (auto& g : c.groups)
+        d.u32(g);
       if (!d.ok() || d.remaining() != 0) return AuthStat::kBadCred;
       out = std::move(c);
       return AuthStat::kOk;
@@ -56,7 +57,8 @@ std::vector<uint8_t> encode_auth_sys(uint32_t stamp, const std::string& machine,
   e.u32(uid);
   e.u32(gid);
   e.u32(static_cast<uint32_t>(groups.size()));
-  for (uint32_t g : groups) e.u32(g);
+  for (uint32_t g : groups)
+    e.u32(g);
   return {buf.data(), buf.data() + buf.size()};
 }
 

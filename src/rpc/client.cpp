@@ -18,7 +18,9 @@
 
 namespace dfs::rpc {
 
-RpcClient::~RpcClient() { close(); }
+RpcClient::~RpcClient() {
+  close();
+}
 
 RpcClient::RpcClient(RpcClient&& o) noexcept
     : fd_(std::exchange(o.fd_, -1)),
@@ -43,8 +45,7 @@ void RpcClient::connect(const std::string& host, uint16_t port) {
     std::string err = std::strerror(errno);
     if (fd >= 0) ::close(fd);
     ::freeaddrinfo(res);
-    throw std::runtime_error("cannot connect to " + host + ":" + std::to_string(port) + ": " +
-                             err);
+    throw std::runtime_error("cannot connect to " + host + ":" + std::to_string(port) + ": " + err);
   }
   ::freeaddrinfo(res);
   int one = 1;

@@ -100,7 +100,9 @@ void Connection::close() {
   reactor_->request_close(*this);
 }
 
-void Connection::mark_closed() { closed_.store(true, std::memory_order_release); }
+void Connection::mark_closed() {
+  closed_.store(true, std::memory_order_release);
+}
 
 void Connection::on_close(std::function<void(Connection&)> listener) {
   std::lock_guard lock(listeners_mu_);

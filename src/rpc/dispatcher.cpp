@@ -11,7 +11,8 @@ void Dispatcher::add_program(std::shared_ptr<Program> program) {
 }
 
 void Dispatcher::on_disconnect(const std::shared_ptr<Connection>& conn) {
-  for (auto& [n, p] : programs_) p->on_disconnect(conn);
+  for (auto& [n, p] : programs_)
+    p->on_disconnect(conn);
 }
 
 void Dispatcher::on_record(const std::shared_ptr<Connection>& conn,

@@ -47,8 +47,7 @@ class Dispatcher : public RecordHandler {
   void add_program(std::shared_ptr<Program> program);
   void set_reply_sink(ReplySink sink) { reply_sink_ = std::move(sink); }
 
-  void on_record(const std::shared_ptr<Connection>& conn,
-                 std::span<const uint8_t> record) override;
+  void on_record(const std::shared_ptr<Connection>& conn, std::span<const uint8_t> record) override;
   void on_disconnect(const std::shared_ptr<Connection>& conn) override;
 
  private:

@@ -51,15 +51,20 @@ void Reactor::stop() {
   std::vector<int> fds;
   {
     std::lock_guard lock(mu_);
-    for (auto& [fd, slot] : slots_) fds.push_back(fd);
+    for (auto& [fd, slot] : slots_)
+      fds.push_back(fd);
   }
-  for (int fd : fds) drop(fd);
+  for (int fd : fds)
+    drop(fd);
   std::lock_guard lock(mu_);
-  for (auto& [fd, id, peer] : adopted_) ::close(fd);
+  for (auto& [fd, id, peer] : adopted_)
+    ::close(fd);
   adopted_.clear();
 }
 
-bool Reactor::on_own_thread() const { return std::this_thread::get_id() == thread_id_; }
+bool Reactor::on_own_thread() const {
+  return std::this_thread::get_id() == thread_id_;
+}
 
 void Reactor::adopt(int fd, uint64_t id, std::string peer) {
   {
@@ -93,7 +98,8 @@ size_t Reactor::connection_count() const {
 
 void Reactor::snapshot(std::vector<std::shared_ptr<Connection>>& out) const {
   std::lock_guard lock(mu_);
-  for (const auto& [fd, slot] : slots_) out.push_back(slot->conn);
+  for (const auto& [fd, slot] : slots_)
+    out.push_back(slot->conn);
 }
 
 void Reactor::drain_adopted() {
@@ -105,9 +111,9 @@ void Reactor::drain_adopted() {
     closing.swap(close_requests_);
   }
   for (auto& [fd, id, peer] : fresh) {
-    auto slot = std::make_unique<Slot>(Slot{
-        std::make_shared<Connection>(id, fd, std::move(peer), this), xdr::ByteBuffer(kReadChunk),
-        RecordFramer(max_record_size_.load()), 0, 0});
+    auto slot = std::make_unique<Slot>(
+        Slot{std::make_shared<Connection>(id, fd, std::move(peer), this),
+             xdr::ByteBuffer(kReadChunk), RecordFramer(max_record_size_.load()), 0, 0});
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP;
     ev.data.fd = fd;
@@ -287,7 +293,8 @@ void Reactor::drop(int fd) {
     std::lock_guard lock(conn->listeners_mu_);
     listeners.swap(conn->close_listeners_);
   }
-  for (auto& l : listeners) l(*conn);
+  for (auto& l : listeners)
+    l(*conn);
 }
 
 }  // namespace dfs::rpc

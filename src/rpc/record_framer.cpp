@@ -10,7 +10,8 @@ RecordFramer::Result RecordFramer::next(std::span<const uint8_t> data, size_t& c
   wanted = 0;
   while (data.size() - pos >= 4) {
     const uint8_t* h = data.data() + pos;
-    uint32_t header = (uint32_t{h[0]} << 24) | (uint32_t{h[1]} << 16) | (uint32_t{h[2]} << 8) | h[3];
+    uint32_t header =
+        (uint32_t{h[0]} << 24) | (uint32_t{h[1]} << 16) | (uint32_t{h[2]} << 8) | h[3];
     bool last = (header & kLastFragmentBit) != 0;
     size_t length = header & ~kLastFragmentBit;
     if (assembly_.size() + length > max_record_size_) return Result::kTooLarge;

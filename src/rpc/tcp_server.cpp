@@ -42,7 +42,9 @@ std::string format_peer(const sockaddr_storage& ss) {
 TcpServer::TcpServer(TcpServerOptions options, RecordHandler& handler)
     : options_(std::move(options)), handler_(handler), max_record_size_(options_.max_record_size) {}
 
-TcpServer::~TcpServer() { stop(); }
+TcpServer::~TcpServer() {
+  stop();
+}
 
 void TcpServer::start() {
   addrinfo hints{};
@@ -101,8 +103,8 @@ void TcpServer::accept_loop() {
     if (fds[1].revents) break;
     sockaddr_storage ss{};
     socklen_t len = sizeof ss;
-    int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len,
-                       SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd =
+        ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == EAGAIN || errno == ECONNABORTED) continue;
       spdlog::warn("accept failed: {}", std::strerror(errno));
@@ -121,19 +123,22 @@ void TcpServer::stop() {
   if (acceptor_.joinable()) acceptor_.join();
   ::close(listen_fd_);
   ::close(stop_fd_);
-  for (auto& reactor : reactors_) reactor->stop();
+  for (auto& reactor : reactors_)
+    reactor->stop();
   reactors_.clear();
 }
 
 size_t TcpServer::connection_count() const {
   size_t n = 0;
-  for (const auto& r : reactors_) n += r->connection_count();
+  for (const auto& r : reactors_)
+    n += r->connection_count();
   return n;
 }
 
 std::vector<std::shared_ptr<Connection>> TcpServer::connections() const {
   std::vector<std::shared_ptr<Connection>> out;
-  for (const auto& r : reactors_) r->snapshot(out);
+  for (const auto& r : reactors_)
+    r->snapshot(out);
   return out;
 }
 

@@ -75,10 +75,11 @@ Daemon::Daemon(Config config) : config_(std::move(config)), settings_(config_.nf
   tcp_ = std::make_unique<rpc::TcpServer>(opts, dispatcher_);
 }
 
-Daemon::~Daemon() { stop(); }
+Daemon::~Daemon() {
+  stop();
+}
 
-std::shared_ptr<vfs::FileSystem> Daemon::make_file_system(const ShareConfig& share,
-                                                          uint64_t fsid) {
+std::shared_ptr<vfs::FileSystem> Daemon::make_file_system(const ShareConfig& share, uint64_t fsid) {
   std::shared_ptr<vfs::MetadataStore> meta;
   std::shared_ptr<vfs::BlockStore> blocks;
   if (share.metadata_store == "memory") {
@@ -101,14 +102,15 @@ void Daemon::start_control() {
   data_dir_ = config_.data_dir.empty() ? default_data_dir() : config_.data_dir;
   std::error_code ec;
   std::filesystem::create_directories(data_dir_, ec);
-  if (ec) throw std::runtime_error("cannot create data directory " + data_dir_ + ": " + ec.message());
+  if (ec)
+    throw std::runtime_error("cannot create data directory " + data_dir_ + ": " + ec.message());
   ::chmod(data_dir_.c_str(), 0700);
   db_ = std::make_unique<control::ControlDb>(data_dir_ + "/control.db");
   jwt_ = std::make_unique<control::JwtSigner>(load_or_create_secret(data_dir_ + "/jwt.secret"));
-  auth_ = std::make_unique<control::AuthService>(
-      *db_, *jwt_,
-      config_.password_cost == "minimal" ? control::PasswordCost::minimal()
-                                         : control::PasswordCost::interactive());
+  auth_ = std::make_unique<control::AuthService>(*db_, *jwt_,
+                                                 config_.password_cost == "minimal"
+                                                     ? control::PasswordCost::minimal()
+                                                     : control::PasswordCost::interactive());
   if (auto pw = auth_->bootstrap(std::getenv("DITTOFS_ADMIN_INITIAL_PASSWORD"))) {
     generated_password_ = *pw;
     // Printed once, on the terminal, not in the log.
@@ -118,7 +120,8 @@ void Daemon::start_control() {
                  pw->c_str());
   }
   settings_service_ = std::make_unique<control::SettingsService>(
-      *db_, settings_, [this](const nfs4::Settings& s) { tcp_->set_max_record_size(s.max_record_size); });
+      *db_, settings_,
+      [this](const nfs4::Settings& s) { tcp_->set_max_record_size(s.max_record_size); });
   settings_service_->load();
   shares_ = std::make_unique<control::ShareService>(
       *db_, ns_, [](const control::ShareRecord& r, uint64_t fsid) {
@@ -172,8 +175,13 @@ void Daemon::start() {
     if (registered_) spdlog::info("registered NFS version 4 with the local rpcbind");
   }
   if (config_.api.enabled) {
-    control::ApiDeps deps{*db_, *auth_, *shares_, *settings_service_, service_->state,
-                          [this] { return server_info(); }, [this] { return started_; }};
+    control::ApiDeps deps{*db_,
+                          *auth_,
+                          *shares_,
+                          *settings_service_,
+                          service_->state,
+                          [this] { return server_info(); },
+                          [this] { return started_; }};
     api_ = std::make_unique<control::ApiServer>(deps);
     api_->start(config_.api.address, config_.api.port);
     spdlog::info("REST API listening on {}:{}", config_.api.address, api_->port());

@@ -51,8 +51,7 @@ class Daemon {
 
   // Builds a share's file system from its store names; throws std::invalid_argument for
   // unknown stores.
-  static std::shared_ptr<vfs::FileSystem> make_file_system(const ShareConfig& share,
-                                                           uint64_t fsid);
+  static std::shared_ptr<vfs::FileSystem> make_file_system(const ShareConfig& share, uint64_t fsid);
 
  private:
   void start_control();

@@ -26,8 +26,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 65535));
   app.add_option("--metrics-port", metrics_port, "metrics port (default 9090, 0 = any)")
       ->check(CLI::Range(0, 65535));
-  app.set_version_flag("--version", std::string(dfs::build::kVersion) + " (" +
-                                        dfs::build::kGitRevision + ")");
+  app.set_version_flag("--version",
+                       std::string(dfs::build::kVersion) + " (" + dfs::build::kGitRevision + ")");
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -66,8 +66,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   for (const auto& share : daemon.ns().shares()) {
-    spdlog::info("mount with: mount -t nfs4 -o vers=4.1,port={} <this-host>:{} /mnt",
-                 daemon.port(), share.path);
+    spdlog::info("mount with: mount -t nfs4 -o vers=4.1,port={} <this-host>:{} /mnt", daemon.port(),
+                 share.path);
   }
   int sig = 0;
   sigwait(&signals, &sig);

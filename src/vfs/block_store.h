@@ -18,7 +18,8 @@ struct ReadBuffer {
   std::vector<xdr::DataRef> pieces;
   size_t size() const {
     size_t n = 0;
-    for (const auto& p : pieces) n += p.bytes.size();
+    for (const auto& p : pieces)
+      n += p.bytes.size();
     return n;
   }
 };

@@ -80,13 +80,12 @@ class FileSystem {
   virtual Result<InodeId> parent(InodeId dir) = 0;
 
   // Creates a regular file or opens an existing one according to `mode`.
-  virtual Result<CreateResult> create_file(const Identity& who, InodeId dir,
-                                           std::string_view name, CreateMode mode,
-                                           const SetAttributes& attrs,
+  virtual Result<CreateResult> create_file(const Identity& who, InodeId dir, std::string_view name,
+                                           CreateMode mode, const SetAttributes& attrs,
                                            const std::array<uint8_t, 8>& verifier = {}) = 0;
   // Creates a directory, symlink, device, fifo or socket; kExist if the name exists.
-  virtual Result<CreateResult> create_node(const Identity& who, InodeId dir,
-                                           std::string_view name, const NewNode& node) = 0;
+  virtual Result<CreateResult> create_node(const Identity& who, InodeId dir, std::string_view name,
+                                           const NewNode& node) = 0;
   // Removes a name; a directory must be empty.
   virtual Result<DirChange> remove(const Identity& who, InodeId dir, std::string_view name) = 0;
   // POSIX rename(2) rules: replacing an existing target of a compatible type, no directory

@@ -43,8 +43,10 @@ Result<uint32_t> Namespace::add_share(const std::string& path, std::shared_ptr<F
   if (index == 0) index = next_index_;
   if (shares_.count(index)) return Status::kExist;
   next_index_ = std::max(next_index_, index + 1);
-  Share share{{index, *norm, options}, std::make_shared<const ShareOptions>(options),
-              std::move(fs), kInvalidInode};
+  Share share{{index, *norm, options},
+              std::make_shared<const ShareOptions>(options),
+              std::move(fs),
+              kInvalidInode};
   if (*norm == "/") {
     root_share_ = index;
   } else {

@@ -50,7 +50,8 @@ class ByteBuffer {
   void reserve(size_t n) {
     if (n <= capacity_) return;
     size_t cap = capacity_ ? capacity_ : 256;
-    while (cap < n) cap *= 2;
+    while (cap < n)
+      cap *= 2;
     auto* p = static_cast<uint8_t*>(std::realloc(data_, cap));
     if (!p) throw std::bad_alloc();
     data_ = p;

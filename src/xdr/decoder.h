@@ -22,7 +22,9 @@ struct OpaqueView {
   std::span<const uint8_t> bytes;
 };
 
-inline constexpr size_t padded(size_t n) { return (n + 3) & ~size_t{3}; }
+inline constexpr size_t padded(size_t n) {
+  return (n + 3) & ~size_t{3};
+}
 
 class Decoder {
  public:

@@ -63,9 +63,7 @@ class Encoder {
     u32(static_cast<uint32_t>(v.size()));
     fixed(v.data(), v.size());
   }
-  void string(std::string_view s) {
-    bytes({reinterpret_cast<const uint8_t*>(s.data()), s.size()});
-  }
+  void string(std::string_view s) { bytes({reinterpret_cast<const uint8_t*>(s.data()), s.size()}); }
   // Variable-length opaque whose bytes are referenced, not copied.
   void spliced(DataRef ref) {
     u32(static_cast<uint32_t>(ref.bytes.size()));
@@ -117,13 +115,15 @@ class Encoder {
   bool has_splices() const { return !splices_.empty(); }
   // Owners of spliced data, to keep alive while the gather list is in flight.
   void take_owners(std::vector<std::shared_ptr<const void>>& out) {
-    for (auto& s : splices_) out.push_back(std::move(s.ref.owner));
+    for (auto& s : splices_)
+      out.push_back(std::move(s.ref.owner));
   }
   // Copies the whole message (spliced data included) into one contiguous buffer.
   void flatten_into(ByteBuffer& out, size_t from = 0) const {
     std::vector<iovec> iov;
     gather(iov, from);
-    for (const auto& v : iov) out.append(v.iov_base, v.iov_len);
+    for (const auto& v : iov)
+      out.append(v.iov_base, v.iov_len);
   }
 
   template <class... Ts>

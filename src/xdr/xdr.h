@@ -21,28 +21,48 @@
 namespace dfs::xdr {
 
 // Primitives.
-inline void io(Decoder& d, uint32_t& v) { d.u32(v); }
-inline void io(Encoder& e, const uint32_t& v) { e.u32(v); }
-inline void io(Decoder& d, int32_t& v) { d.i32(v); }
-inline void io(Encoder& e, const int32_t& v) { e.i32(v); }
-inline void io(Decoder& d, uint64_t& v) { d.u64(v); }
-inline void io(Encoder& e, const uint64_t& v) { e.u64(v); }
-inline void io(Decoder& d, int64_t& v) { d.i64(v); }
-inline void io(Encoder& e, const int64_t& v) { e.i64(v); }
-inline void io(Decoder& d, bool& v) { d.boolean(v); }
-inline void io(Encoder& e, const bool& v) { e.boolean(v); }
+inline void io(Decoder& d, uint32_t& v) {
+  d.u32(v);
+}
+inline void io(Encoder& e, const uint32_t& v) {
+  e.u32(v);
+}
+inline void io(Decoder& d, int32_t& v) {
+  d.i32(v);
+}
+inline void io(Encoder& e, const int32_t& v) {
+  e.i32(v);
+}
+inline void io(Decoder& d, uint64_t& v) {
+  d.u64(v);
+}
+inline void io(Encoder& e, const uint64_t& v) {
+  e.u64(v);
+}
+inline void io(Decoder& d, int64_t& v) {
+  d.i64(v);
+}
+inline void io(Encoder& e, const int64_t& v) {
+  e.i64(v);
+}
+inline void io(Decoder& d, bool& v) {
+  d.boolean(v);
+}
+inline void io(Encoder& e, const bool& v) {
+  e.boolean(v);
+}
 
 // Enums travel as 32-bit values; validating the value is the consumer's job (a switch with a
 // failing default in a union, or a range check in the handler).
 template <class E>
-  requires std::is_enum_v<E>
+requires std::is_enum_v<E>
 void io(Decoder& d, E& v) {
   uint32_t u = 0;
   d.u32(u);
   v = static_cast<E>(u);
 }
 template <class E>
-  requires std::is_enum_v<E>
+requires std::is_enum_v<E>
 void io(Encoder& e, const E& v) {
   e.u32(static_cast<uint32_t>(v));
 }
@@ -58,10 +78,18 @@ void io(Encoder& e, const std::array<uint8_t, N>& v) {
 }
 
 // Variable-length opaque and strings (the frame bounds their size).
-inline void io(Decoder& d, std::vector<uint8_t>& v) { d.bytes(v); }
-inline void io(Encoder& e, const std::vector<uint8_t>& v) { e.bytes(v); }
-inline void io(Decoder& d, std::string& v) { d.string(v); }
-inline void io(Encoder& e, const std::string& v) { e.string(v); }
+inline void io(Decoder& d, std::vector<uint8_t>& v) {
+  d.bytes(v);
+}
+inline void io(Encoder& e, const std::vector<uint8_t>& v) {
+  e.bytes(v);
+}
+inline void io(Decoder& d, std::string& v) {
+  d.string(v);
+}
+inline void io(Encoder& e, const std::string& v) {
+  e.string(v);
+}
 inline void io(Decoder& d, ByteBuffer& v) {
   std::span<const uint8_t> view;
   if (d.view(view)) {
@@ -69,24 +97,44 @@ inline void io(Decoder& d, ByteBuffer& v) {
     v.append(view.data(), view.size());
   }
 }
-inline void io(Encoder& e, const ByteBuffer& v) { e.bytes(v.span()); }
-inline void io(Decoder& d, OpaqueView& v) { d.view(v.bytes); }
-inline void io(Encoder& e, const OpaqueView& v) { e.bytes(v.bytes); }
+inline void io(Encoder& e, const ByteBuffer& v) {
+  e.bytes(v.span());
+}
+inline void io(Decoder& d, OpaqueView& v) {
+  d.view(v.bytes);
+}
+inline void io(Encoder& e, const OpaqueView& v) {
+  e.bytes(v.bytes);
+}
 
 // Variable-length opaque or string with a declared bound (opaque<N>, string<N>): a longer
 // value is malformed input.
-inline void bounded(Decoder& d, std::vector<uint8_t>& v, uint32_t max) { d.bytes(v, max); }
-inline void bounded(Encoder& e, const std::vector<uint8_t>& v, uint32_t) { e.bytes(v); }
-inline void bounded(Decoder& d, std::string& v, uint32_t max) { d.string(v, max); }
-inline void bounded(Encoder& e, const std::string& v, uint32_t) { e.string(v); }
+inline void bounded(Decoder& d, std::vector<uint8_t>& v, uint32_t max) {
+  d.bytes(v, max);
+}
+inline void bounded(Encoder& e, const std::vector<uint8_t>& v, uint32_t) {
+  e.bytes(v);
+}
+inline void bounded(Decoder& d, std::string& v, uint32_t max) {
+  d.string(v, max);
+}
+inline void bounded(Encoder& e, const std::string& v, uint32_t) {
+  e.string(v);
+}
 
 // Bulk data: decoded as a view into the record, encoded by reference (spliced, no copy).
-inline void io(Decoder& d, DataRef& v) { d.view(v.bytes); }
-inline void io(Encoder& e, const DataRef& v) { e.spliced(v); }
+inline void io(Decoder& d, DataRef& v) {
+  d.view(v.bytes);
+}
+inline void io(Encoder& e, const DataRef& v) {
+  e.spliced(v);
+}
 
 // Structs and unions that describe themselves.
 template <class T>
-concept Described = std::is_class_v<T> && requires(Decoder& d, T& t) { T::xdr(d, t); };
+concept Described = std::is_class_v<T> && requires(Decoder& d, T& t) {
+  T::xdr(d, t);
+};
 
 template <Described T>
 void io(Decoder& d, T& v) {
@@ -117,7 +165,8 @@ void io(Decoder& d, std::vector<T>& v) {
 template <class T>
 void io(Encoder& e, const std::vector<T>& v) {
   e.u32(static_cast<uint32_t>(v.size()));
-  for (const auto& item : v) io(e, item);
+  for (const auto& item : v)
+    io(e, item);
 }
 template <class T>
 void bounded(Encoder& e, const std::vector<T>& v, uint32_t) {

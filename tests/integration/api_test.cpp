@@ -28,9 +28,7 @@ class ApiTest : public ServerTest {
     c.set_read_timeout(10);
     return c;
   }
-  httplib::Headers auth(const std::string& token) {
-    return {{"Authorization", "Bearer " + token}};
-  }
+  httplib::Headers auth(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
   std::string login(const std::string& user, const std::string& pw) {
     auto r = http().Post("/api/v1/auth/login", json{{"username", user}, {"password", pw}}.dump(),
                          "application/json");
@@ -112,10 +110,10 @@ TEST_F(ApiTest, LoginRefreshAndMe) {
                        "application/json");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 401);
-  r = http().Post("/api/v1/auth/login",
-                  json{{"username", "admin"}, {"password", daemon().generated_admin_password()}}
-                      .dump(),
-                  "application/json");
+  r = http().Post(
+      "/api/v1/auth/login",
+      json{{"username", "admin"}, {"password", daemon().generated_admin_password()}}.dump(),
+      "application/json");
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200);
   auto body = json::parse(r->body);
@@ -217,9 +215,9 @@ TEST_F(ApiTest, UserEndpoints) {
 
 TEST_F(ApiTest, SharesAreCreatedListedAndRemovedLive) {
   auto nfs = client();
-  auto r = post("/api/v1/shares",
-                {{"name", "projects"}, {"path", "/projects"}, {"root_squash", false}},
-                admin_token_);
+  auto r =
+      post("/api/v1/shares", {{"name", "projects"}, {"path", "/projects"}, {"root_squash", false}},
+           admin_token_);
   ASSERT_EQ(r->status, 201) << r->body;
   EXPECT_EQ(json::parse(r->body)["source"], "api");
   // A new mount sees it at once.
@@ -261,11 +259,11 @@ TEST_F(ApiTest, ShareAccessListsAndRootSquashApply) {
                  admin_token_)
                 ->status,
             201);
-  ASSERT_EQ(post("/api/v1/shares",
-                 {{"name", "open"}, {"path", "/open"}, {"allowed_hosts", {"127.0.0.0/8"}}},
-                 admin_token_)
-                ->status,
-            201);
+  ASSERT_EQ(
+      post("/api/v1/shares",
+           {{"name", "open"}, {"path", "/open"}, {"allowed_hosts", {"127.0.0.0/8"}}}, admin_token_)
+          ->status,
+      201);
   auto nfs = client();
   auto r = nfs->call(nfs->builder().op(OP_PUTROOTFH).op(OP_LOOKUP, ComponentArgs{"closed"}));
   EXPECT_EQ(r.status, NFS4ERR_ACCESS);
@@ -281,8 +279,8 @@ TEST_F(ApiTest, ShareAccessListsAndRootSquashApply) {
   EXPECT_EQ(owner, "65534");
   // A user list admits only the listed uids.
   make_user("ann", "user", 1000);
-  ASSERT_EQ(post("/api/v1/shares", {{"name", "anns"}, {"path", "/anns"}, {"allowed_users", {"ann"}}},
-                 admin_token_)
+  ASSERT_EQ(post("/api/v1/shares",
+                 {{"name", "anns"}, {"path", "/anns"}, {"allowed_users", {"ann"}}}, admin_token_)
                 ->status,
             201);
   EXPECT_EQ(post("/api/v1/shares", {{"name", "x"}, {"path", "/x"}, {"allowed_users", {"admin"}}},
@@ -309,11 +307,12 @@ TEST_F(ApiTest, SettingsValidateAndApplyLive) {
   r = patch("/api/v1/adapters/nfs/settings", {{"lease_time", 30}, {"max_compound_ops", 0}},
             admin_token_);
   EXPECT_EQ(r->status, 400);
-  EXPECT_EQ(json::parse(get("/api/v1/adapters/nfs/settings", admin_token_)->body)["lease_time"], 90);
+  EXPECT_EQ(json::parse(get("/api/v1/adapters/nfs/settings", admin_token_)->body)["lease_time"],
+            90);
   EXPECT_EQ(patch("/api/v1/adapters/nfs/settings", {{"bogus", 1}}, admin_token_)->status, 400);
-  EXPECT_EQ(patch("/api/v1/adapters/nfs/settings", {{"delegations_enabled", 3}}, admin_token_)
-                ->status,
-            400);
+  EXPECT_EQ(
+      patch("/api/v1/adapters/nfs/settings", {{"delegations_enabled", 3}}, admin_token_)->status,
+      400);
   EXPECT_EQ(patch("/api/v1/adapters/nfs/settings",
                   {{"min_minor_version", 2}, {"max_minor_version", 1}}, admin_token_)
                 ->status,
@@ -389,9 +388,9 @@ TEST_F(ApiTest, ClientsAndSessionsAreListedAndEvicted) {
   EXPECT_EQ(sessions[0]["fore_connections"], 1);
   EXPECT_TRUE(sessions[0].contains("back_channel"));
   std::string sid = sessions[0]["id"];
-  EXPECT_EQ(del("/api/v1/clients/" + id + "/sessions/" + std::string(32, '0'), admin_token_)
-                ->status,
-            404);
+  EXPECT_EQ(
+      del("/api/v1/clients/" + id + "/sessions/" + std::string(32, '0'), admin_token_)->status,
+      404);
   EXPECT_EQ(del("/api/v1/clients/" + id + "/sessions/" + sid, admin_token_)->status, 204);
   EXPECT_EQ(nfs->call(nfs->builder()).status, NFS4ERR_BADSESSION);
   // Evicting drops the client and closes its connection.

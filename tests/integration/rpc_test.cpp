@@ -161,8 +161,8 @@ TEST_F(RpcTest, TruncatedCallHeaderIsGarbageArgs) {
   xdr::ByteBuffer wire;
   xdr::Encoder e(wire);
   e.u32(0x80000000u | 20);
-  e.u32(5);    // xid
-  e.u32(0);    // CALL
+  e.u32(5);  // xid
+  e.u32(0);  // CALL
   e.u32(2);
   e.u32(100003);
   e.u32(4);  // no procedure or credentials
@@ -180,7 +180,8 @@ TEST_F(RpcTest, TruncatedCallHeaderIsGarbageArgs) {
 TEST_F(RpcTest, ManyOutstandingCallsAllAnswered) {
   auto c = bare_client();
   std::vector<uint32_t> xids;
-  for (int i = 0; i < 100; ++i) xids.push_back(c->rpc().send_call(100003, 4, 0, {}));
+  for (int i = 0; i < 100; ++i)
+    xids.push_back(c->rpc().send_call(100003, 4, 0, {}));
   for (auto it = xids.rbegin(); it != xids.rend(); ++it) {
     auto r = c->rpc().wait_reply(*it);
     ASSERT_TRUE(r);
@@ -198,7 +199,8 @@ namespace {
 // socket. With the default SIGPIPE disposition a plain write would kill the process; the
 // transport must get EPIPE instead and go on serving others.
 TEST_F(RpcTest, PeerVanishingMidBurstLeavesTheServerServing) {
-  struct sigaction dfl {}, old {};
+  struct sigaction dfl {
+  }, old{};
   dfl.sa_handler = SIG_DFL;
   sigemptyset(&dfl.sa_mask);
   ASSERT_EQ(sigaction(SIGPIPE, &dfl, &old), 0);

@@ -49,7 +49,7 @@ struct ClientRecord {
   std::optional<CreateSessionResult> last_create_session;
 
   std::atomic<bool> reclaim_complete{false};  // read by OPEN before it takes the state lock
-  std::atomic<int64_t> last_renew_ns{0};  // steady clock, renewed by SEQUENCE
+  std::atomic<int64_t> last_renew_ns{0};      // steady clock, renewed by SEQUENCE
 
   std::map<SessionId, std::shared_ptr<Session>> sessions;
   std::set<OpenOwner*> open_owners;

@@ -30,7 +30,8 @@ StateManager::~StateManager() {
   stop();
   // Sessions and their client records point at each other; break the cycles.
   std::unique_lock lock(mu_);
-  for (auto& [id, c] : clients_) c->sessions.clear();
+  for (auto& [id, c] : clients_)
+    c->sessions.clear();
 }
 
 void StateManager::start() {
@@ -87,8 +88,7 @@ nfsstat4 StateManager::exchange_id(const ExchangeIdArgs& args, const Principal& 
     if (conf->verifier != args.clientowner.verifier) return NFS4ERR_NOT_SAME;
     if (!(conf->principal == principal)) return NFS4ERR_PERM;
     result = conf;
-  } else if (conf && conf->verifier == args.clientowner.verifier &&
-             conf->principal == principal) {
+  } else if (conf && conf->verifier == args.clientowner.verifier && conf->principal == principal) {
     result = conf;  // case 2: the same client asking again
   } else {
     if (conf && !(conf->principal == principal)) {
@@ -204,9 +204,12 @@ nfsstat4 StateManager::create_session(const CreateSessionArgs& args, const Princ
   SessionId sid{};
   uint64_t cid = client->id;
   uint32_t n = next_session_++;
-  for (int i = 0; i < 8; ++i) sid[i] = static_cast<uint8_t>(cid >> (56 - 8 * i));
-  for (int i = 0; i < 4; ++i) sid[8 + i] = static_cast<uint8_t>(boot_epoch_ >> (24 - 8 * i));
-  for (int i = 0; i < 4; ++i) sid[12 + i] = static_cast<uint8_t>(n >> (24 - 8 * i));
+  for (int i = 0; i < 8; ++i)
+    sid[i] = static_cast<uint8_t>(cid >> (56 - 8 * i));
+  for (int i = 0; i < 4; ++i)
+    sid[8 + i] = static_cast<uint8_t>(boot_epoch_ >> (24 - 8 * i));
+  for (int i = 0; i < 4; ++i)
+    sid[12 + i] = static_cast<uint8_t>(n >> (24 - 8 * i));
 
   // Confirming a record retires a confirmed record of the same owner (a client that
   // rebooted: §18.35.5 case 5, completed here).
@@ -215,13 +218,14 @@ nfsstat4 StateManager::create_session(const CreateSessionArgs& args, const Princ
     for (const auto& [id, c] : clients_) {
       if (c != client && c->confirmed && c->owner == client->owner) old.push_back(c);
     }
-    for (auto& c : old) purge_client_locked(c, EndReason::kReplaced);
+    for (auto& c : old)
+      purge_client_locked(c, EndReason::kReplaced);
     client->confirmed = true;
     if (observer_) observer_->client_created(*client);
   }
 
-  auto session = std::make_shared<Session>(sid, client, fore, back, flags, args.cb_program,
-                                           args.sec_parms);
+  auto session =
+      std::make_shared<Session>(sid, client, fore, back, flags, args.cb_program, args.sec_parms);
   {
     std::lock_guard slock(sessions_mu_);
     sessions_[sid] = session;
@@ -305,7 +309,8 @@ void StateManager::end_session_locked(std::shared_ptr<Session> s, EndReason why)
   {
     std::lock_guard slock(s->mu);
     s->destroyed = true;
-    for (const auto& [cid, b] : s->connections) conns.push_back(cid);
+    for (const auto& [cid, b] : s->connections)
+      conns.push_back(cid);
     s->connections.clear();
   }
   {
@@ -393,19 +398,22 @@ nfsstat4 StateManager::backchannel_ctl(Session& session, const BackchannelCtlArg
   return NFS4_OK;
 }
 
-void StateManager::purge_client_locked(const std::shared_ptr<ClientRecord>& client,
-                                       EndReason why) {
+void StateManager::purge_client_locked(const std::shared_ptr<ClientRecord>& client, EndReason why) {
   std::vector<std::shared_ptr<Session>> sessions;
-  for (auto& [sid, s] : client->sessions) sessions.push_back(s);
-  for (auto& s : sessions) end_session_locked(s, why);
+  for (auto& [sid, s] : client->sessions)
+    sessions.push_back(s);
+  for (auto& s : sessions)
+    end_session_locked(s, why);
   // Lock owners first: their states point at opens.
-  for (LockOwner* lo : std::vector<LockOwner*>(client->lock_owners.begin(),
-                                               client->lock_owners.end())) {
-    for (LockState* ls : std::vector<LockState*>(lo->states)) remove_lock_state_locked(ls);
+  for (LockOwner* lo :
+       std::vector<LockOwner*>(client->lock_owners.begin(), client->lock_owners.end())) {
+    for (LockState* ls : std::vector<LockState*>(lo->states))
+      remove_lock_state_locked(ls);
   }
-  for (OpenOwner* oo : std::vector<OpenOwner*>(client->open_owners.begin(),
-                                               client->open_owners.end())) {
-    for (OpenState* os : std::vector<OpenState*>(oo->opens)) remove_open_locked(os);
+  for (OpenOwner* oo :
+       std::vector<OpenOwner*>(client->open_owners.begin(), client->open_owners.end())) {
+    for (OpenState* os : std::vector<OpenState*>(oo->opens))
+      remove_open_locked(os);
   }
   clients_.erase(client->id);
   if (client->confirmed && observer_) observer_->client_ended(*client, why);
@@ -447,7 +455,8 @@ bool StateManager::evict_client(uint64_t clientid) {
     }
     purge_client_locked(client, EndReason::kEvicted);
   }
-  for (auto& c : conns) c->close();
+  for (auto& c : conns)
+    c->close();
   return true;
 }
 
@@ -462,7 +471,8 @@ bool StateManager::destroy_session_admin(uint64_t clientid, const SessionId& id)
 std::vector<ClientSummary> StateManager::clients() const {
   std::vector<ClientSummary> out;
   std::shared_lock lock(mu_);
-  for (const auto& [id, c] : clients_) out.push_back(summarize_locked(*c));
+  for (const auto& [id, c] : clients_)
+    out.push_back(summarize_locked(*c));
   return out;
 }
 

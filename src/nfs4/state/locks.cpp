@@ -8,8 +8,12 @@
 namespace dfs::nfs4::state {
 namespace {
 
-bool is_write(nfs_lock_type4 t) { return t == WRITE_LT || t == WRITEW_LT; }
-bool valid_type(nfs_lock_type4 t) { return t >= READ_LT && t <= WRITEW_LT; }
+bool is_write(nfs_lock_type4 t) {
+  return t == WRITE_LT || t == WRITEW_LT;
+}
+bool valid_type(nfs_lock_type4 t) {
+  return t >= READ_LT && t <= WRITEW_LT;
+}
 
 // [offset, offset+length) with NFS4_UINT64_MAX meaning "to the end"; §18.10.3 makes a zero
 // length and a range that wraps past 2^64 invalid.
@@ -201,7 +205,8 @@ void StateManager::remove_lock_state_locked(LockState* ls) {
 size_t StateManager::lock_count() const {
   std::shared_lock lock(mu_);
   size_t n = 0;
-  for (const auto& [k, f] : files_) n += f.locks.size();
+  for (const auto& [k, f] : files_)
+    n += f.locks.size();
   return n;
 }
 

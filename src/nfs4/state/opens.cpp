@@ -14,7 +14,9 @@ bool all_bytes(const Other& o, uint8_t v) {
 
 }  // namespace
 
-bool StateManager::is_anonymous(const Stateid& s) { return s.seqid == 0 && all_bytes(s.other, 0); }
+bool StateManager::is_anonymous(const Stateid& s) {
+  return s.seqid == 0 && all_bytes(s.other, 0);
+}
 bool StateManager::is_bypass(const Stateid& s) {
   return s.seqid == UINT32_MAX && all_bytes(s.other, 0xff);
 }
@@ -25,8 +27,10 @@ bool StateManager::is_special(const Stateid& s) {
 Other StateManager::new_other() {
   Other o{};
   uint64_t n = next_state_++;
-  for (int i = 0; i < 4; ++i) o[i] = static_cast<uint8_t>(boot_epoch_ >> (24 - 8 * i));
-  for (int i = 0; i < 8; ++i) o[4 + i] = static_cast<uint8_t>(n >> (56 - 8 * i));
+  for (int i = 0; i < 4; ++i)
+    o[i] = static_cast<uint8_t>(boot_epoch_ >> (24 - 8 * i));
+  for (int i = 0; i < 8; ++i)
+    o[4 + i] = static_cast<uint8_t>(n >> (56 - 8 * i));
   return o;
 }
 
@@ -48,8 +52,7 @@ nfsstat4 StateManager::validate_locked(const ClientRecord* client, const Stateid
   if (client && e->client != client) return NFS4ERR_BAD_STATEID;
   // §8.2.2: seqid 0 means "the current one"; a lower one is old, a higher one never existed.
   if (s.seqid != 0 && s.seqid != e->seqid) {
-    return static_cast<int32_t>(s.seqid - e->seqid) < 0 ? NFS4ERR_OLD_STATEID
-                                                        : NFS4ERR_BAD_STATEID;
+    return static_cast<int32_t>(s.seqid - e->seqid) < 0 ? NFS4ERR_OLD_STATEID : NFS4ERR_BAD_STATEID;
   }
   out = e;
   return NFS4_OK;
@@ -66,9 +69,8 @@ nfsstat4 StateManager::check_share_locked(const FileKey& file, const OwnerKey& o
   return NFS4_OK;
 }
 
-nfsstat4 StateManager::open_locked(ClientRecord& client, const OwnerKey& owner,
-                                   const FileKey& file, uint32_t access, uint32_t deny,
-                                   Stateid& out) {
+nfsstat4 StateManager::open_locked(ClientRecord& client, const OwnerKey& owner, const FileKey& file,
+                                   uint32_t access, uint32_t deny, Stateid& out) {
   // §18.51.3: no new (non-reclaim) locking state before the client's RECLAIM_COMPLETE.
   if (!client.reclaim_complete) return NFS4ERR_GRACE;
   if (auto st = check_share_locked(file, owner, access, deny); st != NFS4_OK) return st;
@@ -112,7 +114,8 @@ nfsstat4 StateManager::open_locked(ClientRecord& client, const OwnerKey& owner,
 }
 
 void StateManager::remove_open_locked(OpenState* os) {
-  for (LockState* ls : std::vector<LockState*>(os->locks)) remove_lock_state_locked(ls);
+  for (LockState* ls : std::vector<LockState*>(os->locks))
+    remove_lock_state_locked(ls);
   auto fit = files_.find(os->file);
   if (fit != files_.end()) {
     std::erase(fit->second.opens, os);
@@ -256,7 +259,8 @@ nfsstat4 StateManager::delegreturn(ClientRecord& client, const Stateid& stateid)
 size_t StateManager::open_count() const {
   std::shared_lock lock(mu_);
   size_t n = 0;
-  for (const auto& [k, f] : files_) n += f.opens.size();
+  for (const auto& [k, f] : files_)
+    n += f.opens.size();
   return n;
 }
 

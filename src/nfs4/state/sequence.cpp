@@ -6,8 +6,8 @@ namespace dfs::nfs4::state {
 
 SequenceOutcome StateManager::sequence(const SequenceArgs& args, uint64_t digest,
                                        const std::shared_ptr<rpc::Connection>& conn,
-                                       size_t request_size, size_t op_count,
-                                       size_t min_reply_size, SequenceOk& out) {
+                                       size_t request_size, size_t op_count, size_t min_reply_size,
+                                       SequenceOk& out) {
   SequenceOutcome res;
   res.session = find_session(args.sessionid);
   if (!res.session) {

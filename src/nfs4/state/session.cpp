@@ -19,7 +19,8 @@ Session::Session(SessionId id_, std::shared_ptr<ClientRecord> client_, ChannelAt
 
 size_t Session::in_flight_locked() const {
   size_t n = 0;
-  for (const auto& s : slots) n += s.in_use ? 1 : 0;
+  for (const auto& s : slots)
+    n += s.in_use ? 1 : 0;
   return n;
 }
 

@@ -19,11 +19,11 @@ namespace dfs::nfs4::state {
 struct ClientRecord;
 
 struct Slot {
-  uint32_t seqid = 0;      // sequence id of the last request accepted on this slot
-  bool used = false;       // a request was accepted (seqid 0 is then a wrapped id, §2.10.6.1)
-  bool in_use = false;     // a request with `seqid` is being executed
-  bool cached = false;     // `reply` holds the whole COMPOUND4res of that request
-  uint64_t digest = 0;     // of the request's arguments, to tell a retry from a false retry
+  uint32_t seqid = 0;   // sequence id of the last request accepted on this slot
+  bool used = false;    // a request was accepted (seqid 0 is then a wrapped id, §2.10.6.1)
+  bool in_use = false;  // a request with `seqid` is being executed
+  bool cached = false;  // `reply` holds the whole COMPOUND4res of that request
+  uint64_t digest = 0;  // of the request's arguments, to tell a retry from a false retry
   xdr::ByteBuffer reply;
 };
 
@@ -36,9 +36,8 @@ struct BoundConnection {
 
 class Session {
  public:
-  Session(SessionId id, std::shared_ptr<ClientRecord> client, ChannelAttrs fore,
-          ChannelAttrs back, uint32_t flags, uint32_t cb_program,
-          std::vector<CallbackSecParms> cb_sec);
+  Session(SessionId id, std::shared_ptr<ClientRecord> client, ChannelAttrs fore, ChannelAttrs back,
+          uint32_t flags, uint32_t cb_program, std::vector<CallbackSecParms> cb_sec);
 
   const SessionId id;
   const std::shared_ptr<ClientRecord> client;

@@ -44,7 +44,7 @@ class StateObserver {
 // What SEQUENCE decided (§18.46.3).
 struct SequenceOutcome {
   nfsstat4 status = NFS4_OK;
-  bool replay = false;                 // `cached_reply` holds the reply to send again
+  bool replay = false;  // `cached_reply` holds the reply to send again
   xdr::ByteBuffer cached_reply;
   std::shared_ptr<Session> session;
 };
@@ -126,21 +126,18 @@ class StateManager {
   // Records an open (or upgrades the owner's existing one); returns its stateid.
   nfsstat4 open_locked(ClientRecord& client, const OwnerKey& owner, const FileKey& file,
                        uint32_t access, uint32_t deny, Stateid& out);
-  nfsstat4 close(ClientRecord& client, const Stateid& stateid, const FileKey& file,
-                 Stateid& out);
-  nfsstat4 open_downgrade(ClientRecord& client, const OpenDowngradeArgs& args,
-                          const FileKey& file, Stateid& out);
+  nfsstat4 close(ClientRecord& client, const Stateid& stateid, const FileKey& file, Stateid& out);
+  nfsstat4 open_downgrade(ClientRecord& client, const OpenDowngradeArgs& args, const FileKey& file,
+                          Stateid& out);
   // Checks a stateid presented for READ/WRITE/SETATTR(size) on `file`.
   nfsstat4 check_io(const ClientRecord* client, const Stateid& stateid, const FileKey& file,
                     bool write) const;
 
   // ---- byte-range locks (§9.1) ----
-  nfsstat4 lock(ClientRecord& client, const LockArgs& args, const FileKey& file,
-                LockResult& out);
+  nfsstat4 lock(ClientRecord& client, const LockArgs& args, const FileKey& file, LockResult& out);
   nfsstat4 lockt(ClientRecord& client, const LocktArgs& args, const FileKey& file,
                  LocktResult& out) const;
-  nfsstat4 locku(ClientRecord& client, const LockuArgs& args, const FileKey& file,
-                 Stateid& out);
+  nfsstat4 locku(ClientRecord& client, const LockuArgs& args, const FileKey& file, Stateid& out);
 
   // ---- stateid operations ----
   nfsstat4 test_stateid(const ClientRecord& client, const Stateid& stateid) const;
@@ -174,7 +171,8 @@ class StateManager {
   ClientSummary summarize_locked(const ClientRecord& c) const;
   // Removes a client record and everything it holds; mu_ must be held exclusively.
   void purge_client_locked(const std::shared_ptr<ClientRecord>& client, EndReason why);
-  void end_session_locked(std::shared_ptr<Session> s, EndReason why);  // by value: s may be the map's own entry
+  void end_session_locked(std::shared_ptr<Session> s,
+                          EndReason why);  // by value: s may be the map's own entry
   void remove_open_locked(OpenState* os);
   void remove_lock_state_locked(LockState* ls);
   Other new_other();

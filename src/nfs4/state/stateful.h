@@ -67,8 +67,8 @@ struct StateEntry {
 
 struct OpenState : StateEntry {
   OpenOwner* owner = nullptr;
-  uint32_t access = 0;      // OPEN4_SHARE_ACCESS_* currently held
-  uint32_t deny = 0;        // OPEN4_SHARE_DENY_* currently held
+  uint32_t access = 0;       // OPEN4_SHARE_ACCESS_* currently held
+  uint32_t deny = 0;         // OPEN4_SHARE_DENY_* currently held
   uint8_t access_modes = 0;  // bit n set: access value n was granted by some OPEN
   uint8_t deny_modes = 0;    // bit n set: deny value n was granted by some OPEN
   std::vector<struct LockState*> locks;
