@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 
@@ -30,6 +31,7 @@ Connection::~Connection() = default;
 bool Connection::send(OutboundMessage&& msg) {
   std::lock_guard lock(write_mu_);
   if (is_closed()) return false;
+  queued_bytes_ += msg.total - msg.sent;
   queue_.push_back(std::move(msg));
   // The reactor flushes once after a batch of records; other senders write at once.
   if (batching_ && reactor_->on_own_thread()) return true;
@@ -72,11 +74,13 @@ bool Connection::flush_locked() {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
       // The peer is gone; the reactor notices on its side and drops the connection.
       queue_.clear();
+      queued_bytes_ = 0;
       mark_closed();
       ::shutdown(fd_, SHUT_RDWR);
       return true;
     }
     size_t written = static_cast<size_t>(w);
+    queued_bytes_ -= std::min(queued_bytes_.load(), written);
     while (written > 0 && !queue_.empty()) {
       auto& front = queue_.front();
       size_t left = front.total - front.sent;

@@ -37,6 +37,11 @@ struct OutboundMessage {
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
+  // Backpressure: a peer that does not read its replies stops being read from once this many
+  // bytes wait for it, and is read again when half of them are gone (bounded memory per
+  // connection, whatever the peer does).
+  static constexpr size_t kMaxQueuedBytes = 64u << 20;
+
   Connection(uint64_t id, int fd, std::string peer, Reactor* reactor);
   ~Connection();
   Connection(const Connection&) = delete;
@@ -54,6 +59,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Called when the connection has closed (after the transport dropped it).
   void on_close(std::function<void(Connection&)> listener);
 
+  // Reply bytes waiting for the peer to read them, and whether reading from the peer is
+  // paused because there are too many (observability and tests).
+  size_t queued_bytes() const { return queued_bytes_.load(std::memory_order_relaxed); }
+  bool read_paused() {
+    std::lock_guard lock(write_mu_);
+    return read_paused_;
+  }
+
  private:
   friend class Reactor;
 
@@ -69,8 +82,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   std::mutex write_mu_;
   std::deque<OutboundMessage> queue_;
-  bool want_write_ = false;  // EPOLLOUT is armed
-  bool batching_ = false;    // the reactor is processing a read batch; it flushes afterwards
+  bool want_write_ = false;              // EPOLLOUT is armed
+  std::atomic<size_t> queued_bytes_{0};  // changed under write_mu_, read anywhere
+  bool read_paused_ = false;             // under write_mu_
+  bool batching_ = false;  // the reactor is processing a read batch; it flushes afterwards
 
   std::mutex listeners_mu_;
   std::vector<std::function<void(Connection&)>> close_listeners_;

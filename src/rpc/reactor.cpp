@@ -86,7 +86,8 @@ void Reactor::request_close(Connection& conn) {
 
 void Reactor::set_want_write(Connection& conn, bool on) {
   epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLRDHUP | (on ? EPOLLOUT : 0u);
+  // Callers hold the connection's write mutex, which guards read_paused_.
+  ev.events = (conn.read_paused_ ? 0u : EPOLLIN | EPOLLRDHUP) | (on ? EPOLLOUT : 0u);
   ev.data.fd = conn.fd_;
   ::epoll_ctl(epfd_, EPOLL_CTL_MOD, conn.fd_, &ev);
 }
@@ -166,7 +167,13 @@ void Reactor::run() {
         if (it != slots_.end()) slot = it->second.get();
       }
       if (!slot) continue;
-      if (events[i].events & EPOLLOUT) on_writable(*slot);
+      if (events[i].events & EPOLLOUT) {
+        on_writable(*slot);  // may drop the connection (after resuming buffered records)
+        std::lock_guard lock(mu_);
+        auto it = slots_.find(fd);
+        slot = it == slots_.end() ? nullptr : it->second.get();
+        if (!slot) continue;
+      }
       if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) on_readable(*slot);
     }
   }
@@ -174,10 +181,21 @@ void Reactor::run() {
 
 void Reactor::on_writable(Slot& slot) {
   auto& conn = *slot.conn;
-  std::lock_guard lock(conn.write_mu_);
-  if (conn.flush_locked() && conn.want_write_) {
-    conn.want_write_ = false;
-    set_want_write(conn, false);
+  bool resume = false;
+  {
+    std::lock_guard lock(conn.write_mu_);
+    bool drained = conn.flush_locked();
+    resume = conn.read_paused_ && conn.queued_bytes_ <= Connection::kMaxQueuedBytes / 2;
+    if (resume) conn.read_paused_ = false;
+    if ((drained && conn.want_write_) || resume) {
+      conn.want_write_ = !drained;
+      set_want_write(conn, conn.want_write_);
+    }
+  }
+  // Records left buffered while paused are handled now; the socket may have nothing new.
+  if (resume) {
+    int fd = conn.fd_;
+    if (!dispatch_records(slot)) drop(fd);
   }
 }
 
@@ -223,6 +241,10 @@ void Reactor::on_readable(Slot& slot) {
       return;
     }
     if (static_cast<size_t>(n) < space) return;  // the socket is drained
+    {
+      std::lock_guard lock(slot.conn->write_mu_);
+      if (slot.conn->read_paused_) return;  // backpressure: wait for the peer to read
+    }
   }
 }
 
@@ -235,6 +257,7 @@ bool Reactor::dispatch_records(Slot& slot) {
   }
   size_t offset = 0;
   bool fatal = false;
+  bool paused = false;
   slot.wanted = 0;
   while (!conn->is_closed()) {
     size_t consumed = 0, wanted = 0;
@@ -246,6 +269,16 @@ bool Reactor::dispatch_records(Slot& slot) {
                    conn->peer(), max_record_size_.load());
       fatal = true;
       break;
+    }
+    if (res == RecordFramer::Result::kRecord &&
+        conn->queued_bytes_.load(std::memory_order_relaxed) > Connection::kMaxQueuedBytes) {
+      // The peer is not reading its replies: leave this record buffered (a multi-fragment
+      // record is already assembled in the framer, so it is handled now) and stop reading.
+      if (record.data() >= slot.rbuf.data() &&
+          record.data() < slot.rbuf.data() + slot.rbuf.size()) {
+        paused = true;
+        break;
+      }
     }
     offset += consumed;
     if (res == RecordFramer::Result::kNeedMore) {
@@ -263,6 +296,10 @@ bool Reactor::dispatch_records(Slot& slot) {
   conn->batching_ = false;
   if (!conn->want_write_ && !conn->flush_locked()) {
     conn->want_write_ = true;
+    set_want_write(*conn, true);
+  }
+  if (paused && conn->want_write_ && !conn->read_paused_) {
+    conn->read_paused_ = true;  // the peer is not reading: stop reading it too
     set_want_write(*conn, true);
   }
   return !fatal && !conn->is_closed();
