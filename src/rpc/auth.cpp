@@ -35,7 +35,7 @@ AuthStat authenticate(const OpaqueAuth& cred, const OpaqueAuth& verf, Credential
       d.string(c.machine_name, kMaxMachineName);
       d.u32(c.uid);
       d.u32(c.gid);
-      d.count(ngroups, 4, kMaxAuthSysGroups);
+      if (!d.count(ngroups, 4, kMaxAuthSysGroups)) return AuthStat::kBadCred;
       c.groups.resize(ngroups);
       for (auto& g : c.groups)
         d.u32(g);

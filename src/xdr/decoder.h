@@ -108,10 +108,12 @@ class Decoder {
     return true;
   }
   // Reads an array count and checks that at least `min_element_size` bytes per element remain,
-  // which bounds any allocation by the frame size.
+  // which bounds any allocation by the frame size. A rejected count reads as 0, so a caller
+  // that sizes a container before checking ok() allocates nothing.
   bool count(uint32_t& n, size_t min_element_size = 4, uint32_t max = UINT32_MAX) {
     if (!u32(n)) return false;
     if (n > max || (min_element_size && n > remaining() / min_element_size)) {
+      n = 0;
       fail();
       return false;
     }

@@ -327,6 +327,10 @@ TEST(XdrCounts, CountIsCheckedAgainstTheMinimumElementSize) {
     Decoder d(span_of(wire));
     uint32_t n = 0;
     EXPECT_FALSE(d.count(n, 4));
+    // A rejected count reads as zero: a caller that sizes a container from it before checking
+    // ok() must not allocate what the peer claimed (found by the fuzz test: an AUTH_SYS
+    // credential claiming 0x09000000 groups made the server allocate 600 MB).
+    EXPECT_EQ(n, 0u);
   }
   {
     Decoder d(span_of(wire));
@@ -338,6 +342,7 @@ TEST(XdrCounts, CountIsCheckedAgainstTheMinimumElementSize) {
     Decoder d(span_of(wire));
     uint32_t n = 0;
     EXPECT_FALSE(d.count(n, 0, 2));  // over the declared bound
+    EXPECT_EQ(n, 0u);
   }
 }
 
