@@ -201,6 +201,36 @@ TEST(VfsMemoryBlockStore, RemoveFreesSpaceAndKeepsHeldReads) {
   EXPECT_EQ(s.sync(2), Status::kOk);
 }
 
+TEST(VfsMemoryBlockStore, FullChunksComeFromThePoolAndGoBackOnRemove) {
+  MemoryBlockStore s;
+  auto data = pattern(4 * kChunk, 9);
+  ASSERT_EQ(s.write(1, 0, data), Status::kOk);
+  size_t mapped = s.chunk_pool().mapped_bytes();
+  EXPECT_GE(mapped, 4 * kChunk);
+  size_t free_before = s.chunk_pool().free_bytes();
+  ASSERT_EQ(s.remove(1), Status::kOk);
+  EXPECT_EQ(s.chunk_pool().free_bytes(), free_before + 4 * kChunk);
+  // A new file reuses that memory: nothing more is mapped, and it reads what was written.
+  auto other = pattern(4 * kChunk, 77);
+  ASSERT_EQ(s.write(2, 0, other), Status::kOk);
+  EXPECT_EQ(s.chunk_pool().mapped_bytes(), mapped);
+  EXPECT_EQ(read_all(s, 2, 0, other.size()), other);
+  // Small files do not take full chunks.
+  ASSERT_EQ(s.write(3, 0, pattern(100, 1)), Status::kOk);
+  EXPECT_EQ(s.chunk_pool().mapped_bytes(), mapped);
+}
+
+TEST(VfsMemoryBlockStore, ReadsHeldPastTheStoreStayValid) {
+  ReadBuffer held;
+  auto data = pattern(kChunk, 5);
+  {
+    MemoryBlockStore s;
+    ASSERT_EQ(s.write(1, 0, data), Status::kOk);
+    ASSERT_EQ(s.read(1, 0, kChunk, held), Status::kOk);
+  }
+  EXPECT_EQ(flatten(held), data);  // the pool lives until the last chunk is dropped
+}
+
 TEST(VfsMemoryBlockStore, RejectsOffsetOverflow) {
   MemoryBlockStore s;
   auto data = pattern(10, 1);

@@ -35,8 +35,21 @@ const std::shared_ptr<const uint8_t>& MemoryBlockStore::zero_chunk() {
   return zero;
 }
 
-MemoryBlockStore::Chunk::Chunk(size_t cap)
-    : capacity(cap), bytes(std::make_unique_for_overwrite<uint8_t[]>(cap)) {}
+MemoryBlockStore::MemoryBlockStore()
+    : pool_(std::make_shared<ChunkPool>(ChunkPool::Options{.chunk_size = kChunkSize})) {}
+
+void MemoryBlockStore::ReleaseBytes::operator()(uint8_t* p) const {
+  if (pool) {
+    pool->release(p);
+  } else {
+    delete[] p;
+  }
+}
+
+MemoryBlockStore::Chunk::Chunk(size_t cap, const std::shared_ptr<ChunkPool>& pool)
+    : capacity(cap),
+      bytes(cap == kChunkSize ? pool->acquire() : new uint8_t[cap],
+            ReleaseBytes{cap == kChunkSize ? pool : nullptr}) {}
 
 size_t MemoryBlockStore::capacity_for(size_t end) {
   return std::clamp(std::bit_ceil(end), kMinChunkCapacity, kChunkSize);
@@ -45,7 +58,7 @@ size_t MemoryBlockStore::capacity_for(size_t end) {
 std::shared_ptr<MemoryBlockStore::Chunk> MemoryBlockStore::rebuild(const Chunk* old, size_t cap,
                                                                    size_t skip_from,
                                                                    size_t skip_to) {
-  auto c = std::make_shared<Chunk>(cap);
+  auto c = std::make_shared<Chunk>(cap, pool_);
   size_t old_cap = old ? old->capacity : 0;
   // Fill [a, b) from the old chunk where it has bytes, zeros beyond.
   auto fill = [&](size_t a, size_t b) {

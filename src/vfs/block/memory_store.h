@@ -12,6 +12,7 @@
 #include <shared_mutex>
 #include <unordered_map>
 
+#include "vfs/block/chunk_pool.h"
 #include "vfs/block_store.h"
 
 namespace dfs::vfs {
@@ -39,7 +40,11 @@ class MemoryBlockStore final : public BlockStore {
   static constexpr bool kInPlaceWrites = true;
 #endif
 
-  MemoryBlockStore() = default;
+  MemoryBlockStore();
+  // Full-size chunks come from (and return to) this pool; exposed for tests.
+  const ChunkPool& chunk_pool() const {
+    return *pool_;
+  }
 
   Status read(InodeId id, uint64_t offset, size_t length, ReadBuffer& out) override;
   Status write(InodeId id, uint64_t offset, std::span<const uint8_t> data) override;
@@ -53,10 +58,17 @@ class MemoryBlockStore final : public BlockStore {
   static const std::shared_ptr<const uint8_t>& zero_chunk();
 
  private:
+  // Full-size buffers go back to the pool (which outlives every chunk through this
+  // reference, since READ replies may hold chunks after the store is gone); smaller ones are
+  // plain heap arrays.
+  struct ReleaseBytes {
+    std::shared_ptr<ChunkPool> pool;
+    void operator()(uint8_t* p) const;
+  };
   struct Chunk {
-    explicit Chunk(size_t cap);
+    Chunk(size_t cap, const std::shared_ptr<ChunkPool>& pool);
     size_t capacity;
-    std::unique_ptr<uint8_t[]> bytes;
+    std::unique_ptr<uint8_t[], ReleaseBytes> bytes;
   };
   struct File {
     std::mutex mu;
@@ -69,12 +81,12 @@ class MemoryBlockStore final : public BlockStore {
   std::shared_ptr<File> find_or_create(InodeId id);
   // A chunk of `cap` bytes holding `old`'s content (zeros where `old` has none), except for
   // [skip_from, skip_to) which the caller is about to overwrite and so is left uninitialised.
-  static std::shared_ptr<Chunk> rebuild(const Chunk* old, size_t cap, size_t skip_from,
-                                        size_t skip_to);
+  std::shared_ptr<Chunk> rebuild(const Chunk* old, size_t cap, size_t skip_from, size_t skip_to);
   static size_t capacity_for(size_t end);
   // Accounting for a chunk replaced by one of another capacity.
   void account(File& f, int64_t delta);
 
+  std::shared_ptr<ChunkPool> pool_;
   std::shared_mutex mu_;
   std::unordered_map<InodeId, std::shared_ptr<File>> files_;
   std::atomic<uint64_t> total_bytes_{0};
