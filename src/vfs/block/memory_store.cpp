@@ -5,6 +5,8 @@
 #include <cstring>
 #include <new>
 
+#include "util/stream_copy.h"
+
 namespace dfs::vfs {
 
 namespace {
@@ -178,7 +180,7 @@ Status MemoryBlockStore::write(InodeId id, uint64_t offset, std::span<const uint
         }
         account(*f, static_cast<int64_t>(cap) - static_cast<int64_t>(old_cap));
       }
-      std::memcpy(it->second->bytes.get() + coff, src, n);
+      util::stream_copy(it->second->bytes.get() + coff, src, n);
       pos += n;
       src += n;
       remaining -= n;
