@@ -16,10 +16,11 @@ import statistics
 import sys
 
 SERVERS = ("dfs", "ganesha")
-DATA_PHASES = {"seqwrite", "seqread", "randread", "randwrite"}
+DATA_PHASES = {"seqwrite", "seqoverwrite", "seqread", "randread", "randwrite"}
 # The metric each phase is compared on.
 PRIMARY = {
     "seqwrite": "mib_per_s",
+    "seqoverwrite": "mib_per_s",
     "seqread": "mib_per_s",
     "randread": "ops_per_s",
     "randwrite": "ops_per_s",

@@ -28,7 +28,7 @@ KCLIENT_REPS=""
 SETUP=1
 BUILD=1
 OUT=""
-WORKLOADS="rpc-null seq-only metadata smallfile seqwrite seqread randread randwrite bigdir"
+WORKLOADS="rpc-null seq-only metadata smallfile seqwrite seqoverwrite seqread randread randwrite bigdir"
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
@@ -70,6 +70,7 @@ loadgen_args() {
   case "$1" in
     rpc-null|seq-only|metadata|smallfile) echo "--connections 4 --depth 16 --duration $DURATION" ;;
     seqwrite) echo "--connections 4 --depth 4 --size $SEQWRITE_SIZE" ;;
+    seqoverwrite) echo "--connections 4 --depth 4 --size $SEQWRITE_SIZE" ;;
     seqread) echo "--connections 4 --depth 4 --size $DATA_SIZE --duration $DURATION" ;;
     randread|randwrite) echo "--connections 4 --depth 8 --size $DATA_SIZE --duration $DURATION" ;;
     bigdir) echo "--connections 4 --depth 16 --entries $ENTRIES" ;;

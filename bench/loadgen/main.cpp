@@ -33,7 +33,7 @@ void usage(std::ostream& os) {
         "  --connections N      connections, one session each (4)\n"
         "  --depth D            slots per session = requests in flight per connection (16)\n"
         "  --duration S         seconds of the time-bounded phases (10)\n"
-        "  --size BYTES         data size: total for seqwrite/seqread, the file for\n"
+        "  --size BYTES         data size: total for seqwrite/seqoverwrite/seqread, the file for\n"
         "                       randread/randwrite (1G); suffixes K, M, G\n"
         "  --io-size BYTES      READ/WRITE size (1M for seq*, 4K otherwise)\n"
         "  --entries N          bigdir entries (100000)\n"

@@ -73,6 +73,15 @@ Daemon::Daemon(Config config) : config_(std::move(config)), settings_(config_.nf
   opts.reactor_threads = config_.reactor_threads;
   opts.max_record_size = config_.nfs.max_record_size;
   tcp_ = std::make_unique<rpc::TcpServer>(opts, dispatcher_);
+  // Memory the in-memory block stores hold beyond their files' data: the chunk pool keeps
+  // freed chunks for reuse (docs/architecture.md), which an operator sees as RSS.
+  const auto& pool = vfs::ChunkPool::process_pool();
+  registry_.computed_gauge("dittofs_block_pool_mapped_bytes",
+                           "Memory the block chunk pool has mapped from the kernel.",
+                           [pool] { return static_cast<double>(pool->mapped_bytes()); });
+  registry_.computed_gauge("dittofs_block_pool_free_bytes",
+                           "Part of the chunk pool's memory free for reuse (not file data).",
+                           [pool] { return static_cast<double>(pool->free_bytes()); });
 }
 
 Daemon::~Daemon() {

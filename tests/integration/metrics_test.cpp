@@ -150,6 +150,29 @@ TEST_F(MetricsTest, NfsTrafficMovesTheCounters) {
   EXPECT_EQ(value(after, "dittofs_nfs_clients_active"), 0);
 }
 
+TEST_F(MetricsTest, BlockPoolGaugesFollowFileData) {
+  // The pool is shared by the whole process (other tests' stores too), so compare the memory
+  // in use (mapped minus free) before and after writing 1 MiB of full chunks.
+  auto in_use = [&] {
+    std::string t = scrape();
+    return value(t, "dittofs_block_pool_mapped_bytes") - value(t, "dittofs_block_pool_free_bytes");
+  };
+  const double before = in_use();
+  auto c = client();
+  Fh dir = c->lookup_path("/export");
+  auto f = c->open_or_throw(dir, "pool-file", OPEN4_SHARE_ACCESS_BOTH);
+  // Four whole 256 KiB chunks, one WRITE each (the test session's requests stay small).
+  std::vector<uint8_t> chunk(256 * 1024, 0x33);
+  for (uint64_t i = 0; i < 4; ++i)
+    ASSERT_EQ(c->write(f, i * chunk.size(), chunk), NFS4_OK);
+  EXPECT_GE(in_use() - before, 4.0 * static_cast<double>(chunk.size()));
+  EXPECT_EQ(c->close(f), NFS4_OK);
+  auto rm =
+      c->call(c->builder().op(OP_PUTFH, PutFhArgs{dir}).op(OP_REMOVE, ComponentArgs{"pool-file"}));
+  ASSERT_EQ(rm.status, NFS4_OK);
+  EXPECT_LE(in_use() - before, 0.0);  // the chunks went back to the pool
+}
+
 TEST_F(MetricsTest, ScrapesWhileClientsWorkStayWellFormed) {
   std::atomic<bool> stop{false};
   std::vector<std::thread> workers;

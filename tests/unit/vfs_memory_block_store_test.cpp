@@ -202,7 +202,7 @@ TEST(VfsMemoryBlockStore, RemoveFreesSpaceAndKeepsHeldReads) {
 }
 
 TEST(VfsMemoryBlockStore, FullChunksComeFromThePoolAndGoBackOnRemove) {
-  MemoryBlockStore s;
+  MemoryBlockStore s(std::make_shared<ChunkPool>(ChunkPool::Options{}));
   auto data = pattern(4 * kChunk, 9);
   ASSERT_EQ(s.write(1, 0, data), Status::kOk);
   size_t mapped = s.chunk_pool().mapped_bytes();
@@ -229,6 +229,15 @@ TEST(VfsMemoryBlockStore, ReadsHeldPastTheStoreStayValid) {
     ASSERT_EQ(s.read(1, 0, kChunk, held), Status::kOk);
   }
   EXPECT_EQ(flatten(held), data);  // the pool lives until the last chunk is dropped
+}
+
+TEST(VfsMemoryBlockStore, StoresShareTheProcessPoolByDefault) {
+  MemoryBlockStore a, b;
+  EXPECT_EQ(&a.chunk_pool(), ChunkPool::process_pool().get());
+  EXPECT_EQ(&b.chunk_pool(), ChunkPool::process_pool().get());
+  EXPECT_THROW(
+      MemoryBlockStore(std::make_shared<ChunkPool>(ChunkPool::Options{.chunk_size = 65536})),
+      std::invalid_argument);
 }
 
 TEST(VfsMemoryBlockStore, RejectsOffsetOverflow) {

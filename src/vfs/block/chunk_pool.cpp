@@ -1,7 +1,9 @@
 #include "vfs/block/chunk_pool.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <bit>
 #include <cassert>
 #include <new>
@@ -52,6 +54,21 @@ ChunkPool::ChunkPool(Options opts)
     throw std::invalid_argument("chunk size must divide 2 MiB into at most 32 chunks");
   }
   trimmer_ = std::thread([this] { trimmer_loop(); });
+}
+
+const std::shared_ptr<ChunkPool>& ChunkPool::process_pool() {
+  static const auto pool = [] {
+    // Idle memory kept for reuse: an eighth of the machine's memory, at most 4 GiB.
+    Options opts;
+    long pages = ::sysconf(_SC_PHYS_PAGES);
+    long page_size = ::sysconf(_SC_PAGESIZE);
+    if (pages > 0 && page_size > 0) {
+      opts.max_idle_bytes = std::min(
+          opts.max_idle_bytes, static_cast<size_t>(pages) * static_cast<size_t>(page_size) / 8);
+    }
+    return std::make_shared<ChunkPool>(opts);
+  }();
+  return pool;
 }
 
 ChunkPool::~ChunkPool() {

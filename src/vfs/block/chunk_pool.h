@@ -16,6 +16,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -36,6 +37,9 @@ class ChunkPool {
 
   explicit ChunkPool(Options opts);
   ~ChunkPool();
+  // The pool every memory block store of the process shares by default (one trimmer thread,
+  // and memory freed in one share serves writes in another).
+  static const std::shared_ptr<ChunkPool>& process_pool();
   ChunkPool(const ChunkPool&) = delete;
   ChunkPool& operator=(const ChunkPool&) = delete;
 

@@ -4,6 +4,7 @@
 #include <bit>
 #include <cstring>
 #include <new>
+#include <stdexcept>
 
 #include "util/stream_copy.h"
 
@@ -37,8 +38,11 @@ const std::shared_ptr<const uint8_t>& MemoryBlockStore::zero_chunk() {
   return zero;
 }
 
-MemoryBlockStore::MemoryBlockStore()
-    : pool_(std::make_shared<ChunkPool>(ChunkPool::Options{.chunk_size = kChunkSize})) {}
+MemoryBlockStore::MemoryBlockStore(std::shared_ptr<ChunkPool> pool) : pool_(std::move(pool)) {
+  if (!pool_ || pool_->chunk_size() != kChunkSize) {
+    throw std::invalid_argument("memory block store needs a pool of 256 KiB chunks");
+  }
+}
 
 void MemoryBlockStore::ReleaseBytes::operator()(uint8_t* p) const {
   if (pool) {

@@ -40,7 +40,7 @@ class MemoryBlockStore final : public BlockStore {
   static constexpr bool kInPlaceWrites = true;
 #endif
 
-  MemoryBlockStore();
+  explicit MemoryBlockStore(std::shared_ptr<ChunkPool> pool = ChunkPool::process_pool());
   // Full-size chunks come from (and return to) this pool; exposed for tests.
   const ChunkPool& chunk_pool() const {
     return *pool_;
