@@ -5,6 +5,7 @@
 
 #include <random>
 
+#include "nfs4_test_util.h"
 #include "server_fixture.h"
 
 namespace dfs::testing {
@@ -12,7 +13,8 @@ namespace {
 
 class FuzzTest : public ServerTest {};
 
-// A set of well-formed requests covering most argument shapes.
+// A set of well-formed requests covering most argument shapes. None of them, sent as is,
+// ends the session or the open the others use (so mutations keep reaching the ops).
 std::vector<xdr::ByteBuffer> seed_requests(NfsClient& c, const Fh& dir, const Fh& file,
                                            const Stateid& sid) {
   std::vector<CompoundBuilder> builders;
@@ -55,9 +57,50 @@ std::vector<xdr::ByteBuffer> seed_requests(NfsClient& c, const Fh& dir, const Fh
                          .op(OP_PUTFH, PutFhArgs{dir})
                          .op(OP_CREATE, ca)
                          .op(OP_RENAME, RenameArgs{"a", "b"}));
+  builders.push_back(with_seq(6)
+                         .op(OP_PUTFH, PutFhArgs{file})
+                         .op(OP_SETATTR, SetattrArgs{sid, AttrBuilder()
+                                                              .u64(FATTR4_SIZE, 4096)
+                                                              .u32(FATTR4_MODE, 0640)
+                                                              .str(FATTR4_OWNER, "0")
+                                                              .build()})
+                         .op(OP_VERIFY, VerifyArgs{AttrBuilder().u64(FATTR4_SIZE, 4096).build()})
+                         .op(OP_READ, ReadArgs{sid, 0, 8192})
+                         .op(OP_COMMIT, CommitArgs{0, 0}));
+  LocktArgs lt;
+  lt.length = 100;
+  lt.owner = {c.clientid, {'t'}};
+  builders.push_back(with_seq(7)
+                         .op(OP_PUTFH, PutFhArgs{file})
+                         .op(OP_LOCKT, lt)
+                         .op(OP_LOCKU, LockuArgs{WRITE_LT, 0, sid, 0, 10})
+                         .op(OP_TEST_STATEID, TestStateidArgs{{sid, sid}})
+                         .op(OP_FREE_STATEID, StateidArgs{sid})
+                         .op(OP_OPEN_DOWNGRADE, OpenDowngradeArgs{sid, 0, 3, 0}));
+  builders.push_back(with_seq(8)
+                         .op(OP_PUTFH, PutFhArgs{file})
+                         .op(OP_SAVEFH)
+                         .op(OP_PUTFH, PutFhArgs{dir})
+                         .op(OP_LINK, ComponentArgs{"hard"})
+                         .op(OP_LOOKUPP)
+                         .op(OP_SECINFO_NO_NAME, SecInfoNoNameArgs{})
+                         .op(OP_ACCESS, AccessArgs{0x3f})
+                         .op(OP_RESTOREFH)
+                         .op(OP_REMOVE, ComponentArgs{"hard"}));
+  builders.push_back(with_seq(9)
+                         .op(OP_BIND_CONN_TO_SESSION, BindConnArgs{c.sessionid, CDFC4_FORE, false})
+                         .op(OP_RECLAIM_COMPLETE, ReclaimCompleteArgs{true})
+                         .op(OP_DESTROY_CLIENTID, ClientIdArgs{c.clientid + 1}));
   ExchangeIdArgs ex;
   ex.clientowner.ownerid = {'x'};
   builders.push_back(CompoundBuilder(1).op(OP_EXCHANGE_ID, ex));
+  CreateSessionArgs cs;
+  cs.clientid = c.clientid;
+  cs.fore.maxrequestsize = cs.fore.maxresponsesize = 65536;
+  cs.fore.maxoperations = 16;
+  cs.fore.maxrequests = 4;
+  cs.back = cs.fore;
+  builders.push_back(CompoundBuilder(1).op(OP_CREATE_SESSION, cs));
   std::vector<xdr::ByteBuffer> out;
   for (auto& b : builders)
     out.push_back(b.encode());
