@@ -230,8 +230,11 @@ TEST_F(FileOpsTest, DirectoryOperationsOnASymlinkAreNotDir) {
   Fh d = mkdir(exp, "d");
   Fh ln;
   ASSERT_EQ(make(exp, "ln", CreateType{NF4LNK, "d", {}}, &ln), NFS4_OK);
-  // LOOKUP through a symlink is SYMLINK (§18.13.3) ...
+  // LOOKUP through a symlink is SYMLINK (§18.13.3), and so is LOOKUPP from one (§15.2 lists
+  // SYMLINK for LOOKUPP; pynfs LKPP1a) ...
   EXPECT_EQ(lookup(ln, "x"), NFS4ERR_SYMLINK);
+  EXPECT_EQ(c->call(c->builder().op(OP_PUTFH, PutFhArgs{ln}).op(OP_LOOKUPP)).status,
+            NFS4ERR_SYMLINK);
   // ... but CREATE (§18.4.3) and OPEN (§18.16.4) say NOTDIR for any non-directory, and
   // SYMLINK is not among the errors of REMOVE, RENAME or READDIR (§15.2).
   EXPECT_EQ(make(ln, "x", CreateType{NF4DIR, {}, {}}), NFS4ERR_NOTDIR);

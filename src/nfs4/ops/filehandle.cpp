@@ -105,11 +105,22 @@ nfsstat4 restorefh(Compound& c, Void&, StatusResult&) {
   return NFS4_OK;
 }
 
+namespace {
+
+// LOOKUP and LOOKUPP, unlike the other directory operations, list NFS4ERR_SYMLINK among their
+// errors (§15.2): a symlink as the current filehandle is SYMLINK, any other non-directory
+// NOTDIR.
+nfsstat4 require_dir_or_symlink_error(Compound& c) {
+  auto st = require_dir(c);
+  if (st == NFS4_OK) return st;
+  auto attrs = c.current.node.fs->getattr(c.current.node.inode);
+  return attrs.ok() && attrs->type == vfs::FileType::kSymlink ? NFS4ERR_SYMLINK : st;
+}
+
+}  // namespace
+
 nfsstat4 lookup(Compound& c, ComponentArgs& a, StatusResult&) {
-  if (auto st = require_dir(c); st != NFS4_OK) {
-    auto attrs = c.current.node.fs->getattr(c.current.node.inode);
-    return attrs.ok() && attrs->type == vfs::FileType::kSymlink ? NFS4ERR_SYMLINK : st;
-  }
+  if (auto st = require_dir_or_symlink_error(c); st != NFS4_OK) return st;
   if (auto st = check_name(a.name); st != NFS4_OK) return st;
   auto node = c.svc.ns.lookup(c.identity(), c.current.node, a.name);
   if (!node.ok()) return to_nfs(node.status());
@@ -118,7 +129,7 @@ nfsstat4 lookup(Compound& c, ComponentArgs& a, StatusResult&) {
 }
 
 nfsstat4 lookupp(Compound& c, Void&, StatusResult&) {
-  if (auto st = require_dir(c); st != NFS4_OK) return st;
+  if (auto st = require_dir_or_symlink_error(c); st != NFS4_OK) return st;
   // The root of the namespace has no parent (§18.14.3).
   auto root = c.svc.ns.root();
   if (c.current.node.fs_index == root.fs_index && c.current.node.inode == root.inode) {
