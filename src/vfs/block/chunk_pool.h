@@ -10,7 +10,9 @@
 //
 // Memory is given back as well, like an allocator's decay: a region all of whose chunks have
 // been free for `decay` is unmapped by a background thread, and at most `max_idle_bytes` of
-// wholly free regions are kept at any time.
+// wholly free regions are kept at any time. Free chunks in a region that still holds data
+// stay mapped until the region empties (the next writes take them first); like any
+// allocator's fragmentation, deleting every other file can leave that much memory held.
 
 #include <chrono>
 #include <condition_variable>
