@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <set>
 #include <stdexcept>
@@ -123,6 +124,46 @@ TEST(VfsChunkPoolDeathTest, UseAfterReleaseIsCaughtUnderAddressSanitizer) {
       "use-after-poison");
 }
 #endif
+
+TEST(VfsChunkPool, ConcurrentUseWhileTrimmingKeepsChunksPrivateAndCountsRight) {
+  // Small idle budget and zero decay, so regions are unmapped and mapped again all the time
+  // while other threads hold chunks from them.
+  ChunkPool pool(options(2 * ChunkPool::kRegionSize, 0s));
+  std::atomic<bool> stop{false};
+  std::atomic<int> corrupted{0};
+  std::thread trimmer([&] {
+    while (!stop.load())
+      pool.trim(ChunkPool::Clock::now());
+  });
+  std::vector<std::thread> users;
+  for (int t = 0; t < 4; ++t) {
+    users.emplace_back([&, t] {
+      std::vector<std::pair<uint8_t*, uint8_t>> held;  // chunk, the byte it was filled with
+      for (int i = 0; i < 400; ++i) {
+        uint8_t* c = pool.acquire();
+        auto mark = static_cast<uint8_t>(t * 50 + i % 50);
+        std::memset(c, mark, kChunk);
+        held.emplace_back(c, mark);
+        if (held.size() > 6) {  // release the oldest after checking nobody wrote into it
+          auto [old, old_mark] = held.front();
+          for (size_t at : {size_t{0}, kChunk / 2, kChunk - 1})
+            if (old[at] != old_mark) ++corrupted;
+          pool.release(old);
+          held.erase(held.begin());
+        }
+      }
+      for (auto [c, mark] : held)
+        pool.release(c);
+    });
+  }
+  for (auto& u : users)
+    u.join();
+  stop = true;
+  trimmer.join();
+  EXPECT_EQ(corrupted.load(), 0);
+  EXPECT_EQ(pool.free_bytes(), pool.mapped_bytes());  // everything is back
+  EXPECT_LE(pool.mapped_bytes(), 2 * ChunkPool::kRegionSize);
+}
 
 TEST(VfsChunkPool, ChunkSizeMustDivideTheRegion) {
   EXPECT_THROW(ChunkPool({.chunk_size = 3000}), std::invalid_argument);
