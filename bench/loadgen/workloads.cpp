@@ -375,31 +375,21 @@ Task write_range_slot(Ctx& x, Connection& c, Slot& s) {
   }
 }
 
-// Sequential READs through [begin_off, end_off), starting over at the end, until the deadline.
-Task read_seq_slot(Ctx& x, Connection& c, Slot& s) {
-  auto& p = x.of(c);
-  while (Clock::now() < x.deadline) {
-    uint64_t off = p.next_off;
-    p.next_off += x.io;
-    if (p.next_off >= p.end_off) p.next_off = p.begin_off;
-    auto b = s.begin();
-    b.op(OP_PUTFH, PutFhArgs{p.file.fh}).op(OP_READ, ReadArgs{p.file.stateid, off, x.io});
-    auto r = co_await s.call(b);
-    if (!s.check(r.status, "READ")) continue;
-    r.next_status(OP_PUTFH);
-    auto rr = r.next<ReadResult>(OP_READ);
-    auto bytes = rr.ok.pieces[0].bytes;
-    if (bytes.size() != x.io || !stamp_ok(bytes, off)) s.check(NFS4ERR_IO, "READ data mismatch");
-    c.stats().ops++;
-    c.stats().bytes += bytes.size();
-  }
-}
-
-Task read_random_slot(Ctx& x, Connection& c, Slot& s) {
+// READs of x.io until the deadline, each checked against the stamps written into the data:
+// sequential through [begin_off, end_off) and starting over at the end, or at random
+// x.io-aligned offsets of the x.size file.
+Task read_slot(Ctx& x, Connection& c, Slot& s, bool random) {
   auto& p = x.of(c);
   const uint64_t blocks = x.size / x.io;
   while (Clock::now() < x.deadline) {
-    uint64_t off = (p.rng() % blocks) * x.io;
+    uint64_t off;
+    if (random) {
+      off = (p.rng() % blocks) * x.io;
+    } else {
+      off = p.next_off;
+      p.next_off += x.io;
+      if (p.next_off >= p.end_off) p.next_off = p.begin_off;
+    }
     auto b = s.begin();
     b.op(OP_PUTFH, PutFhArgs{p.file.fh}).op(OP_READ, ReadArgs{p.file.stateid, off, x.io});
     auto r = co_await s.call(b);
@@ -657,8 +647,9 @@ void run_seqread(Ctx& x, WorkloadResult& res) {
   prep(x, res, "seqread fill", [&](Connection& c, Slot& s) { return write_range_slot(x, c, s); });
   set_ranges(x, false, per_conn);
   set_deadline(x);
-  res.phases.push_back(
-      phase(x, "seqread", "reads", [&](Connection& c, Slot& s) { return read_seq_slot(x, c, s); }));
+  res.phases.push_back(phase(x, "seqread", "reads", [&](Connection& c, Slot& s) {
+    return read_slot(x, c, s, /*random=*/false);
+  }));
   close_and_remove(x, "seq", false);
 }
 
@@ -674,8 +665,9 @@ void fill_shared_file(Ctx& x, WorkloadResult& res, uint32_t fill_io) {
 void run_randread(Ctx& x, WorkloadResult& res, uint32_t fill_io) {
   fill_shared_file(x, res, fill_io);
   set_deadline(x);
-  res.phases.push_back(phase(x, "randread", "reads",
-                             [&](Connection& c, Slot& s) { return read_random_slot(x, c, s); }));
+  res.phases.push_back(phase(x, "randread", "reads", [&](Connection& c, Slot& s) {
+    return read_slot(x, c, s, /*random=*/true);
+  }));
   close_and_remove(x, "rand", true);
 }
 

@@ -13,12 +13,6 @@ ChangeInfo to_cinfo(const vfs::DirChange& d) {
   return {true, d.before, d.after};
 }
 
-nfsstat4 require_dir_node(const vfs::Node& node) {
-  auto attrs = node.fs->getattr(node.inode);
-  if (!attrs.ok()) return to_nfs(attrs.status());
-  return attrs->type == vfs::FileType::kDirectory ? NFS4_OK : NFS4ERR_NOTDIR;  // as require_dir
-}
-
 }  // namespace
 
 nfsstat4 create(Compound& c, CreateArgs& a, CreateResult& r) {

@@ -18,7 +18,11 @@ nfsstat4 check_name(const std::string& name) {
 }
 
 nfsstat4 require_dir(Compound& c) {
-  auto attrs = c.current.node.fs->getattr(c.current.node.inode);
+  return require_dir_node(c.current.node);
+}
+
+nfsstat4 require_dir_node(const vfs::Node& node) {
+  auto attrs = node.fs->getattr(node.inode);
   if (!attrs.ok()) return to_nfs(attrs.status());
   // NOTDIR for any non-directory (§18.4.3 CREATE, §18.16.4 OPEN; SYMLINK is not an error of
   // REMOVE, RENAME or READDIR). LOOKUP alone answers SYMLINK for a symlink (§18.13.3).
@@ -28,7 +32,11 @@ nfsstat4 require_dir(Compound& c) {
 nfsstat4 require_regular(Compound& c) {
   auto attrs = c.current.node.fs->getattr(c.current.node.inode);
   if (!attrs.ok()) return to_nfs(attrs.status());
-  switch (attrs->type) {
+  return regular_file_status(attrs->type);
+}
+
+nfsstat4 regular_file_status(vfs::FileType t) {
+  switch (t) {
     case vfs::FileType::kRegular:
       return NFS4_OK;
     case vfs::FileType::kDirectory:
@@ -111,10 +119,16 @@ namespace {
 // errors (§15.2): a symlink as the current filehandle is SYMLINK, any other non-directory
 // NOTDIR.
 nfsstat4 require_dir_or_symlink_error(Compound& c) {
-  auto st = require_dir(c);
-  if (st == NFS4_OK) return st;
   auto attrs = c.current.node.fs->getattr(c.current.node.inode);
-  return attrs.ok() && attrs->type == vfs::FileType::kSymlink ? NFS4ERR_SYMLINK : st;
+  if (!attrs.ok()) return to_nfs(attrs.status());
+  switch (attrs->type) {
+    case vfs::FileType::kDirectory:
+      return NFS4_OK;
+    case vfs::FileType::kSymlink:
+      return NFS4ERR_SYMLINK;
+    default:
+      return NFS4ERR_NOTDIR;
+  }
 }
 
 }  // namespace

@@ -67,10 +67,14 @@ nfsstat4 delegreturn(Compound&, StateidArgs&, StatusResult&);
 // Shared helpers.
 // A name component as NFSv4 requires (§14.2): not empty, no "." / ".." / "/", not too long.
 nfsstat4 check_name(const std::string& name);
-// The current filehandle must be a directory: NFS4ERR_NOTDIR otherwise (symlinks included).
+// The current filehandle (or `node`) must be a directory: NFS4ERR_NOTDIR otherwise (symlinks
+// included).
 nfsstat4 require_dir(Compound& c);
-// The current filehandle must be a regular file: ISDIR, SYMLINK, or WRONG_TYPE otherwise
-// (READ §18.22.3, WRITE §18.32.4, COMMIT, LOCK/LOCKT/LOCKU §18.10.3-§18.12.3).
+nfsstat4 require_dir_node(const vfs::Node& node);
+// An object of type `t` where a regular file is needed: OK, or ISDIR, SYMLINK, WRONG_TYPE
+// (READ §18.22.3, WRITE §18.32.4, COMMIT, LOCK/LOCKT/LOCKU §18.10.3-§18.12.3, OPEN §18.16.3).
+nfsstat4 regular_file_status(vfs::FileType t);
+// The current filehandle must be a regular file (regular_file_status of its type).
 nfsstat4 require_regular(Compound& c);
 // Writes are refused on a read-only file system or share (ROFS).
 bool read_only(const Compound& c, const vfs::Node& node);

@@ -7,20 +7,6 @@
 namespace dfs::nfs4::ops {
 namespace {
 
-// What an existing object's type means for OPEN (§18.16.3).
-nfsstat4 openable(vfs::FileType t) {
-  switch (t) {
-    case vfs::FileType::kRegular:
-      return NFS4_OK;
-    case vfs::FileType::kDirectory:
-      return NFS4ERR_ISDIR;
-    case vfs::FileType::kSymlink:
-      return NFS4ERR_SYMLINK;
-    default:
-      return NFS4ERR_WRONG_TYPE;
-  }
-}
-
 // The delegation part of the reply: none is granted yet. A 4.1 client that asked for one
 // through the WANT bits is told why not (§18.16.3, OPEN_DELEGATE_NONE_EXT).
 OpenDelegation no_delegation(uint32_t share_access) {
@@ -101,7 +87,7 @@ nfsstat4 open(Compound& c, OpenArgs& a, OpenResult& r) {
     target = c.current.node;
     auto attrs = target.fs->getattr(target.inode);
     if (!attrs.ok()) return to_nfs(attrs.status());
-    if (auto st = openable(attrs->type); st != NFS4_OK) return st;
+    if (auto st = regular_file_status(attrs->type); st != NFS4_OK) return st;
   } else {
     if (auto st = require_dir(c); st != NFS4_OK) return st;
     if (auto st = check_name(a.claim.file); st != NFS4_OK) return st;
@@ -113,7 +99,7 @@ nfsstat4 open(Compound& c, OpenArgs& a, OpenResult& r) {
     if (existing.ok()) {
       auto attrs = dir.fs->getattr(*existing);
       if (!attrs.ok()) return to_nfs(attrs.status());
-      if (auto st = openable(attrs->type); st != NFS4_OK) return st;
+      if (auto st = regular_file_status(attrs->type); st != NFS4_OK) return st;
     }
     bool ro = read_only(c, dir);
     if (create) {
