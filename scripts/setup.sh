@@ -1,6 +1,7 @@
 #!/bin/bash
-# Installs the Debian bookworm packages dfs needs to build, run and test. Idempotent: when
-# everything is present it does nothing (no apt-get update).
+# Installs the Debian bookworm packages dfs needs to build, run and test, plus any packages
+# named as arguments (bench/setup.sh adds the benchmark's). Idempotent: when everything is
+# present it does nothing (no apt-get update).
 set -euo pipefail
 PACKAGES=(
   # build
@@ -13,6 +14,7 @@ PACKAGES=(
   rpcbind qemu-system-x86 socat cpio busybox-static python3 util-linux procps
   # tests: promtool checks the /metrics exposition
   prometheus
+  "$@"
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
