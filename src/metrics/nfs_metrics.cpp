@@ -141,6 +141,10 @@ NfsMetrics::NfsMetrics(Registry& registry, nfs4::Nfs4Service& service,
         &counter(kCompounds, "NFSv4 COMPOUND requests answered, by final status.", {"status"});
     read_bytes_ = &counter(kReadBytes, "File data bytes returned by READ.").labels();
     written_bytes_ = &counter(kWrittenBytes, "File data bytes accepted by WRITE.").labels();
+    written_bytes_out_of_line_ =
+        &counter(kWrittenBytesOutOfLine,
+                 "Part of them received straight into file buffers (copied once, by the kernel).")
+             .labels();
     sequences_ = &counter(kSequences, "SEQUENCE operations processed, replays included.").labels();
     sequence_errors_ =
         &counter(kSequenceErrors, "SEQUENCE operations that failed, by error.", {"error"});
@@ -269,8 +273,9 @@ void NfsMetrics::replay(size_t bytes) {
 void NfsMetrics::bytes_read(uint64_t n) {
   read_bytes_->inc(n);
 }
-void NfsMetrics::bytes_written(uint64_t n) {
+void NfsMetrics::bytes_written(uint64_t n, bool out_of_line) {
   written_bytes_->inc(n);
+  if (out_of_line) written_bytes_out_of_line_->inc(n);
 }
 
 void NfsMetrics::session_created(const nfs4::state::Session&) {

@@ -44,7 +44,7 @@ class NfsMetrics final : public nfs4::OpObserver, public nfs4::state::StateObser
   void compound_done(nfs4::nfsstat4 status) override;
   void replay(size_t bytes) override;
   void bytes_read(uint64_t n) override;
-  void bytes_written(uint64_t n) override;
+  void bytes_written(uint64_t n, bool out_of_line) override;
 
   // ---- StateObserver ----
   void session_created(const nfs4::state::Session&) override;
@@ -70,6 +70,8 @@ class NfsMetrics final : public nfs4::OpObserver, public nfs4::state::StateObser
   static constexpr const char* kCompounds = "dittofs_nfs_compounds_total";
   static constexpr const char* kReadBytes = "dittofs_nfs_read_bytes_total";
   static constexpr const char* kWrittenBytes = "dittofs_nfs_written_bytes_total";
+  static constexpr const char* kWrittenBytesOutOfLine =
+      "dittofs_nfs_written_bytes_out_of_line_total";
   static constexpr const char* kSequences = "dittofs_nfs_sequence_total";
   static constexpr const char* kSequenceErrors = "dittofs_nfs_sequence_errors_total";
   static constexpr const char* kReplayHits = "dittofs_nfs_replay_cache_hits_total";
@@ -110,6 +112,7 @@ class NfsMetrics final : public nfs4::OpObserver, public nfs4::state::StateObser
   CounterFamily* sequence_errors_ = nullptr;
   Counter* read_bytes_ = nullptr;
   Counter* written_bytes_ = nullptr;
+  Counter* written_bytes_out_of_line_ = nullptr;
   Counter* sequences_ = nullptr;
   Counter* replay_hits_ = nullptr;
   Counter* replay_bytes_ = nullptr;

@@ -301,7 +301,7 @@ struct WriteArgs {
   Stateid stateid;
   uint64_t offset = 0;
   stable_how4 stable = UNSTABLE4;
-  xdr::DataRef data;
+  xdr::InboundData data;
   template <class Ar, class Self>
   static void xdr(Ar& ar, Self& s) {
     ar(s.stateid, s.offset, s.stable);

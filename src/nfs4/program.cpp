@@ -4,23 +4,13 @@
 
 #include "nfs4/compound.h"
 #include "nfs4/op_table.h"
-#include "util/hash.h"
+#include "nfs4/placement.h"
+#include "nfs4/request_digest.h"
 
 namespace dfs::nfs4 {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
-
-// What a retry is compared with to detect a false retry (§2.10.6.1.3.1, which leaves the
-// method to the server). A reply that is cached could be replayed, so its request is hashed
-// whole; for an uncached one a retry only learns RETRY_UNCACHED_REP or SEQ_FALSE_RETRY, and
-// the head of the arguments with their length tells those apart without hashing a 1 MiB
-// WRITE payload on every request.
-constexpr size_t kUncachedDigestBytes = 512;
-uint64_t request_digest(std::span<const uint8_t> args, bool cachethis) {
-  if (cachethis || args.size() <= kUncachedDigestBytes) return util::hash_bytes(args);
-  return util::hash_bytes(args.first(kUncachedDigestBytes)) ^ (args.size() * 0x9E3779B97F4A7C15ull);
-}
 
 // Ops that may be first without SEQUENCE take this path; everything else needs a session.
 nfsstat4 gate_first_op(const OpDescriptor& desc, uint32_t count) {
@@ -48,6 +38,12 @@ nfsstat4 retry_uncached(xdr::Decoder& d, xdr::Encoder& e, uint32_t minor, uint32
 }
 
 }  // namespace
+
+std::shared_ptr<xdr::OutOfLineBytes> Nfs4Program::place(uint32_t, uint32_t procedure,
+                                                        xdr::Decoder& args, size_t args_length) {
+  if (procedure != kProcCompound) return nullptr;
+  return place_write_data(args, args_length, vfs::ChunkPool::process_pool());
+}
 
 void Nfs4Program::on_disconnect(const std::shared_ptr<rpc::Connection>& conn) {
   svc_.state.connection_closed(conn->id());
@@ -112,8 +108,9 @@ rpc::AcceptStat Nfs4Program::call(rpc::CallContext& ctx, xdr::Decoder& d, xdr::E
         // The reply so far plus a SEQUENCE result: status and the fixed-size resok.
         constexpr size_t kSequenceResult = 4 + 16 + 4 * 5;
         size_t min_reply = e.size() + kSequenceResult;
-        auto outcome = svc_.state.sequence(sa, request_digest(args_bytes, sa.cachethis), *ctx.conn,
-                                           ctx.record_size, count, min_reply, sr.ok);
+        auto outcome = svc_.state.sequence(
+            sa, request_digest(args_bytes, sa.cachethis, ctx.out_of_line, ctx.out_of_line_at),
+            *ctx.conn, ctx.record_size, count, min_reply, sr.ok);
         if (outcome.replay) {
           // Exactly once (§2.10.6.1): the cached reply goes out again, byte for byte.
           e.rollback(start);

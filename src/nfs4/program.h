@@ -17,6 +17,9 @@ class Nfs4Program : public rpc::Program {
   uint32_t min_version() const override { return kVersion; }
   uint32_t max_version() const override { return kVersion; }
   rpc::AcceptStat call(rpc::CallContext& ctx, xdr::Decoder& args, xdr::Encoder& results) override;
+  // Large WRITE data goes straight into block-store buffers (placement.h).
+  std::shared_ptr<xdr::OutOfLineBytes> place(uint32_t version, uint32_t procedure,
+                                             xdr::Decoder& args, size_t args_length) override;
   void on_disconnect(const std::shared_ptr<rpc::Connection>& conn) override;
 
  private:

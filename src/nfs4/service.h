@@ -25,7 +25,11 @@ class OpObserver {
   virtual void sequence_error(nfsstat4 status) { (void)status; }
   virtual void replay(size_t bytes) { (void)bytes; }
   virtual void bytes_read(uint64_t n) { (void)n; }
-  virtual void bytes_written(uint64_t n) { (void)n; }
+  // `out_of_line`: the transport received the bytes straight into file buffers.
+  virtual void bytes_written(uint64_t n, bool out_of_line) {
+    (void)n;
+    (void)out_of_line;
+  }
 };
 
 class Nfs4Service {

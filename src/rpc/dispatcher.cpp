@@ -15,9 +15,34 @@ void Dispatcher::on_disconnect(const std::shared_ptr<Connection>& conn) {
     p->on_disconnect(conn);
 }
 
-void Dispatcher::on_record(const std::shared_ptr<Connection>& conn,
-                           std::span<const uint8_t> record) {
+std::shared_ptr<xdr::OutOfLineBytes> Dispatcher::place(std::span<const uint8_t> head,
+                                                       size_t length) {
+  xdr::Decoder d(head);
+  uint32_t xid = 0;
+  MsgType type{};
+  CallHeader h;
+  if (!decode_xid_and_type(d, xid, type) || type != MsgType::kCall ||
+      !decode_call_body_header(d, h) || h.rpc_version != kRpcVersion || h.procedure == 0) {
+    return nullptr;
+  }
+  auto it = programs_.find(h.program);
+  if (it == programs_.end()) return nullptr;
+  const size_t args_at = static_cast<size_t>(d.cursor() - head.data());
+  auto bytes = it->second->place(h.version, h.procedure, d, length - args_at);
+  if (bytes) bytes->record_offset += args_at;
+  return bytes;
+}
+
+void Dispatcher::on_record(const std::shared_ptr<Connection>& conn, std::span<const uint8_t> record,
+                           std::shared_ptr<xdr::OutOfLineBytes> out_of_line) {
   xdr::Decoder d(record);
+  size_t record_size = record.size();
+  // Kept here too, so ctx.out_of_line stays valid after the decoder hands the bytes on.
+  const std::shared_ptr<xdr::OutOfLineBytes> ool = out_of_line;
+  if (ool) {
+    record_size += ool->length;
+    d.set_out_of_line(std::move(out_of_line), record.data() + ool->record_offset);
+  }
   uint32_t xid = 0;
   MsgType type{};
   if (!decode_xid_and_type(d, xid, type)) {
@@ -51,7 +76,11 @@ void Dispatcher::on_record(const std::shared_ptr<Connection>& conn,
     ctx.version = h.version;
     ctx.procedure = h.procedure;
     ctx.conn = &conn;
-    ctx.record_size = record.size();
+    ctx.record_size = record_size;
+    if (ool) {
+      ctx.out_of_line = ool.get();
+      ctx.out_of_line_at = record.data() + ool->record_offset;
+    }
     AuthStat auth = authenticate(h.cred, h.verf, ctx.cred);
     auto it = programs_.find(h.program);
     if (auth != AuthStat::kOk) {

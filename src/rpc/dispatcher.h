@@ -24,7 +24,10 @@ struct CallContext {
   uint32_t procedure = 0;
   Credentials cred;
   const std::shared_ptr<Connection>* conn = nullptr;
-  size_t record_size = 0;
+  size_t record_size = 0;  // out-of-line bytes included
+  // Bulk bytes of this record received out of line, and where in the record they belong.
+  const xdr::OutOfLineBytes* out_of_line = nullptr;
+  const uint8_t* out_of_line_at = nullptr;
 };
 
 class Program {
@@ -36,6 +39,17 @@ class Program {
   // Decodes the arguments and encodes the results (after the accepted-reply header). Any
   // status but kSuccess discards what was encoded and sends that status instead.
   virtual AcceptStat call(CallContext& ctx, xdr::Decoder& args, xdr::Encoder& results) = 0;
+  // RecordHandler::place for this program: `args` decodes the head of the arguments, which
+  // are `args_length` bytes in all. The returned bytes' record_offset counts from the start
+  // of the arguments.
+  virtual std::shared_ptr<xdr::OutOfLineBytes> place(uint32_t version, uint32_t procedure,
+                                                     xdr::Decoder& args, size_t args_length) {
+    (void)version;
+    (void)procedure;
+    (void)args;
+    (void)args_length;
+    return nullptr;
+  }
   virtual void on_disconnect(const std::shared_ptr<Connection>&) {}
 };
 
@@ -47,7 +61,9 @@ class Dispatcher : public RecordHandler {
   void add_program(std::shared_ptr<Program> program);
   void set_reply_sink(ReplySink sink) { reply_sink_ = std::move(sink); }
 
-  void on_record(const std::shared_ptr<Connection>& conn, std::span<const uint8_t> record) override;
+  std::shared_ptr<xdr::OutOfLineBytes> place(std::span<const uint8_t> head, size_t length) override;
+  void on_record(const std::shared_ptr<Connection>& conn, std::span<const uint8_t> record,
+                 std::shared_ptr<xdr::OutOfLineBytes> out_of_line) override;
   void on_disconnect(const std::shared_ptr<Connection>& conn) override;
 
  private:

@@ -3,6 +3,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -18,6 +19,17 @@ constexpr size_t kReadChunk = 256 * 1024;
 constexpr size_t kMaxIdleBuffer = 4 * 1024 * 1024;  // kept by an idle connection
 constexpr int kMaxEvents = 64;
 constexpr int kMaxReadsPerEvent = 8;  // fairness between connections on one reactor
+// Records shorter than this are never placed: copying them costs less than reading their
+// head separately.
+constexpr size_t kMinPlacedRecord = 64 * 1024;
+// What a connection in bulk mode reads into the receive buffer at a time: a record head (a
+// WRITE's is a few hundred bytes) and a little more.
+constexpr size_t kHeadRead = 16 * 1024;
+constexpr size_t kMaxPlacedIov = 32;
+
+uint32_t load_be32(const uint8_t* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+}
 
 }  // namespace
 
@@ -219,12 +231,53 @@ void Reactor::make_room(Slot& slot) {
   if (need > buf.capacity()) buf.reserve(std::max(2 * need, kReadChunk));
 }
 
+ssize_t Reactor::read_placed(Slot& slot, int fd, size_t space, size_t& asked) {
+  iovec iov[kMaxPlacedIov];
+  size_t n = 0;
+  size_t skip = slot.placed_received;
+  size_t to_payload = 0;
+  for (auto seg : slot.placed->segments) {
+    if (n == kMaxPlacedIov - 1) break;
+    if (skip >= seg.size()) {
+      skip -= seg.size();
+      continue;
+    }
+    iov[n++] = {seg.data() + skip, seg.size() - skip};
+    to_payload += seg.size() - skip;
+    skip = 0;
+  }
+  asked = to_payload;
+  // The rest of the record and whatever follows it go to the receive buffer, in the same call.
+  if (slot.placed_received + to_payload == slot.placed->length) {
+    iov[n++] = {slot.rbuf.data() + slot.rbuf.size(), space};
+    asked += space;
+  }
+  ssize_t got = ::readv(fd, iov, static_cast<int>(n));
+  if (got > 0) {
+    size_t placed = std::min(static_cast<size_t>(got), to_payload);
+    slot.placed_received += placed;
+    slot.rbuf.resize(slot.rbuf.size() + (static_cast<size_t>(got) - placed));
+  }
+  return got;
+}
+
 void Reactor::on_readable(Slot& slot) {
   int fd = slot.conn->fd_;
   for (int round = 0; round < kMaxReadsPerEvent; ++round) {
     make_room(slot);
     size_t space = slot.rbuf.capacity() - slot.rbuf.size();
-    ssize_t n = ::read(fd, slot.rbuf.data() + slot.rbuf.size(), space);
+    // Only record heads are read small: the next one (wanted is 0 between records), and the one
+    // after a placed record's bulk bytes. The rest of a record that was not placed is read in
+    // large pieces.
+    if (slot.bulk && (slot.wanted == 0 || slot.placed)) space = std::min(space, kHeadRead);
+    size_t asked = space;
+    ssize_t n = 0;
+    if (slot.placed && slot.placed_received < slot.placed->length) {
+      n = read_placed(slot, fd, space, asked);
+    } else {
+      n = ::read(fd, slot.rbuf.data() + slot.rbuf.size(), space);
+      if (n > 0) slot.rbuf.resize(slot.rbuf.size() + static_cast<size_t>(n));
+    }
     if (n == 0) {
       drop(fd);
       return;
@@ -235,17 +288,50 @@ void Reactor::on_readable(Slot& slot) {
       drop(fd);
       return;
     }
-    slot.rbuf.resize(slot.rbuf.size() + static_cast<size_t>(n));
     if (!dispatch_records(slot)) {
       drop(fd);
       return;
     }
-    if (static_cast<size_t>(n) < space) return;  // the socket is drained
+    if (static_cast<size_t>(n) < asked) return;  // the socket is drained
     {
       std::lock_guard lock(slot.conn->write_mu_);
       if (slot.conn->read_paused_) return;  // backpressure: wait for the peer to read
     }
   }
+}
+
+void Reactor::try_place(Slot& slot, size_t frag) {
+  uint8_t* mark = slot.rbuf.data() + frag;
+  const uint32_t header = load_be32(mark);
+  const size_t length = header & ~kLastFragmentBit;
+  if (!(header & kLastFragmentBit) || length < kMinPlacedRecord) return;
+  const size_t have = slot.rbuf.size() - frag - 4;
+  std::shared_ptr<xdr::OutOfLineBytes> bytes;
+  try {
+    bytes = handler_.place({mark + 4, have}, length);
+  } catch (const std::bad_alloc&) {
+    return;  // no memory for the buffers: the record is received whole instead
+  }
+  // Only bytes after the head the handler read, inside the record, whole XDR words.
+  if (!bytes || bytes->length == 0 || bytes->length % 4 != 0 || bytes->record_offset > have ||
+      bytes->record_offset + bytes->length > length) {
+    return;
+  }
+  // Bulk bytes that are already buffered move to their place, and what followed them in the
+  // buffer closes up behind the head.
+  const size_t at = frag + 4 + bytes->record_offset;
+  const size_t buffered = slot.rbuf.size() - at;
+  const size_t moved = std::min(buffered, bytes->length);
+  bytes->copy_in(0, slot.rbuf.data() + at, moved);
+  std::memmove(slot.rbuf.data() + at, slot.rbuf.data() + at + moved, buffered - moved);
+  slot.rbuf.resize(slot.rbuf.size() - moved);
+  // The record as framed from now on lacks the bulk bytes.
+  const size_t shorter = length - bytes->length;
+  write_record_mark(mark, static_cast<uint32_t>(shorter));
+  slot.placed = std::move(bytes);
+  slot.placed_received = moved;
+  slot.wanted = 4 + shorter;
+  slot.bulk = true;
 }
 
 bool Reactor::dispatch_records(Slot& slot) {
@@ -280,12 +366,27 @@ bool Reactor::dispatch_records(Slot& slot) {
         break;
       }
     }
+    // A placed record whose bulk bytes were its last ones is complete in the buffer before
+    // they have all arrived; it waits for them.
+    if (res == RecordFramer::Result::kRecord && slot.placed &&
+        slot.placed_received < slot.placed->length) {
+      break;
+    }
     offset += consumed;
     if (res == RecordFramer::Result::kNeedMore) {
       slot.wanted = wanted > consumed ? wanted - consumed : 0;
+      if (!slot.placed && wanted > 0 && !slot.framer.assembling()) {
+        try_place(slot, slot.start + offset);
+      }
       break;
     }
-    handler_.on_record(conn, record);
+    // Records come out in order, so the first one after a placement is the placed one. A
+    // connection that sends large records has the next one's head read on its own.
+    const size_t full_size = record.size() + (slot.placed ? slot.placed->length : 0);
+    slot.bulk = full_size >= kMinPlacedRecord;
+    slot.placed_received = 0;
+    handler_.on_record(conn, record, std::move(slot.placed));
+    slot.placed = nullptr;
   }
   slot.start += offset;
   if (slot.start == slot.rbuf.size()) {

@@ -41,6 +41,13 @@ class Reactor {
     RecordFramer framer;
     size_t wanted = 0;  // bytes from `start` needed to complete the current fragment
     size_t start = 0;
+    // Bulk bytes of the record being received that go to buffers of their own
+    // (RecordHandler::place), and how many of them have arrived.
+    std::shared_ptr<xdr::OutOfLineBytes> placed;
+    size_t placed_received = 0;
+    // The connection sends large records: the next record's head is read on its own, so
+    // that its bulk bytes are not read into the receive buffer before they can be placed.
+    bool bulk = false;
   };
 
   void run();
@@ -51,6 +58,12 @@ class Reactor {
   void on_writable(Slot& slot);
   // Frames and dispatches whatever complete records the buffer holds; false on a fatal error.
   bool dispatch_records(Slot& slot);
+  // The record whose fragment header is at `frag` in the buffer is incomplete: asks the
+  // handler where its bulk bytes go and, if somewhere, moves those already buffered there and
+  // shortens the fragment header by their length.
+  void try_place(Slot& slot, size_t frag);
+  // One read into the placed buffers and then the receive buffer; returns what read() does.
+  ssize_t read_placed(Slot& slot, int fd, size_t space, size_t& asked);
   void drop(int fd);
 
   RecordHandler& handler_;

@@ -22,6 +22,8 @@ class RecordFramer {
   explicit RecordFramer(size_t max_record_size) : max_record_size_(max_record_size) {}
 
   void set_max_record_size(size_t n) { max_record_size_ = n; }
+  // Fragments of an unfinished multi-fragment record have been taken in.
+  bool assembling() const { return assembling_; }
 
   // Looks for the next complete record at the start of `data`. Always sets `consumed` to the
   // bytes of `data` the caller may drop (fragments already copied count as consumed). On

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "rpc/connection.h"
+#include "xdr/out_of_line.h"
 
 namespace dfs::rpc {
 
@@ -21,9 +22,19 @@ class RecordHandler {
  public:
   virtual ~RecordHandler() = default;
   virtual void on_connect(const std::shared_ptr<Connection>&) {}
-  // One complete RPC record; the bytes are valid only during the call.
-  virtual void on_record(const std::shared_ptr<Connection>& conn,
-                         std::span<const uint8_t> record) = 0;
+  // Asked, on the connection's reactor thread, when the opening bytes of a record (`head`,
+  // after the record mark) have arrived but not the whole `length`: may return buffers for a
+  // bulk opaque inside it to be received into directly (xdr/out_of_line.h). Null: the record
+  // is received whole, as usual.
+  virtual std::shared_ptr<xdr::OutOfLineBytes> place(std::span<const uint8_t> head, size_t length) {
+    (void)head;
+    (void)length;
+    return nullptr;
+  }
+  // One complete RPC record; the bytes are valid only during the call. When place() chose
+  // buffers for it, `out_of_line` holds those bytes and `record` lacks them.
+  virtual void on_record(const std::shared_ptr<Connection>& conn, std::span<const uint8_t> record,
+                         std::shared_ptr<xdr::OutOfLineBytes> out_of_line) = 0;
   virtual void on_disconnect(const std::shared_ptr<Connection>&) {}
 };
 

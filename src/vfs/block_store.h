@@ -10,6 +10,7 @@
 
 #include "vfs/types.h"
 #include "xdr/encoder.h"
+#include "xdr/out_of_line.h"
 
 namespace dfs::vfs {
 
@@ -30,6 +31,16 @@ class BlockStore {
   // Reads exactly `length` bytes at `offset` (zeros where nothing was written).
   virtual Status read(InodeId id, uint64_t offset, size_t length, ReadBuffer& out) = 0;
   virtual Status write(InodeId id, uint64_t offset, std::span<const uint8_t> data) = 0;
+  // The same for bytes the transport received out of line. A store that can take over the
+  // buffers (the memory store, for a PooledPayload from its pool) does so; the payload must
+  // not be used afterwards. This default writes each segment.
+  virtual Status write_out_of_line(InodeId id, uint64_t offset, xdr::OutOfLineBytes& data) {
+    for (auto seg : data.segments) {
+      if (Status s = write(id, offset, seg); s != Status::kOk) return s;
+      offset += seg.size();
+    }
+    return Status::kOk;
+  }
   // Drops content beyond `size` (so a later extension reads zeros).
   virtual Status truncate(InodeId id, uint64_t size) = 0;
   virtual Status remove(InodeId id) = 0;

@@ -113,6 +113,15 @@ class FileSystem {
   // `sync`: make the data durable before returning (FILE_SYNC / DATA_SYNC).
   virtual Result<WriteResult> write(InodeId id, uint64_t offset, std::span<const uint8_t> data,
                                     bool sync) = 0;
+  // The same for bytes the transport received out of line (xdr/out_of_line.h); the payload
+  // must not be used afterwards (the store may have taken its buffers). This default gathers
+  // them into one buffer for write().
+  virtual Result<WriteResult> write_out_of_line(InodeId id, uint64_t offset,
+                                                xdr::OutOfLineBytes& data, bool sync) {
+    std::vector<uint8_t> flat(data.length);
+    data.copy_out(0, flat.data(), flat.size());
+    return write(id, offset, flat, sync);
+  }
   virtual Status commit(InodeId id) = 0;
 
   virtual FsStats statfs() = 0;

@@ -642,28 +642,41 @@ Result<ReadResult> StoreFileSystem::read(InodeId id, uint64_t offset, size_t cou
   return out;
 }
 
-Result<WriteResult> StoreFileSystem::write(InodeId id, uint64_t offset,
-                                           std::span<const uint8_t> data, bool sync) {
+template <class StoreBytes>
+Result<WriteResult> StoreFileSystem::write_with(InodeId id, uint64_t offset, size_t length,
+                                                bool sync, StoreBytes&& store) {
   if (read_only_) return Status::kRoFs;
-  if (offset > kMaxFileSize || data.size() > kMaxFileSize - offset) return Status::kFBig;
+  if (offset > kMaxFileSize || length > kMaxFileSize - offset) return Status::kFBig;
   StripeGuard guard(*this, {id});
   auto cur = meta_->get(id);
   if (!cur) return Status::kStale;
   if (cur->type == FileType::kDirectory) return Status::kIsDir;
   if (cur->type != FileType::kRegular) return Status::kInval;
-  if (data.empty()) return WriteResult{0, to_attrs(*cur)};
-  if (Status s = blocks_->write(id, offset, data); s != Status::kOk) return s;
+  if (length == 0) return WriteResult{0, to_attrs(*cur)};
+  if (Status s = store(); s != Status::kOk) return s;
   if (sync) {
     if (Status s = blocks_->sync(id); s != Status::kOk) return s;
   }
   InodeRecord& r = *cur;
-  r.size = std::max<uint64_t>(r.size, offset + data.size());
+  r.size = std::max<uint64_t>(r.size, offset + length);
   const Timespec t = now();
   r.mtime = r.ctime = t;
   r.change = next_change();
   r.create_verifier.reset();
   if (Status s = meta_->put(r); s != Status::kOk) return s;
-  return WriteResult{data.size(), to_attrs(r)};
+  return WriteResult{length, to_attrs(r)};
+}
+
+Result<WriteResult> StoreFileSystem::write(InodeId id, uint64_t offset,
+                                           std::span<const uint8_t> data, bool sync) {
+  return write_with(id, offset, data.size(), sync,
+                    [&] { return blocks_->write(id, offset, data); });
+}
+
+Result<WriteResult> StoreFileSystem::write_out_of_line(InodeId id, uint64_t offset,
+                                                       xdr::OutOfLineBytes& data, bool sync) {
+  return write_with(id, offset, data.length, sync,
+                    [&] { return blocks_->write_out_of_line(id, offset, data); });
 }
 
 Status StoreFileSystem::commit(InodeId id) {

@@ -65,6 +65,8 @@ class StoreFileSystem final : public FileSystem {
   Result<ReadResult> read(InodeId id, uint64_t offset, size_t count) override;
   Result<WriteResult> write(InodeId id, uint64_t offset, std::span<const uint8_t> data,
                             bool sync) override;
+  Result<WriteResult> write_out_of_line(InodeId id, uint64_t offset, xdr::OutOfLineBytes& data,
+                                        bool sync) override;
   Status commit(InodeId id) override;
   FsStats statfs() override;
   void retain(InodeId id) override;
@@ -100,6 +102,11 @@ class StoreFileSystem final : public FileSystem {
   // A new inode in `parent` with ownership and mode per the POSIX / BSD rules.
   InodeRecord new_record(const Identity& who, const InodeRecord& parent, FileType type,
                          const SetAttributes& attrs, Timespec t);
+  // WRITE's checks and metadata update around `store`, which puts `length` bytes at `offset`
+  // into the block store.
+  template <class StoreBytes>
+  Result<WriteResult> write_with(InodeId id, uint64_t offset, size_t length, bool sync,
+                                 StoreBytes&& store);
   // Truncates/extends a regular file's record and content to `size`.
   Status resize(InodeRecord& r, uint64_t size);
 

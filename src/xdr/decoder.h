@@ -8,11 +8,14 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <type_traits>
 #include <vector>
+
+#include "xdr/out_of_line.h"
 
 namespace dfs::xdr {
 
@@ -120,6 +123,26 @@ class Decoder {
     return true;
   }
 
+  // The record this decoder reads had bulk bytes received out of line (out_of_line.h); the
+  // first opaque whose length word ends at their position takes them.
+  void set_out_of_line(std::shared_ptr<OutOfLineBytes> bytes, const uint8_t* at) {
+    out_of_line_ = std::move(bytes);
+    out_of_line_at_ = at;
+  }
+  // After an opaque's length word `n`: the out-of-line bytes if they belong here (the cursor
+  // is at their position and the lengths agree), else null and the bytes follow in the record.
+  std::shared_ptr<OutOfLineBytes> take_out_of_line(uint32_t n) {
+    if (!out_of_line_ || p_ != out_of_line_at_ || n != out_of_line_->length) return nullptr;
+    return std::move(out_of_line_);
+  }
+  // The bytes of an opaque whose length word `n` was just read, as a view.
+  bool body(std::span<const uint8_t>& out, uint32_t n) {
+    if (!need(padded(n))) return false;
+    out = {p_, n};
+    p_ += padded(n);
+    return true;
+  }
+
   template <class... Ts>
   bool operator()(Ts&... values);
 
@@ -135,6 +158,8 @@ class Decoder {
   const uint8_t* p_ = nullptr;
   const uint8_t* end_ = nullptr;
   bool ok_ = true;
+  std::shared_ptr<OutOfLineBytes> out_of_line_;
+  const uint8_t* out_of_line_at_ = nullptr;
 };
 
 }  // namespace dfs::xdr

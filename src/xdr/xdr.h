@@ -130,6 +130,28 @@ inline void io(Encoder& e, const DataRef& v) {
   e.spliced(v);
 }
 
+// WRITE data: a view into the record, or bytes the transport received out of line.
+struct InboundData {
+  std::span<const uint8_t> bytes;  // empty when out_of_line is set
+  std::shared_ptr<OutOfLineBytes> out_of_line;
+  size_t size() const { return out_of_line ? out_of_line->length : bytes.size(); }
+};
+inline void io(Decoder& d, InboundData& v) {
+  uint32_t n = 0;
+  if (!d.u32(n)) return;
+  if ((v.out_of_line = d.take_out_of_line(n))) return;
+  d.body(v.bytes, n);
+}
+inline void io(Encoder& e, const InboundData& v) {
+  if (!v.out_of_line) {
+    e.spliced(DataRef{v.bytes, nullptr});
+    return;
+  }
+  e.u32(static_cast<uint32_t>(v.out_of_line->length));
+  for (auto seg : v.out_of_line->segments)
+    e.spliced_raw(DataRef{seg, v.out_of_line});
+}
+
 // Structs and unions that describe themselves.
 template <class T>
 concept Described = std::is_class_v<T> && requires(Decoder& d, T& t) {

@@ -219,5 +219,57 @@ TEST_F(FuzzTest, MutatedCompoundsNeverHurtTheServer) {
   RecordProperty("reconnects", reconnects);
 }
 
+TEST_F(FuzzTest, MutatedHeadsOfLargeWritesNeverHurtTheServer) {
+  // WRITEs large enough for the transport to parse their head early and receive the data
+  // out of line (rpc::RecordHandler::place), with the head (RPC arguments up to and just past
+  // the WRITE's length word) mutated: wrong lengths, offsets, op numbers, cut or grown heads.
+  auto setup = client();
+  Fh dir = setup->lookup_path("/export");
+  auto f = setup->open_or_throw(dir, "large-target", OPEN4_SHARE_ACCESS_BOTH);
+  std::vector<uint8_t> payload(512u << 10);
+  for (size_t i = 0; i < payload.size(); ++i)
+    payload[i] = static_cast<uint8_t>(i * 7);
+  std::mt19937 rng(112026);
+  auto victim = std::make_unique<NfsClient>("127.0.0.1", port());
+  victim->rpc().set_timeout(std::chrono::milliseconds(2000));
+  int answered = 0;
+  constexpr int kRounds = 300;
+  for (int i = 0; i < kRounds; ++i) {
+    WriteArgs wa;
+    wa.stateid = f.stateid;
+    wa.offset = (rng() % 8) * 100000;
+    wa.stable = UNSTABLE4;
+    wa.data.bytes = payload;
+    CompoundBuilder b(1);
+    b.op(OP_SEQUENCE, setup->next_sequence(rng() % 4))
+        .op(OP_PUTFH, PutFhArgs{f.fh})
+        .op(OP_WRITE, wa)
+        .op(OP_GETATTR, GetattrArgs{Bitmap{4}});
+    auto whole = b.encode();
+    const size_t head = whole.size() - payload.size() - 16;  // GETATTR is the last 16 bytes
+    xdr::ByteBuffer front;
+    front.append(whole.data(), head);
+    auto m = mutate(front, rng);
+    m.append(whole.data() + head, whole.size() - head);
+    uint32_t xid = victim->rpc().send_call(kProgram, kVersion, kProcCompound, m.span());
+    if (xid && victim->rpc().wait_reply(xid)) {
+      ++answered;
+      continue;
+    }
+    victim = std::make_unique<NfsClient>("127.0.0.1", port());
+    victim->rpc().set_timeout(std::chrono::milliseconds(2000));
+  }
+  EXPECT_GT(answered, kRounds / 2);
+  // The server is intact, and a large WRITE still round-trips.
+  auto healthy = client();
+  Fh hdir = healthy->lookup_path("/export");
+  auto hf = healthy->open_or_throw(hdir, "after-large-fuzz", OPEN4_SHARE_ACCESS_BOTH);
+  std::vector<uint8_t> back;
+  ASSERT_EQ(healthy->write(hf, 4096, payload), NFS4_OK);
+  ASSERT_EQ(healthy->read(hf, 4096, static_cast<uint32_t>(payload.size()), back), NFS4_OK);
+  EXPECT_TRUE(back == payload);
+  EXPECT_EQ(healthy->close(hf), NFS4_OK);
+}
+
 }  // namespace
 }  // namespace dfs::testing

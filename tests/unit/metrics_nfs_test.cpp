@@ -24,7 +24,8 @@ using testing::check_exposition;
 using testing::sample_value;
 
 struct NullHandler : rpc::RecordHandler {
-  void on_record(const std::shared_ptr<rpc::Connection>&, std::span<const uint8_t>) override {}
+  void on_record(const std::shared_ptr<rpc::Connection>&, std::span<const uint8_t>,
+                 std::shared_ptr<xdr::OutOfLineBytes>) override {}
 };
 
 class NfsMetricsTest : public ::testing::Test {
@@ -156,7 +157,8 @@ TEST_F(NfsMetricsTest, ObserverCallsMoveTheCounters) {
   o.replay(100);
   o.bytes_read(4096);
   o.bytes_read(10);
-  o.bytes_written(8192);
+  o.bytes_written(8192, false);
+  o.bytes_written(1 << 20, true);
 
   const std::string text = render(registry_);
   EXPECT_EQ(check_exposition(text), "") << text;
@@ -182,7 +184,8 @@ TEST_F(NfsMetricsTest, ObserverCallsMoveTheCounters) {
   EXPECT_EQ(value("dittofs_nfs_replay_cache_hits_total"), 2);
   EXPECT_EQ(value("dittofs_nfs_replay_cache_bytes_total"), 412);
   EXPECT_EQ(value("dittofs_nfs_read_bytes_total"), 4106);
-  EXPECT_EQ(value("dittofs_nfs_written_bytes_total"), 8192);
+  EXPECT_EQ(value("dittofs_nfs_written_bytes_total"), 8192 + (1 << 20));
+  EXPECT_EQ(value("dittofs_nfs_written_bytes_out_of_line_total"), 1 << 20);
 }
 
 TEST_F(NfsMetricsTest, StateObserverCountsSessionsAndClientsByReason) {
@@ -243,7 +246,7 @@ TEST_F(NfsMetricsTest, ConcurrentObserversSumCorrectly) {
                    std::chrono::microseconds(t + 1));
         m->op_done(nfs4::OP_SEQUENCE, nfs4::NFS4_OK, std::chrono::nanoseconds(0));
         m->compound_done(nfs4::NFS4_OK);
-        m->bytes_written(3);
+        m->bytes_written(3, false);
       }
     });
   }

@@ -1229,7 +1229,8 @@ TEST_F(StateTest, ExpiredLeasesAreReapedButNotUnderARunningRequest) {
 
 class NullHandler : public rpc::RecordHandler {
  public:
-  void on_record(const std::shared_ptr<rpc::Connection>&, std::span<const uint8_t>) override {}
+  void on_record(const std::shared_ptr<rpc::Connection>&, std::span<const uint8_t>,
+                 std::shared_ptr<xdr::OutOfLineBytes>) override {}
 };
 
 TEST_F(StateTest, EvictClientDropsStateAndClosesConnections) {

@@ -50,14 +50,17 @@ nfsstat4 write(Compound& c, WriteArgs& a, WriteResult& r) {
   }
   if (read_only(c, c.current.node)) return NFS4ERR_ROFS;
   if (auto st = check_anonymous_access(c, a.stateid, vfs::kAccessWrite); st != NFS4_OK) return st;
-  if (a.data.bytes.size() > c.settings->max_write_size) return NFS4ERR_INVAL;
+  if (a.data.size() > c.settings->max_write_size) return NFS4ERR_INVAL;
   bool sync = a.stable != UNSTABLE4;
-  auto res = c.current.node.fs->write(c.current.node.inode, a.offset, a.data.bytes, sync);
+  auto& fs = *c.current.node.fs;
+  auto res = a.data.out_of_line
+                 ? fs.write_out_of_line(c.current.node.inode, a.offset, *a.data.out_of_line, sync)
+                 : fs.write(c.current.node.inode, a.offset, a.data.bytes, sync);
   if (!res.ok()) return to_nfs(res.status());
   r.ok.count = static_cast<uint32_t>(res->count);
   r.ok.committed = sync ? FILE_SYNC4 : UNSTABLE4;
   r.ok.writeverf = c.svc.write_verifier();
-  if (auto* o = c.svc.observer()) o->bytes_written(res->count);
+  if (auto* o = c.svc.observer()) o->bytes_written(res->count, a.data.out_of_line != nullptr);
   return NFS4_OK;
 }
 

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "util/stream_copy.h"
+#include "vfs/block/pooled_payload.h"
 
 namespace dfs::vfs {
 
@@ -56,6 +57,9 @@ MemoryBlockStore::Chunk::Chunk(size_t cap, const std::shared_ptr<ChunkPool>& poo
     : capacity(cap),
       bytes(cap == kChunkSize ? pool->acquire() : new uint8_t[cap],
             ReleaseBytes{cap == kChunkSize ? pool : nullptr}) {}
+
+MemoryBlockStore::Chunk::Chunk(std::unique_ptr<uint8_t[], ReleaseBytes> full)
+    : capacity(kChunkSize), bytes(std::move(full)) {}
 
 size_t MemoryBlockStore::capacity_for(size_t end) {
   return std::clamp(std::bit_ceil(end), kMinChunkCapacity, kChunkSize);
@@ -156,6 +160,45 @@ Status MemoryBlockStore::read(InodeId id, uint64_t offset, size_t length, ReadBu
   return Status::kOk;
 }
 
+void MemoryBlockStore::write_locked(File& f, uint64_t pos, std::span<const uint8_t> data) {
+  const uint8_t* src = data.data();
+  size_t remaining = data.size();
+  while (remaining > 0) {
+    uint64_t index = pos / kChunkSize;
+    size_t coff = static_cast<size_t>(pos % kChunkSize);
+    size_t n = std::min(kChunkSize - coff, remaining);
+    auto it = f.chunks.find(index);
+    Chunk* cur = it == f.chunks.end() ? nullptr : it->second.get();
+    if (!cur || cur->capacity < coff + n || !sole_owner(it->second)) {
+      // New, too small, or still referenced by a READ reply: write into a fresh chunk.
+      size_t old_cap = cur ? cur->capacity : 0;
+      size_t cap = std::max(old_cap, capacity_for(coff + n));
+      auto fresh = rebuild(cur, cap, coff, coff + n);
+      if (cur) {
+        it->second = std::move(fresh);
+      } else {
+        it = f.chunks.emplace(index, std::move(fresh)).first;
+      }
+      account(f, static_cast<int64_t>(cap) - static_cast<int64_t>(old_cap));
+    }
+    util::stream_copy(it->second->bytes.get() + coff, src, n);
+    pos += n;
+    src += n;
+    remaining -= n;
+  }
+}
+
+void MemoryBlockStore::adopt_locked(File& f, uint64_t index, uint8_t* bytes) {
+  // Owned before anything can throw, so the buffer goes back to the pool whatever happens.
+  std::unique_ptr<uint8_t[], ReleaseBytes> owned(bytes, ReleaseBytes{pool_});
+  auto chunk = std::make_shared<Chunk>(std::move(owned));
+  auto [it, inserted] = f.chunks.try_emplace(index, chunk);
+  size_t old_cap = inserted ? 0 : it->second->capacity;
+  // A READ reply holding the old chunk keeps it; the file moves on to the new one.
+  if (!inserted) it->second = std::move(chunk);
+  account(f, static_cast<int64_t>(kChunkSize) - static_cast<int64_t>(old_cap));
+}
+
 Status MemoryBlockStore::write(InodeId id, uint64_t offset, std::span<const uint8_t> data) {
   if (data.empty()) return Status::kOk;
   if (offset + data.size() < offset) return Status::kFBig;
@@ -163,31 +206,33 @@ Status MemoryBlockStore::write(InodeId id, uint64_t offset, std::span<const uint
     std::shared_ptr<File> f = find_or_create(id);
     std::lock_guard lock(f->mu);
     if (f->removed) return Status::kStale;
+    write_locked(*f, offset, data);
+  } catch (const std::bad_alloc&) {
+    return Status::kNoSpc;
+  }
+  return Status::kOk;
+}
+
+Status MemoryBlockStore::write_out_of_line(InodeId id, uint64_t offset, xdr::OutOfLineBytes& data) {
+  auto* pooled = dynamic_cast<PooledPayload*>(&data);
+  if (!pooled || pooled->pool() != pool_ || pooled->lead() != offset % kChunkSize) {
+    return BlockStore::write_out_of_line(id, offset, data);
+  }
+  if (data.length == 0) return Status::kOk;
+  if (offset + data.length < offset) return Status::kFBig;
+  try {
+    std::shared_ptr<File> f = find_or_create(id);
+    std::lock_guard lock(f->mu);
+    if (f->removed) return Status::kStale;
     uint64_t pos = offset;
-    const uint8_t* src = data.data();
-    size_t remaining = data.size();
-    while (remaining > 0) {
-      uint64_t index = pos / kChunkSize;
-      size_t coff = static_cast<size_t>(pos % kChunkSize);
-      size_t n = std::min(kChunkSize - coff, remaining);
-      auto it = f->chunks.find(index);
-      Chunk* cur = it == f->chunks.end() ? nullptr : it->second.get();
-      if (!cur || cur->capacity < coff + n || !sole_owner(it->second)) {
-        // New, too small, or still referenced by a READ reply: write into a fresh chunk.
-        size_t old_cap = cur ? cur->capacity : 0;
-        size_t cap = std::max(old_cap, capacity_for(coff + n));
-        auto fresh = rebuild(cur, cap, coff, coff + n);
-        if (cur) {
-          it->second = std::move(fresh);
-        } else {
-          it = f->chunks.emplace(index, std::move(fresh)).first;
-        }
-        account(*f, static_cast<int64_t>(cap) - static_cast<int64_t>(old_cap));
+    for (size_t i = 0; i < pooled->buffer_count(); ++i) {
+      auto seg = data.segments[i];
+      if (seg.size() == kChunkSize) {
+        adopt_locked(*f, pos / kChunkSize, pooled->take(i));
+      } else {
+        write_locked(*f, pos, seg);
       }
-      util::stream_copy(it->second->bytes.get() + coff, src, n);
-      pos += n;
-      src += n;
-      remaining -= n;
+      pos += seg.size();
     }
   } catch (const std::bad_alloc&) {
     return Status::kNoSpc;

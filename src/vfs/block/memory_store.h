@@ -48,6 +48,10 @@ class MemoryBlockStore final : public BlockStore {
 
   Status read(InodeId id, uint64_t offset, size_t length, ReadBuffer& out) override;
   Status write(InodeId id, uint64_t offset, std::span<const uint8_t> data) override;
+  // A PooledPayload from this store's pool whose lead matches the offset: each chunk the
+  // write covers whole becomes the file's chunk as received (no copy, and no clone when a
+  // READ reply holds the old one); the partly covered ends are copied.
+  Status write_out_of_line(InodeId id, uint64_t offset, xdr::OutOfLineBytes& data) override;
   Status truncate(InodeId id, uint64_t size) override;
   Status remove(InodeId id) override;
   Status sync(InodeId id) override;
@@ -67,6 +71,8 @@ class MemoryBlockStore final : public BlockStore {
   };
   struct Chunk {
     Chunk(size_t cap, const std::shared_ptr<ChunkPool>& pool);
+    // Takes over a full-size buffer of the pool.
+    explicit Chunk(std::unique_ptr<uint8_t[], ReleaseBytes> full);
     size_t capacity;
     std::unique_ptr<uint8_t[], ReleaseBytes> bytes;
   };
@@ -78,6 +84,10 @@ class MemoryBlockStore final : public BlockStore {
   };
 
   std::shared_ptr<File> find(InodeId id);
+  // Copies `data` into the file at `pos`; the caller holds f.mu and has checked `removed`.
+  void write_locked(File& f, uint64_t pos, std::span<const uint8_t> data);
+  // Makes `bytes` (a full-size buffer of this store's pool) chunk `index`; f.mu held.
+  void adopt_locked(File& f, uint64_t index, uint8_t* bytes);
   std::shared_ptr<File> find_or_create(InodeId id);
   // A chunk of `cap` bytes holding `old`'s content (zeros where `old` has none), except for
   // [skip_from, skip_to) which the caller is about to overwrite and so is left uninitialised.
