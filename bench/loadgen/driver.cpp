@@ -6,7 +6,12 @@
 #include "rpc/record_framer.h"
 
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 
 #include <fstream>
 #include <latch>
@@ -14,6 +19,35 @@
 #include <thread>
 
 namespace dfs::bench {
+namespace {
+
+// Writes every byte the gather list names (a blocking socket; partial writes resume).
+bool send_all(int fd, std::vector<iovec>& iov) {
+  constexpr size_t kMaxIov = 512;
+  size_t first = 0;
+  while (first < iov.size()) {
+    msghdr msg{};
+    msg.msg_iov = iov.data() + first;
+    msg.msg_iovlen = std::min(kMaxIov, iov.size() - first);
+    ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    auto left = static_cast<size_t>(n);
+    while (first < iov.size() && left >= iov[first].iov_len) {
+      left -= iov[first].iov_len;
+      ++first;
+    }
+    if (left > 0) {
+      iov[first].iov_base = static_cast<uint8_t*>(iov[first].iov_base) + left;
+      iov[first].iov_len -= left;
+    }
+  }
+  return true;
+}
+
+}  // namespace
 
 void PhaseStats::merge(PhaseStats&& o) {
   ops += o.ops;
@@ -70,13 +104,17 @@ uint32_t Slot::next_seqid() {
 
 Slot::CompoundAwait Slot::call(const CompoundBuilder& b) {
   auto args = b.encode();
-  return call_encoded(args.span());
+  return submit(args.span(), false);  // copied: `args` is gone before the queue is sent
 }
 
 Slot::CompoundAwait Slot::call_encoded(std::span<const uint8_t> args) {
+  return submit(args, true);
+}
+
+Slot::CompoundAwait Slot::submit(std::span<const uint8_t> args, bool by_reference) {
   if (conn_->broken_) return {*this, false};
   sent_at_ = Clock::now();
-  return {*this, conn_->track(*this, conn_->queue_call(kProcCompound, args))};
+  return {*this, conn_->track(*this, conn_->queue_call(kProcCompound, args, by_reference))};
 }
 
 Slot::NullAwait Slot::null() {
@@ -123,7 +161,7 @@ Connection::Connection(int index, const std::string& host, uint16_t port, uint32
   next_xid_ = 0x40000000u + static_cast<uint32_t>(index) * 0x01000000u;
 }
 
-uint32_t Connection::queue_call(uint32_t proc, std::span<const uint8_t> args) {
+uint32_t Connection::queue_call(uint32_t proc, std::span<const uint8_t> args, bool by_reference) {
   if (broken_) return 0;
   const size_t start = pending_.size();
   xdr::Encoder e(pending_);
@@ -138,16 +176,29 @@ uint32_t Connection::queue_call(uint32_t proc, std::span<const uint8_t> args) {
   h.cred = {rpc::AuthFlavor::kSys, cred_};
   h.verf = {rpc::AuthFlavor::kNone, {}};
   rpc::encode_call_header(e, h);
-  pending_.append(args.data(), args.size());
-  rpc::write_record_mark(pending_.data() + start,
-                         static_cast<uint32_t>(pending_.size() - start - 4));
+  const size_t header = pending_.size() - start - 4;
+  if (by_reference) {
+    borrowed_.push_back({pending_.size(), args});
+  } else {
+    pending_.append(args.data(), args.size());
+  }
+  rpc::write_record_mark(pending_.data() + start, static_cast<uint32_t>(header + args.size()));
   return h.xid;
 }
 
 bool Connection::flush() {
-  if (pending_.empty() || broken_) return !broken_;
-  bool ok = nfs_.rpc().send_raw(pending_.span());
+  if ((pending_.empty() && borrowed_.empty()) || broken_) return !broken_;
+  std::vector<iovec> iov;
+  size_t from = 0;
+  for (const auto& b : borrowed_) {
+    if (b.at > from) iov.push_back({pending_.data() + from, b.at - from});
+    iov.push_back({const_cast<uint8_t*>(b.bytes.data()), b.bytes.size()});
+    from = b.at;
+  }
+  if (pending_.size() > from) iov.push_back({pending_.data() + from, pending_.size() - from});
+  bool ok = send_all(nfs_.rpc().fd(), iov);
   pending_.clear();
+  borrowed_.clear();
   if (!ok) fail_all("send failed");
   return ok;
 }
@@ -180,6 +231,7 @@ void Connection::fail_all(const std::string& why) {
   if (!broken_) stats_.failures.push_back("connection " + std::to_string(index_) + ": " + why);
   broken_ = true;
   pending_.clear();
+  borrowed_.clear();
   nfs_.rpc().close();
   // Wake every waiting slot; each throws ConnectionBroken out of its co_await.
   auto waiting = std::move(inflight_);
@@ -223,6 +275,7 @@ void Connection::drive() {
     std::exchange(s->waiter_, {}).resume();
   }
   pending_.clear();
+  borrowed_.clear();
   rpc.set_timeout(std::chrono::seconds(60));
 }
 

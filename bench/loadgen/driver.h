@@ -117,7 +117,8 @@ class Slot {
   // Sends `b` (made by begin()) now; co_await the result for the reply.
   CompoundAwait call(const CompoundBuilder& b);
   // Sends pre-encoded COMPOUND arguments whose SEQUENCE already names this slot and the
-  // sequence id next_seqid() handed out (the WRITE templates: one copy instead of three).
+  // sequence id next_seqid() handed out (the WRITE templates). The bytes are sent from where
+  // they are, not copied: they must stay unchanged until the reply has come.
   CompoundAwait call_encoded(std::span<const uint8_t> args);
   uint32_t next_seqid();
   // A NULL RPC (no slot semantics; the slot only bounds how many are in flight).
@@ -128,6 +129,8 @@ class Slot {
 
  private:
   friend class Connection;
+  CompoundAwait submit(std::span<const uint8_t> args, bool by_reference);
+
   Connection* conn_;
   uint32_t id_;
   std::coroutine_handle<> waiter_;
@@ -157,7 +160,8 @@ class Connection {
  private:
   friend class Slot;
   // Appends one RPC call record to the send queue and returns its xid (0 when broken).
-  uint32_t queue_call(uint32_t proc, std::span<const uint8_t> args);
+  // `by_reference`: the queue points at `args` instead of copying them.
+  uint32_t queue_call(uint32_t proc, std::span<const uint8_t> args, bool by_reference = false);
   bool flush();
   bool track(Slot& s, uint32_t xid);
   void drive();
@@ -168,6 +172,12 @@ class Connection {
   std::vector<uint8_t> cred_;  // AUTH_SYS body, as NfsClient's own RpcClient sends it
   uint32_t next_xid_ = 0;
   xdr::ByteBuffer pending_;  // call records not yet written
+  // Arguments queued by reference: each goes out after the bytes of pending_ before `at`.
+  struct Borrowed {
+    size_t at;
+    std::span<const uint8_t> bytes;
+  };
+  std::vector<Borrowed> borrowed_;
   std::vector<std::unique_ptr<Slot>> slots_;
   std::unordered_map<uint32_t, Slot*> inflight_;
   PhaseStats stats_;
