@@ -41,6 +41,18 @@ fi
 if [ "$rc" = 0 ] && ! grep -q "kclient: umount ok" "$WORK/out.log"; then
   echo "FAIL: unmount was not clean"; rc=1
 fi
+# The guest's large WRITEs (of the 64 MiB file) must have taken the zero-copy receive path;
+# half of that file is the bar (a WRITE that arrives whole before its head is seen is copied).
+METRICS=$(grep -oE 'metrics on http://[0-9.:]+/metrics' "$WORK/dfs.log" | head -1 | cut -d' ' -f3)
+if [ "$rc" = 0 ] && [ -n "$METRICS" ]; then
+  ool=$(python3 -c 'import sys, urllib.request
+for l in urllib.request.urlopen(sys.argv[1], timeout=10).read().decode().splitlines():
+    if l.startswith("dittofs_nfs_written_bytes_out_of_line_total "): print(int(float(l.split()[1])))' "$METRICS")
+  echo "kclient: WRITE bytes received out of line: ${ool:-none}"
+  if [ -z "$ool" ] || [ "$ool" -lt 33554432 ]; then
+    echo "FAIL: fewer than 32 MiB of WRITE data received out of line"; rc=1
+  fi
+fi
 if grep -qiE "AddressSanitizer|runtime error" "$WORK/dfs.log"; then
   echo "FAIL: sanitizer report in dfs log"; cat "$WORK/dfs.log"; rc=1
 fi
