@@ -133,7 +133,11 @@ void yaml_block(const nlohmann::json& v, size_t indent, std::string& out) {
         out += "\n";
         yaml_block(value, indent + 2, out);
       } else {
-        out += " " + yaml_scalar(value) + "\n";
+        // Appended piece by piece: `" " + std::string&&` trips GCC 12's -Wrestrict false
+        // positive at -O3, which breaks the Release build under -Werror.
+        out += ' ';
+        out += yaml_scalar(value);
+        out += '\n';
       }
     }
     return;
