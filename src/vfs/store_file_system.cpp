@@ -65,6 +65,21 @@ StoreFileSystem::StripeGuard::~StripeGuard() {
     fs_.stripes_[idx_[i - 1]].mu.unlock();
 }
 
+std::optional<InodeId> StoreFileSystem::lock_entry(std::optional<StripeGuard>& guard, InodeId dir,
+                                                   std::string_view name) {
+  // The entry's inode is known only after a lookup, and stripes must be taken in order, so
+  // guess, lock, and look again: with dir's stripe held the entry cannot change, so a second
+  // lookup that agrees with the guess means the right stripes are held.
+  std::optional<InodeId> guess = meta_->lookup(dir, name);
+  while (true) {
+    guard.emplace(*this, std::initializer_list<InodeId>{dir, guess.value_or(kInvalidInode)});
+    std::optional<InodeId> seen = meta_->lookup(dir, name);
+    if (seen == guess) return seen;
+    guard.reset();
+    guess = seen;
+  }
+}
+
 // ---- construction and small helpers -------------------------------------------------------
 
 StoreFileSystem::StoreFileSystem(uint64_t fsid, std::shared_ptr<MetadataStore> meta,
@@ -315,9 +330,9 @@ Result<CreateResult> StoreFileSystem::create_file(const Identity& who, InodeId d
   if (read_only_) return Status::kRoFs;
   if (Status s = check_name(name); s != Status::kOk) return s;
   if (attrs.size && *attrs.size > kMaxFileSize) return Status::kFBig;
-  std::unique_lock ns(ns_mu_);
-  const std::optional<InodeId> existing = meta_->lookup(dir, name);
-  StripeGuard guard(*this, {dir, existing.value_or(kInvalidInode)});
+  std::shared_lock ns(ns_mu_);
+  std::optional<StripeGuard> guard;
+  const std::optional<InodeId> existing = lock_entry(guard, dir, name);
   auto d = load_dir(dir);
   if (!d.ok()) return d.status();
   if (!may_access(who, FileMode::of(*d), kSearch)) return Status::kAccess;
@@ -399,9 +414,9 @@ Result<CreateResult> StoreFileSystem::create_node(const Identity& who, InodeId d
       return Status::kBadType;
   }
   if (Status s = check_name(name); s != Status::kOk) return s;
-  std::unique_lock ns(ns_mu_);
-  const bool exists = meta_->lookup(dir, name).has_value();
+  std::shared_lock ns(ns_mu_);
   StripeGuard guard(*this, {dir});
+  const bool exists = meta_->lookup(dir, name).has_value();
   auto d = load_dir(dir);
   if (!d.ok()) return d.status();
   if (!may_access(who, FileMode::of(*d), kSearch)) return Status::kAccess;
@@ -437,9 +452,9 @@ Result<CreateResult> StoreFileSystem::create_node(const Identity& who, InodeId d
 Result<DirChange> StoreFileSystem::remove(const Identity& who, InodeId dir, std::string_view name) {
   if (read_only_) return Status::kRoFs;
   if (Status s = check_name(name); s != Status::kOk) return s;
-  std::unique_lock ns(ns_mu_);
-  const std::optional<InodeId> victim_id = meta_->lookup(dir, name);
-  StripeGuard guard(*this, {dir, victim_id.value_or(kInvalidInode)});
+  std::shared_lock ns(ns_mu_);
+  std::optional<StripeGuard> guard;
+  const std::optional<InodeId> victim_id = lock_entry(guard, dir, name);
   auto d = load_dir(dir);
   if (!d.ok()) return d.status();
   const FileMode dm = FileMode::of(*d);
@@ -591,9 +606,9 @@ Result<DirChange> StoreFileSystem::link(const Identity& who, InodeId file, Inode
                                         std::string_view name) {
   if (read_only_) return Status::kRoFs;
   if (Status s = check_name(name); s != Status::kOk) return s;
-  std::unique_lock ns(ns_mu_);
-  const bool exists = meta_->lookup(dir, name).has_value();
+  std::shared_lock ns(ns_mu_);
   StripeGuard guard(*this, {file, dir});
+  const bool exists = meta_->lookup(dir, name).has_value();
   auto f = meta_->get(file);
   if (!f) return Status::kStale;
   // link(2) of a directory is EPERM on Linux; NFSv4 LINK answers NFS4ERR_ISDIR (RFC 8881
@@ -720,7 +735,7 @@ void StoreFileSystem::release(InodeId id) {
   // The last reference: an orphan (unlinked while open) goes now. Most files closed still
   // have their name, which a look at the record tells without the namespace lock.
   if (auto r = meta_->get(id); !r || r->nlink > 0) return;
-  std::unique_lock ns(ns_mu_);
+  std::shared_lock ns(ns_mu_);
   StripeGuard guard(*this, {id});
   auto r = meta_->get(id);
   if (!r || r->nlink > 0 || r->type == FileType::kDirectory || is_open(id)) return;

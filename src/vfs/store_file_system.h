@@ -3,15 +3,17 @@
 // namespace rules, permission checks and attribute bookkeeping live here, once, for every pair
 // of stores.
 //
-// Locking. A namespace shared_mutex makes the namespace-changing calls (create, remove,
-// rename, link) exclusive with one another, which is what makes rename's "not into its own
-// subtree" walk and the check-then-apply sequences race-free. Each inode record is also
-// guarded by one of a fixed set of striped mutexes: every read-modify-write of a record
-// (write, setattr, and the namespace calls for each inode they change) holds the stripes of
-// the inodes it changes, taken in stripe order after the namespace lock, so two WRITEs to one
-// file cannot lose a size update and a WRITE cannot resurrect a removed file. Lookups take the
-// namespace lock shared; getattr, read and readdir take no lock of their own (each store call
-// is atomic), which keeps the hot GETATTR path to a single store read.
+// Locking. Each inode record is guarded by one of a fixed set of striped mutexes: every
+// read-modify-write of a record (write, setattr, and the namespace calls for each inode they
+// change) holds the stripes of the inodes it changes, taken in stripe order, so two WRITEs to
+// one file cannot lose a size update and a WRITE cannot resurrect a removed file. A
+// directory's entries change only with the directory's stripe held, which makes the
+// check-then-apply sequences of create, remove and link race-free without a global lock: those
+// take the namespace shared_mutex shared, so creates and removes in different directories run
+// side by side. Rename takes it exclusive, which keeps its "not into its own subtree" walk
+// over the parents of other directories race-free. Lookups take it shared; getattr, read and
+// readdir take no lock of their own (each store call is atomic), which keeps the hot GETATTR
+// path to a single store read.
 
 #include <array>
 #include <atomic>
@@ -92,6 +94,10 @@ class StoreFileSystem final : public FileSystem {
     size_t n_ = 0;
   };
   static size_t stripe_of(InodeId id);
+  // Locks (into `guard`) the stripes of `dir` and of the inode `name` names in it, and
+  // returns that inode (nullopt: no such entry) as it stands while the guard is held.
+  std::optional<InodeId> lock_entry(std::optional<StripeGuard>& guard, InodeId dir,
+                                    std::string_view name);
 
   uint64_t next_change() { return change_counter_.fetch_add(1, std::memory_order_relaxed) + 1; }
   Attributes to_attrs(const InodeRecord& r);

@@ -278,7 +278,7 @@ void StateManager::connection_closed(uint64_t conn_id) {
 }
 
 std::shared_ptr<Session> StateManager::find_session(const SessionId& id) const {
-  std::lock_guard lock(sessions_mu_);
+  std::shared_lock lock(sessions_mu_);
   auto it = sessions_.find(id);
   return it == sessions_.end() ? nullptr : it->second;
 }

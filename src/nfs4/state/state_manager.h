@@ -194,9 +194,10 @@ class StateManager {
   std::unordered_map<uint64_t, std::shared_ptr<ClientRecord>> clients_;
   // Changed with both mu_ (exclusive) and sessions_mu_ held, so it may be read under either:
   // SEQUENCE, on every request, finds its session under the short sessions_mu_ alone and
-  // never waits behind an OPEN or CLOSE holding mu_.
+  // never waits behind an OPEN or CLOSE holding mu_; it takes sessions_mu_ shared, so the
+  // reactor threads do not wait on each other either.
   std::map<SessionId, std::shared_ptr<Session>> sessions_;
-  mutable std::mutex sessions_mu_;
+  mutable std::shared_mutex sessions_mu_;
   std::shared_ptr<Session> find_session(const SessionId& id) const;
   std::unordered_map<Other, std::unique_ptr<StateEntry>, OtherHash> states_;
   std::unordered_map<OwnerKey, std::unique_ptr<OpenOwner>, OwnerKeyHash> open_owners_;

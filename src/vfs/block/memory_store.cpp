@@ -134,7 +134,7 @@ Status MemoryBlockStore::read(InodeId id, uint64_t offset, size_t length, ReadBu
     add_zeros(length);
     return Status::kOk;
   }
-  std::lock_guard lock(f->mu);
+  std::shared_lock lock(f->mu);
   uint64_t pos = offset;
   uint64_t end = offset + length;
   auto it = f->chunks.lower_bound(pos / kChunkSize);

@@ -77,7 +77,9 @@ class MemoryBlockStore final : public BlockStore {
     std::unique_ptr<uint8_t[], ReleaseBytes> bytes;
   };
   struct File {
-    std::mutex mu;
+    // READs take it shared (they only add references to chunks), writers exclusive: readers
+    // of one file on different reactor threads never sleep behind each other.
+    std::shared_mutex mu;
     std::map<uint64_t, std::shared_ptr<Chunk>> chunks;  // by chunk index
     std::atomic<uint64_t> bytes{0};                     // sum of chunk capacities
     bool removed = false;                               // under mu

@@ -1,19 +1,66 @@
 #include "vfs/metadata/memory_store.h"
 
 #include <algorithm>
+#include <bit>
 #include <mutex>
 
 namespace dfs::vfs {
 
-InodeId MemoryMetadataStore::root() {
-  if (!root_created_.load(std::memory_order_acquire)) {
-    std::unique_lock lock(mu_);
-    ensure_root_locked();
+namespace {
+
+// Locks the shards named by a mask exclusively, lowest first, so two batches with
+// overlapping shards cannot deadlock.
+template <class Shards>
+class ShardsGuard {
+ public:
+  ShardsGuard(Shards& shards, uint64_t mask) : shards_(shards), mask_(mask) {
+    for (uint64_t m = mask_; m != 0; m &= m - 1)
+      shards_[static_cast<size_t>(std::countr_zero(m))].mu.lock();
   }
+  ~ShardsGuard() {
+    for (uint64_t m = mask_; m != 0; m &= m - 1)
+      shards_[static_cast<size_t>(std::countr_zero(m))].mu.unlock();
+  }
+  ShardsGuard(const ShardsGuard&) = delete;
+  ShardsGuard& operator=(const ShardsGuard&) = delete;
+
+ private:
+  Shards& shards_;
+  const uint64_t mask_;
+};
+
+}  // namespace
+
+size_t MemoryMetadataStore::shard_of(InodeId id) {
+  static_assert(kShards == 64 && sizeof(ShardMask) * 8 == kShards);
+  // Fibonacci hashing: consecutive ids (the common case) land on different shards.
+  return static_cast<size_t>((id * 0x9E3779B97F4A7C15ull) >> 58);
+}
+
+MemoryMetadataStore::ShardMask MemoryMetadataStore::shards_of(const MetadataBatch& batch) {
+  ShardMask mask = 0;
+  auto add = [&](InodeId id) { mask |= ShardMask{1} << shard_of(id); };
+  for (const auto& r : batch.put_inodes)
+    add(r.id);
+  for (const auto& r : batch.remove_entries)
+    add(r.dir);
+  for (const auto& a : batch.add_entries) {
+    add(a.dir);
+    add(a.child);
+  }
+  for (InodeId id : batch.delete_inodes)
+    add(id);
+  return mask;
+}
+
+InodeId MemoryMetadataStore::root() {
+  if (!root_created_.load(std::memory_order_acquire)) ensure_root();
   return kRootId;
 }
 
-void MemoryMetadataStore::ensure_root_locked() {
+void MemoryMetadataStore::ensure_root() {
+  Shard& sh = shard(kRootId);
+  std::unique_lock lock(sh.mu);
   if (root_created_.load(std::memory_order_relaxed)) return;
   InodeRecord r;
   r.id = kRootId;
@@ -27,22 +74,24 @@ void MemoryMetadataStore::ensure_root_locked() {
   r.change = 1;
   r.generation = 1;
   r.parent = kRootId;
-  inodes_.insert_or_assign(kRootId, std::move(r));
-  dirs_.try_emplace(kRootId);
+  sh.inodes.insert_or_assign(kRootId, std::move(r));
+  sh.dirs.try_emplace(kRootId);
   root_created_.store(true, std::memory_order_release);
 }
 
 std::optional<InodeRecord> MemoryMetadataStore::get(InodeId id) {
-  std::shared_lock lock(mu_);
-  auto it = inodes_.find(id);
-  if (it == inodes_.end()) return std::nullopt;
+  Shard& sh = shard(id);
+  std::shared_lock lock(sh.mu);
+  auto it = sh.inodes.find(id);
+  if (it == sh.inodes.end()) return std::nullopt;
   return it->second;
 }
 
 std::optional<InodeId> MemoryMetadataStore::lookup(InodeId dir, std::string_view name) {
-  std::shared_lock lock(mu_);
-  auto d = dirs_.find(dir);
-  if (d == dirs_.end()) return std::nullopt;
+  Shard& sh = shard(dir);
+  std::shared_lock lock(sh.mu);
+  auto d = sh.dirs.find(dir);
+  if (d == sh.dirs.end()) return std::nullopt;
   auto e = d->second.by_name.find(name);
   if (e == d->second.by_name.end()) return std::nullopt;
   return e->second.child;
@@ -51,9 +100,10 @@ std::optional<InodeId> MemoryMetadataStore::lookup(InodeId dir, std::string_view
 std::vector<DirEntry> MemoryMetadataStore::list(InodeId dir, uint64_t after_cookie,
                                                 size_t max_entries) {
   std::vector<DirEntry> out;
-  std::shared_lock lock(mu_);
-  auto d = dirs_.find(dir);
-  if (d == dirs_.end() || max_entries == 0) return out;
+  Shard& sh = shard(dir);
+  std::shared_lock lock(sh.mu);
+  auto d = sh.dirs.find(dir);
+  if (d == sh.dirs.end() || max_entries == 0) return out;
   const auto& by_cookie = d->second.by_cookie;
   // upper_bound: the first entry after the cookie, whether or not the cookie's own entry still
   // exists, so a listing resumes correctly across removals.
@@ -66,24 +116,25 @@ std::vector<DirEntry> MemoryMetadataStore::list(InodeId dir, uint64_t after_cook
 }
 
 bool MemoryMetadataStore::is_empty_dir(InodeId dir) {
-  std::shared_lock lock(mu_);
-  auto d = dirs_.find(dir);
-  return d == dirs_.end() || d->second.by_name.empty();
+  Shard& sh = shard(dir);
+  std::shared_lock lock(sh.mu);
+  auto d = sh.dirs.find(dir);
+  return d == sh.dirs.end() || d->second.by_name.empty();
 }
 
 bool MemoryMetadataStore::valid_cookie(InodeId dir, uint64_t cookie) {
   if (cookie == 0) return true;
-  std::shared_lock lock(mu_);
-  auto d = dirs_.find(dir);
-  if (d == dirs_.end()) return false;
+  Shard& sh = shard(dir);
+  std::shared_lock lock(sh.mu);
+  auto d = sh.dirs.find(dir);
+  if (d == sh.dirs.end()) return false;
   // Cookies are issued in increasing order and never reused, so every value in
   // [kFirstCookie, next_cookie) was handed out for this directory at some point.
   return cookie >= kFirstCookie && cookie < d->second.next_cookie;
 }
 
 InodeId MemoryMetadataStore::allocate_id() {
-  std::unique_lock lock(mu_);
-  return next_id_++;
+  return next_id_.fetch_add(1, std::memory_order_relaxed);
 }
 
 std::optional<FileType> MemoryMetadataStore::type_after_puts(const MetadataBatch& batch,
@@ -91,18 +142,23 @@ std::optional<FileType> MemoryMetadataStore::type_after_puts(const MetadataBatch
   for (auto it = batch.put_inodes.rbegin(); it != batch.put_inodes.rend(); ++it) {
     if (it->id == id) return it->type;
   }
-  auto i = inodes_.find(id);
-  if (i == inodes_.end()) return std::nullopt;
+  const Shard& sh = shard(id);
+  auto i = sh.inodes.find(id);
+  if (i == sh.inodes.end()) return std::nullopt;
   return i->second.type;
 }
 
 Status MemoryMetadataStore::validate(const MetadataBatch& batch) const {
   // Batches are small (a rename touches at most two entries of each kind), so the checks for
   // names touched twice in one batch are linear scans.
+  auto has_name = [&](InodeId dir, const std::string& name) {
+    const Shard& sh = shard(dir);
+    auto d = sh.dirs.find(dir);
+    return d != sh.dirs.end() && d->second.by_name.contains(name);
+  };
   const auto& removes = batch.remove_entries;
   for (size_t i = 0; i < removes.size(); ++i) {
-    auto d = dirs_.find(removes[i].dir);
-    if (d == dirs_.end() || !d->second.by_name.contains(removes[i].name)) return Status::kNoEnt;
+    if (!has_name(removes[i].dir, removes[i].name)) return Status::kNoEnt;
     for (size_t j = 0; j < i; ++j) {
       if (removes[j].dir == removes[i].dir && removes[j].name == removes[i].name) {
         return Status::kNoEnt;
@@ -115,9 +171,7 @@ Status MemoryMetadataStore::validate(const MetadataBatch& batch) const {
     if (!type) return Status::kStale;
     if (*type != FileType::kDirectory) return Status::kNotDir;
     if (!type_after_puts(batch, adds[i].child)) return Status::kStale;
-    auto d = dirs_.find(adds[i].dir);
-    bool exists = d != dirs_.end() && d->second.by_name.contains(adds[i].name);
-    if (exists) {
+    if (has_name(adds[i].dir, adds[i].name)) {
       bool removed = std::any_of(removes.begin(), removes.end(), [&](const auto& r) {
         return r.dir == adds[i].dir && r.name == adds[i].name;
       });
@@ -131,44 +185,51 @@ Status MemoryMetadataStore::validate(const MetadataBatch& batch) const {
 }
 
 Status MemoryMetadataStore::apply(const MetadataBatch& batch) {
-  std::unique_lock lock(mu_);
+  ShardsGuard guard(shards_, shards_of(batch));
   // Validate everything first so a batch either applies whole or not at all; the steps below
   // cannot fail except by allocation failure.
   if (Status s = validate(batch); s != Status::kOk) return s;
 
   for (const auto& rec : batch.put_inodes) {
-    inodes_.insert_or_assign(rec.id, rec);
-    if (rec.type == FileType::kDirectory) dirs_.try_emplace(rec.id);
+    Shard& sh = shard(rec.id);
+    sh.inodes.insert_or_assign(rec.id, rec);
+    if (rec.type == FileType::kDirectory) sh.dirs.try_emplace(rec.id);
   }
   for (const auto& r : batch.remove_entries) {
-    Dir& d = dirs_.find(r.dir)->second;
+    Dir& d = shard(r.dir).dirs.find(r.dir)->second;
     auto e = d.by_name.find(r.name);
     d.by_cookie.erase(e->second.cookie);
     d.by_name.erase(e);
   }
   for (const auto& a : batch.add_entries) {
-    Dir& d = dirs_[a.dir];
+    Dir& d = shard(a.dir).dirs[a.dir];
     uint64_t cookie = d.next_cookie++;
     auto e = d.by_name.try_emplace(a.name, Entry{a.child, cookie}).first;
     d.by_cookie.emplace(cookie, CookieEntry{&e->first, a.child});
   }
   for (InodeId id : batch.delete_inodes) {
-    inodes_.erase(id);
-    dirs_.erase(id);
+    Shard& sh = shard(id);
+    sh.inodes.erase(id);
+    sh.dirs.erase(id);
   }
   return Status::kOk;
 }
 
 Status MemoryMetadataStore::put(const InodeRecord& record) {
-  std::unique_lock lock(mu_);
-  inodes_.insert_or_assign(record.id, record);
-  if (record.type == FileType::kDirectory) dirs_.try_emplace(record.id);
+  Shard& sh = shard(record.id);
+  std::unique_lock lock(sh.mu);
+  sh.inodes.insert_or_assign(record.id, record);
+  if (record.type == FileType::kDirectory) sh.dirs.try_emplace(record.id);
   return Status::kOk;
 }
 
 uint64_t MemoryMetadataStore::inode_count() {
-  std::shared_lock lock(mu_);
-  return inodes_.size();
+  uint64_t n = 0;
+  for (Shard& sh : shards_) {
+    std::shared_lock lock(sh.mu);
+    n += sh.inodes.size();
+  }
+  return n;
 }
 
 }  // namespace dfs::vfs

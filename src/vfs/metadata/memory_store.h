@@ -1,8 +1,12 @@
 #pragma once
-// A MetadataStore in memory: the default for tests, benchmarks and scratch shares. Everything
-// sits behind one shared_mutex (reads shared, changes exclusive), so each call and each batch
-// is atomic; the rules of the namespace live above, in StoreFileSystem.
+// A MetadataStore in memory: the default for tests, benchmarks and scratch shares. Records
+// and directories are spread by id over shards, each behind its own shared_mutex (reads
+// shared, changes exclusive). A call touches one shard; a batch locks the shards of every id
+// it names, in shard order, so each call and each batch is atomic while creates in one
+// directory do not stop GETATTRs of files elsewhere. The rules of the namespace live above,
+// in StoreFileSystem.
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -60,16 +64,31 @@ class MemoryMetadataStore final : public MetadataStore {
     uint64_t next_cookie = kFirstCookie;  // every cookie below this was handed out
   };
 
-  void ensure_root_locked();
+  // A directory's entries live in the shard of the directory's id, next to its record.
+  struct alignas(64) Shard {
+    std::shared_mutex mu;
+    std::unordered_map<InodeId, InodeRecord> inodes;
+    std::unordered_map<InodeId, Dir> dirs;
+  };
+  // 64 shards: one bit each in the mask a batch locks by. With two to a few dozen threads
+  // that is enough to make two unrelated calls meeting on one shard rare.
+  static constexpr size_t kShards = 64;
+  using ShardMask = uint64_t;
+  static size_t shard_of(InodeId id);
+  Shard& shard(InodeId id) { return shards_[shard_of(id)]; }
+  const Shard& shard(InodeId id) const { return shards_[shard_of(id)]; }
+  // The shards a batch reads or changes.
+  static ShardMask shards_of(const MetadataBatch& batch);
+
+  void ensure_root();
   // The type an inode will have once the batch's puts are applied (nullopt: no such inode).
+  // The caller holds the shards of the batch.
   std::optional<FileType> type_after_puts(const MetadataBatch& batch, InodeId id) const;
   Status validate(const MetadataBatch& batch) const;
 
-  std::shared_mutex mu_;
+  std::array<Shard, kShards> shards_;
   std::atomic<bool> root_created_{false};
-  std::unordered_map<InodeId, InodeRecord> inodes_;
-  std::unordered_map<InodeId, Dir> dirs_;
-  InodeId next_id_ = kRootId + 1;
+  std::atomic<InodeId> next_id_{kRootId + 1};
 };
 
 }  // namespace dfs::vfs
