@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,6 +61,15 @@ class MetadataStore {
   // first time it is opened.
   virtual InodeId root() = 0;
   virtual std::optional<InodeRecord> get(InodeId id) = 0;
+  // The records of many inodes at once (READDIR's attributes), in the order asked; each is
+  // read atomically, the set as a whole is not. A store can do better than one get() each.
+  virtual std::vector<std::optional<InodeRecord>> get_many(std::span<const InodeId> ids) {
+    std::vector<std::optional<InodeRecord>> out;
+    out.reserve(ids.size());
+    for (InodeId id : ids)
+      out.push_back(get(id));
+    return out;
+  }
   virtual std::optional<InodeId> lookup(InodeId dir, std::string_view name) = 0;
   // Entries of `dir` in cookie order, starting after `after_cookie` (0: from the start).
   // Cookies are stable for the life of an entry and never reused within a directory; values

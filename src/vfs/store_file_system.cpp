@@ -312,10 +312,14 @@ Result<FileSystem::Listing> StoreFileSystem::readdir(const Identity& who, InodeI
   bool more = entries.size() > max_entries;
   if (more) entries.resize(max_entries);
   out.entries.reserve(entries.size());
-  for (auto& e : entries) {
-    auto r = meta_->get(e.id);
-    if (!r) continue;  // removed between the listing and now
-    out.entries.push_back(ListedEntry{std::move(e), to_attrs(*r)});
+  std::vector<InodeId> ids;
+  ids.reserve(entries.size());
+  for (const auto& e : entries)
+    ids.push_back(e.id);
+  std::vector<std::optional<InodeRecord>> records = meta_->get_many(ids);
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (!records[i]) continue;  // removed between the listing and now
+    out.entries.push_back(ListedEntry{std::move(entries[i]), to_attrs(*records[i])});
   }
   out.eof = !more;
   return out;

@@ -99,6 +99,35 @@ TEST(VfsMemoryMetadataStore, PutGetLookupAndDelete) {
   EXPECT_EQ(s.inode_count(), 1u);
 }
 
+TEST(VfsMemoryMetadataStore, GetManyAnswersInTheOrderAskedAcrossShards) {
+  MemoryMetadataStore s;
+  InodeId root = s.root();
+  std::vector<InodeId> made;
+  for (int i = 0; i < 300; ++i)
+    made.push_back(add_file(s, root, "f" + std::to_string(i)));
+  // Out of order, repeated, and with ids that do not exist (one past the last, and huge).
+  std::vector<InodeId> ask;
+  for (size_t i = made.size(); i-- > 0;)
+    ask.push_back(made[i]);
+  ask.push_back(made[7]);
+  ask.push_back(made.back() + 1);
+  ask.push_back(InodeId{1} << 40);
+  ask.push_back(root);
+  auto got = s.get_many(ask);
+  ASSERT_EQ(got.size(), ask.size());
+  for (size_t i = 0; i < ask.size(); ++i) {
+    auto one = s.get(ask[i]);
+    ASSERT_EQ(got[i].has_value(), one.has_value()) << i;
+    if (one) {
+      EXPECT_EQ(got[i]->id, ask[i]) << i;
+    }
+  }
+  EXPECT_FALSE(got[made.size() + 1].has_value());
+  EXPECT_FALSE(got[made.size() + 2].has_value());
+  EXPECT_EQ(got.back()->type, FileType::kDirectory);
+  EXPECT_TRUE(s.get_many({}).empty());
+}
+
 TEST(VfsMemoryMetadataStore, CookiesStartAtThreeAndIncrease) {
   MemoryMetadataStore s;
   InodeId root = s.root();

@@ -31,13 +31,8 @@ class ShardsGuard {
 
 }  // namespace
 
-size_t MemoryMetadataStore::shard_of(InodeId id) {
-  static_assert(kShards == 64 && sizeof(ShardMask) * 8 == kShards);
-  // Fibonacci hashing: consecutive ids (the common case) land on different shards.
-  return static_cast<size_t>((id * 0x9E3779B97F4A7C15ull) >> 58);
-}
-
 MemoryMetadataStore::ShardMask MemoryMetadataStore::shards_of(const MetadataBatch& batch) {
+  static_assert(sizeof(ShardMask) * 8 == kShards, "one mask bit per shard");
   ShardMask mask = 0;
   auto add = [&](InodeId id) { mask |= ShardMask{1} << shard_of(id); };
   for (const auto& r : batch.put_inodes)
@@ -85,6 +80,32 @@ std::optional<InodeRecord> MemoryMetadataStore::get(InodeId id) {
   auto it = sh.inodes.find(id);
   if (it == sh.inodes.end()) return std::nullopt;
   return it->second;
+}
+
+std::vector<std::optional<InodeRecord>> MemoryMetadataStore::get_many(
+    std::span<const InodeId> ids) {
+  std::vector<std::optional<InodeRecord>> out(ids.size());
+  // Positions grouped by shard, each group in the order asked (a stable counting sort).
+  std::array<uint32_t, kShards + 1> start{};
+  for (InodeId id : ids)
+    ++start[shard_of(id) + 1];
+  for (size_t k = 1; k <= kShards; ++k)
+    start[k] += start[k - 1];
+  std::vector<uint32_t> order(ids.size());
+  std::array<uint32_t, kShards> next;
+  std::copy(start.begin(), start.end() - 1, next.begin());
+  for (size_t i = 0; i < ids.size(); ++i)
+    order[next[shard_of(ids[i])]++] = static_cast<uint32_t>(i);
+  for (size_t k = 0; k < kShards; ++k) {
+    if (start[k] == start[k + 1]) continue;
+    Shard& sh = shards_[k];
+    std::shared_lock lock(sh.mu);
+    for (uint32_t n = start[k]; n < start[k + 1]; ++n) {
+      auto it = sh.inodes.find(ids[order[n]]);
+      if (it != sh.inodes.end()) out[order[n]] = it->second;
+    }
+  }
+  return out;
 }
 
 std::optional<InodeId> MemoryMetadataStore::lookup(InodeId dir, std::string_view name) {

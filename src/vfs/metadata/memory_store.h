@@ -31,6 +31,8 @@ class MemoryMetadataStore final : public MetadataStore {
 
   InodeId root() override;
   std::optional<InodeRecord> get(InodeId id) override;
+  // One lock per shard, and each shard's ids visited in the order asked.
+  std::vector<std::optional<InodeRecord>> get_many(std::span<const InodeId> ids) override;
   std::optional<InodeId> lookup(InodeId dir, std::string_view name) override;
   std::vector<DirEntry> list(InodeId dir, uint64_t after_cookie, size_t max_entries) override;
   bool is_empty_dir(InodeId dir) override;
@@ -64,17 +66,24 @@ class MemoryMetadataStore final : public MetadataStore {
     uint64_t next_cookie = kFirstCookie;  // every cookie below this was handed out
   };
 
-  // A directory's entries live in the shard of the directory's id, next to its record.
-  struct alignas(64) Shard {
-    std::shared_mutex mu;
-    std::unordered_map<InodeId, InodeRecord> inodes;
-    std::unordered_map<InodeId, Dir> dirs;
-  };
   // 64 shards: one bit each in the mask a batch locks by. With two to a few dozen threads
   // that is enough to make two unrelated calls meeting on one shard rare.
   static constexpr size_t kShards = 64;
   using ShardMask = uint64_t;
-  static size_t shard_of(InodeId id);
+  static size_t shard_of(InodeId id) { return static_cast<size_t>(id % kShards); }
+  // Ids are handed out in sequence, so their low bits spread consecutive creates over the
+  // shards, and the rest numbers them densely inside a shard: hashing a shard's maps by that
+  // keeps a walk over consecutive ids (a READDIR of files created together) on neighbouring
+  // buckets, as one map hashed by the plain id would.
+  struct IdInShard {
+    size_t operator()(InodeId id) const noexcept { return static_cast<size_t>(id / kShards); }
+  };
+  // A directory's entries live in the shard of the directory's id, next to its record.
+  struct alignas(64) Shard {
+    std::shared_mutex mu;
+    std::unordered_map<InodeId, InodeRecord, IdInShard> inodes;
+    std::unordered_map<InodeId, Dir, IdInShard> dirs;
+  };
   Shard& shard(InodeId id) { return shards_[shard_of(id)]; }
   const Shard& shard(InodeId id) const { return shards_[shard_of(id)]; }
   // The shards a batch reads or changes.
