@@ -126,10 +126,14 @@ nfsstat4 readdir(Compound& c, ReaddirArgs& a, ReaddirResult& r) {
   if (auto st = require_dir(c); st != NFS4_OK) return st;
   if (!(a.attr_request & write_only_attrs()).empty()) return NFS4ERR_INVAL;
   if (a.cookie == 1 || a.cookie == 2) return NFS4ERR_BAD_COOKIE;  // reserved (§18.23.3)
-  const Verifier& ours = c.svc.write_verifier();
+  // The cookie verifier is always zero. Cookies here never go stale (each names its entry for
+  // the entry's life, is never reused in its directory, and a listing resumes after a removed
+  // one), so the verifier has nothing to protect (§18.23.4). A non-zero one also costs the
+  // Linux client a round trip: on the first fill of a directory's cache it adopts the new
+  // verifier and throws away every page of the reply but the first, then asks again.
   const Verifier zero{};
-  if (a.cookie != 0 && a.cookieverf != ours && a.cookieverf != zero) return NFS4ERR_NOT_SAME;
-  r.ok.cookieverf = ours;
+  if (a.cookie != 0 && a.cookieverf != zero) return NFS4ERR_NOT_SAME;
+  r.ok.cookieverf = zero;
 
   size_t limit = std::min<size_t>(a.maxcount, c.reply_budget());
   if (limit < kReaddirFixed + 16) return NFS4ERR_TOOSMALL;
