@@ -85,8 +85,8 @@ ChunkPool::~ChunkPool() {
 }
 
 uint8_t* ChunkPool::map_region() {
-  // Over-map by one region so an aligned 2 MiB window exists, then cut the rest away: the
-  // alignment is what lets the kernel back the region with one huge page.
+  // Over-map by one region so an aligned 2 MiB window exists, then cut the rest away. The
+  // alignment keeps a region to one page-table page; no huge-page advice (see the header).
   const size_t span = 2 * kRegionSize;
   void* raw = ::mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (raw == MAP_FAILED) throw std::bad_alloc();
@@ -95,7 +95,6 @@ uint8_t* ChunkPool::map_region() {
   if (base > start) ::munmap(raw, base - start);
   uintptr_t tail = base + kRegionSize;
   if (start + span > tail) ::munmap(reinterpret_cast<void*>(tail), start + span - tail);
-  ::madvise(reinterpret_cast<void*>(base), kRegionSize, MADV_HUGEPAGE);  // advice only
   poison(reinterpret_cast<uint8_t*>(base), kRegionSize);
   return reinterpret_cast<uint8_t*>(base);
 }

@@ -5,8 +5,11 @@
 // zeroing the page (under a hypervisor, also the host's fault) before the store overwrites it;
 // profiles of sequential writes showed that to be half the server's CPU. Buffers freed by
 // REMOVE and TRUNCATE go back to this pool and are handed out again without touching the
-// kernel. Regions are 2 MiB-aligned and advised for transparent huge pages, so memory that
-// does come from the kernel arrives in one fault per 2 MiB rather than 512.
+// kernel. Regions are not advised for transparent huge pages: under this project's VM (with
+// free-page reporting to the host), a huge page comes from a block the host has taken back,
+// and each of its 4 KiB pieces costs a host fault; measured, the kernel client's 1 MiB WRITEs
+// into fresh memory took twice the server CPU with MADV_HUGEPAGE, and cold 2 GiB seqwrite
+// runs 1.3-2x longer (docs/performance.md, speed pass item 8).
 //
 // Memory is given back as well, like an allocator's decay: a region all of whose chunks have
 // been free for `decay` is unmapped by a background thread, and at most `max_idle_bytes` of
