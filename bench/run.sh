@@ -56,6 +56,8 @@ ENTRIES=100000
 KC_BIG_MB=256
 KC_FILES=500
 KC_ENTRIES=2000
+KC_RAND_MB=256
+KC_RAND_IOS=4096
 if [ "$QUICK" = 1 ]; then
   SEQWRITE_SIZE=512M
   DATA_SIZE=256M
@@ -63,6 +65,8 @@ if [ "$QUICK" = 1 ]; then
   KC_BIG_MB=64
   KC_FILES=200
   KC_ENTRIES=500
+  KC_RAND_MB=64
+  KC_RAND_IOS=1024
 fi
 
 # dfs_loadgen arguments per workload (connections x depth = requests in flight).
@@ -293,15 +297,19 @@ if [ "$KCLIENT" = 1 ]; then
         bigfile) kargs="$KC_BIG_MB" ;;
         smallfiles) kargs="$KC_FILES" ;;
         bigdir) kargs="$KC_ENTRIES" ;;
+        randio) kargs="$KC_RAND_MB $KC_RAND_IOS" ;;
         *) kargs="" ;;
       esac
+      # randio runs fio in the guest: carry Debian's fio (and its libraries) in.
+      extra=""
+      if [ "$name" = randio ]; then extra="--add-bin fio"; fi
       for srv in dfs ganesha; do
         wait_quiet
         base="$OUT/kclient/$name.$srv.$rep"
         rc=0
         # shellcheck disable=SC2086
         "$SHARED/kclient/kclient.sh" --port "$(server_port "$srv")" --export /export --vers 4.1 \
-          --timeout 900 --quiet --script "$script" -- $kargs >"$base.out" 2>&1 || rc=$?
+          --timeout 900 --quiet $extra --script "$script" -- $kargs >"$base.out" 2>&1 || rc=$?
         echo "$rc" >"$base.rc"
         log "kclient $name $srv rep $rep: rc=$rc $(grep '^TIME' "$base.out" | tr '\n' ' ')"
         kill -0 "$(server_pid "$srv")" 2>/dev/null || { log "$srv DIED during kclient $name"; [ "$srv" = dfs ] && start_dfs; }
