@@ -54,16 +54,27 @@ TEST(SpinningSharedMutex, WritersExcludeEachOtherAndReaders) {
 
 TEST(SpinningSharedMutex, ReadersShareAndTryLockRespectsThem) {
   SpinningSharedMutex mu;
-  std::shared_lock r1(mu);
-  std::shared_lock r2(mu);  // a second reader does not wait
-  EXPECT_FALSE(mu.try_lock());
-  EXPECT_TRUE(mu.try_lock_shared());
-  mu.unlock_shared();
-  r1.unlock();
-  r2.unlock();
-  EXPECT_TRUE(mu.try_lock());
-  EXPECT_FALSE(mu.try_lock_shared());
-  mu.unlock();
+  // Each try runs on a thread of its own: trying a mutex the same thread holds is undefined.
+  auto try_on_other_thread = [&](bool exclusive) {
+    bool got = false;
+    std::thread([&] {
+      got = exclusive ? mu.try_lock() : mu.try_lock_shared();
+      if (got) exclusive ? mu.unlock() : mu.unlock_shared();
+    }).join();
+    return got;
+  };
+  {
+    std::shared_lock r1(mu);
+    std::shared_lock r2(mu);  // a second reader does not wait
+    EXPECT_FALSE(try_on_other_thread(true));
+    EXPECT_TRUE(try_on_other_thread(false));
+  }
+  {
+    std::unique_lock w(mu);
+    EXPECT_FALSE(try_on_other_thread(true));
+    EXPECT_FALSE(try_on_other_thread(false));
+  }
+  EXPECT_TRUE(try_on_other_thread(true));
 }
 
 }  // namespace
