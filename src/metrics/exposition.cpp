@@ -98,7 +98,7 @@ void render_counters(std::string& out, const CounterFamily& f) {
   append_header(out, f);
   for (const auto& [values, c] : series) {
     out += f.name();
-    append_labels(out, f.label_names(), *values);
+    append_labels(out, f.label_names(), values);
     out += ' ';
     append_uint(out, c->value());
     out += '\n';
@@ -111,7 +111,7 @@ void render_gauges(std::string& out, const GaugeFamily& f) {
   append_header(out, f);
   for (const auto& [values, g] : series) {
     out += f.name();
-    append_labels(out, f.label_names(), *values);
+    append_labels(out, f.label_names(), values);
     out += ' ';
     out += format_value(g->value());  // a computed gauge's callback runs here
     out += '\n';
@@ -131,20 +131,20 @@ void render_histograms(std::string& out, const HistogramFamily& f) {
     for (size_t i = 0; i < les.size(); ++i) {
       out += f.name();
       out += "_bucket";
-      append_labels(out, f.label_names(), *values, &les[i]);
+      append_labels(out, f.label_names(), values, &les[i]);
       out += ' ';
       append_uint(out, snap.cumulative[i]);
       out += '\n';
     }
     out += f.name();
     out += "_sum";
-    append_labels(out, f.label_names(), *values);
+    append_labels(out, f.label_names(), values);
     out += ' ';
     out += format_value(snap.sum);
     out += '\n';
     out += f.name();
     out += "_count";
-    append_labels(out, f.label_names(), *values);
+    append_labels(out, f.label_names(), values);
     out += ' ';
     append_uint(out, snap.count);
     out += '\n';

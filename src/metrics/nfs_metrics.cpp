@@ -9,7 +9,18 @@ namespace dfs::metrics {
 namespace {
 
 using nfs4::nfsstat4;
+using nfs4::state::ConnDirection;
 using nfs4::state::EndReason;
+
+std::string session_label(const nfs4::SessionId& id) {
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (uint8_t b : id) {
+    out += kHex[b >> 4];
+    out += kHex[b & 15];
+  }
+  return out;
+}
 
 // nfsstat4 values sit in two dense runs (RFC 5661 §15.1): 0..NFS4ERR_STALE and
 // NFS4ERR_BADHANDLE..NFS4ERR_DELEG_REVOKED. Two small arrays map them to compact indexes.
@@ -112,10 +123,10 @@ const char* NfsMetrics::status_label(size_t index) {
   return index < t.names.size() ? t.names[index] : "UNKNOWN";
 }
 
-NfsMetrics::NfsMetrics(Registry& registry, nfs4::Nfs4Service& service,
-                       const rpc::TcpServer& transport)
+NfsMetrics::NfsMetrics(Registry& registry, nfs4::Nfs4Service& service, rpc::TcpServer& transport)
     : registry_(registry),
       service_(service),
+      transport_(transport),
       op_counts_(kOpSlots * status_slots()),
       op_durations_(kOpSlots),
       compound_counts_(status_slots()),
@@ -173,6 +184,33 @@ NfsMetrics::NfsMetrics(Registry& registry, nfs4::Nfs4Service& service,
              [&s = service_.state] { return static_cast<double>(s.slots_in_use()); });
     computed(kConnectionsActive, "NFS TCP connections open now.",
              [&t = transport] { return static_cast<double>(t.connection_count()); });
+    auto& binds = counter(kConnectionsBind,
+                          "Connections bound to a session, or rebound, by the direction granted.",
+                          {"direction"});
+    for (auto dir : {ConnDirection::kFore, ConnDirection::kBack, ConnDirection::kBoth}) {
+      binds_[static_cast<size_t>(dir)] = &binds.labels({nfs4::state::direction_name(dir)});
+    }
+    auto& unbinds = counter(kConnectionsUnbind,
+                            "Connection bindings to sessions that ended, by why.", {"reason"});
+    for (size_t i = 0; i < unbinds_.size(); ++i) {
+      unbinds_[i] = &unbinds.labels(
+          {nfs4::state::unbind_reason_name(static_cast<nfs4::state::UnbindReason>(i))});
+    }
+    auto& rejected =
+        counter(kConnectionsRejected,
+                "Connections or bindings refused or shed: over a session's connection limit, "
+                "the wrong credential for a protected client, over the server's connection "
+                "limit, idle without a session.",
+                {"reason"});
+    for (size_t i = 0; i < 2; ++i) {
+      rejected_[i] = &rejected.labels(
+          {nfs4::state::reject_reason_name(static_cast<nfs4::state::RejectReason>(i))});
+    }
+    rejected_[2] = &rejected.labels({rpc::shed_reason_name(rpc::ShedReason::kMaxConnections)});
+    rejected_[3] = &rejected.labels({rpc::shed_reason_name(rpc::ShedReason::kIdleTimeout)});
+    bound_ =
+        &registry_.gauge(kConnectionsBound, "Connections bound to each session now.", {"session"});
+    registered_.push_back(kConnectionsBound);
 
     registry_
         .gauge(kBuildInfo, "Always 1; the labels say which build is running.",
@@ -196,6 +234,7 @@ NfsMetrics::~NfsMetrics() {
 void NfsMetrics::attach() {
   service_.set_observer(this);
   service_.state.set_observer(this);
+  transport_.set_observer(this);
   attached_ = true;
 }
 
@@ -204,6 +243,7 @@ void NfsMetrics::detach() {
   // Only undo our own registration: someone may have replaced us since.
   if (service_.observer() == this) service_.set_observer(nullptr);
   service_.state.set_observer(nullptr);
+  transport_.set_observer(nullptr);
   attached_ = false;
 }
 
@@ -282,9 +322,34 @@ void NfsMetrics::session_created(const nfs4::state::Session&) {
   sessions_created_->inc();
 }
 
-void NfsMetrics::session_ended(const nfs4::state::Session&, EndReason why) {
+void NfsMetrics::session_ended(const nfs4::state::Session& s, EndReason why) {
   const auto i = static_cast<size_t>(why);
   if (i < sessions_destroyed_.size()) sessions_destroyed_[i]->inc();
+  bound_->remove({session_label(s.id)});
+}
+
+// Called with the session's lock held, so the count read here is the one just made.
+void NfsMetrics::connection_bound(const nfs4::state::Session& s, ConnDirection dir) {
+  const auto i = static_cast<size_t>(dir);
+  if (i < binds_.size() && binds_[i]) binds_[i]->inc();
+  if (!s.destroyed)
+    bound_->labels({session_label(s.id)}).set(static_cast<double>(s.connections.size()));
+}
+
+void NfsMetrics::connection_unbound(const nfs4::state::Session& s, nfs4::state::UnbindReason why) {
+  const auto i = static_cast<size_t>(why);
+  if (i < unbinds_.size()) unbinds_[i]->inc();
+  if (!s.destroyed)
+    bound_->labels({session_label(s.id)}).set(static_cast<double>(s.connections.size()));
+}
+
+void NfsMetrics::binding_rejected(nfs4::state::RejectReason why) {
+  const auto i = static_cast<size_t>(why);
+  if (i < 2) rejected_[i]->inc();
+}
+
+void NfsMetrics::connection_shed(rpc::ShedReason why) {
+  rejected_[why == rpc::ShedReason::kMaxConnections ? 2 : 3]->inc();
 }
 
 void NfsMetrics::client_created(const nfs4::state::ClientRecord&) {
@@ -297,7 +362,7 @@ void NfsMetrics::client_ended(const nfs4::state::ClientRecord&, EndReason why) {
 }
 
 std::unique_ptr<NfsMetrics> attach_nfs_metrics(Registry& registry, nfs4::Nfs4Service& service,
-                                               const rpc::TcpServer& transport) {
+                                               rpc::TcpServer& transport) {
   auto m = std::make_unique<NfsMetrics>(registry, service, transport);
   m->attach();
   return m;

@@ -23,18 +23,21 @@
 
 namespace dfs::metrics {
 
-class NfsMetrics final : public nfs4::OpObserver, public nfs4::state::StateObserver {
+class NfsMetrics final : public nfs4::OpObserver,
+                         public nfs4::state::StateObserver,
+                         public rpc::TransportObserver {
  public:
   // Registers the families in `registry` (throws std::invalid_argument if they exist there
   // already). `service` and `transport` are read at scrape time and must outlive this object.
-  NfsMetrics(Registry& registry, nfs4::Nfs4Service& service, const rpc::TcpServer& transport);
+  NfsMetrics(Registry& registry, nfs4::Nfs4Service& service, rpc::TcpServer& transport);
   // Detaches (if attached) and removes the families from the registry.
   ~NfsMetrics() override;
   NfsMetrics(const NfsMetrics&) = delete;
   NfsMetrics& operator=(const NfsMetrics&) = delete;
 
-  // Becomes the service's OpObserver and its state manager's StateObserver. Call before the
-  // transport starts: the observer pointers are plain pointers read by the reactor threads.
+  // Becomes the service's OpObserver, its state manager's StateObserver and the transport's
+  // TransportObserver. Call before the transport starts: the observer pointers are plain
+  // pointers read by the reactor threads.
   void attach();
   // Stops observing; call after the transport stopped, for the same reason.
   void detach();
@@ -51,6 +54,12 @@ class NfsMetrics final : public nfs4::OpObserver, public nfs4::state::StateObser
   void session_ended(const nfs4::state::Session&, nfs4::state::EndReason why) override;
   void client_created(const nfs4::state::ClientRecord&) override;
   void client_ended(const nfs4::state::ClientRecord&, nfs4::state::EndReason why) override;
+  void connection_bound(const nfs4::state::Session& s, nfs4::state::ConnDirection dir) override;
+  void connection_unbound(const nfs4::state::Session& s, nfs4::state::UnbindReason why) override;
+  void binding_rejected(nfs4::state::RejectReason why) override;
+
+  // ---- TransportObserver ----
+  void connection_shed(rpc::ShedReason why) override;
 
   // Index spaces of the per-op arrays. Ops 0..kLastOp42 by number; anything else (and
   // numbers the op table does not name) shares the ILLEGAL slot.
@@ -83,7 +92,11 @@ class NfsMetrics final : public nfs4::OpObserver, public nfs4::state::StateObser
   static constexpr const char* kClientsDestroyed = "dittofs_nfs_clients_destroyed_total";
   static constexpr const char* kClientsActive = "dittofs_nfs_clients_active";
   static constexpr const char* kSlotsInUse = "dittofs_nfs_slots_in_use";
-  static constexpr const char* kConnectionsActive = "dittofs_connections_active";
+  static constexpr const char* kConnectionsActive = "dittofs_nfs_connections_active";
+  static constexpr const char* kConnectionsBind = "dittofs_nfs_connections_bind_total";
+  static constexpr const char* kConnectionsUnbind = "dittofs_nfs_connections_unbind_total";
+  static constexpr const char* kConnectionsBound = "dittofs_nfs_connections_bound";
+  static constexpr const char* kConnectionsRejected = "dittofs_nfs_connections_rejected_total";
   static constexpr const char* kBuildInfo = "dittofs_build_info";
 
  private:
@@ -103,6 +116,7 @@ class NfsMetrics final : public nfs4::OpObserver, public nfs4::state::StateObser
 
   Registry& registry_;
   nfs4::Nfs4Service& service_;
+  rpc::TcpServer& transport_;
   std::vector<std::string> registered_;  // to remove them again
   bool attached_ = false;
 
@@ -120,6 +134,10 @@ class NfsMetrics final : public nfs4::OpObserver, public nfs4::state::StateObser
   Counter* clients_created_ = nullptr;
   std::array<Counter*, 4> sessions_destroyed_{};  // by EndReason
   std::array<Counter*, 4> clients_destroyed_{};
+  std::array<Counter*, 4> binds_{};     // by ConnDirection value (1..3)
+  std::array<Counter*, 5> unbinds_{};   // by UnbindReason
+  std::array<Counter*, 4> rejected_{};  // session_limit, wrong_cred, max_connections, idle_timeout
+  GaugeFamily* bound_ = nullptr;        // per session, set when its bindings change
 
   SeriesCache<Counter> op_counts_;              // [op * status_slots() + status]
   SeriesCache<Histogram> op_durations_;         // [op]
@@ -131,7 +149,7 @@ class NfsMetrics final : public nfs4::OpObserver, public nfs4::state::StateObser
 // attaches them (so call it before the transport starts). Destroy the result after the
 // transport stopped and before `service` and `transport` go away.
 std::unique_ptr<NfsMetrics> attach_nfs_metrics(Registry& registry, nfs4::Nfs4Service& service,
-                                               const rpc::TcpServer& transport);
+                                               rpc::TcpServer& transport);
 
 // "destroyed", "expired", "evicted", "replaced".
 const char* end_reason_label(nfs4::state::EndReason why);

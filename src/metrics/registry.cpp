@@ -1,6 +1,7 @@
 #include "metrics/registry.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <set>
 #include <stdexcept>
@@ -21,10 +22,21 @@ const char* type_name(MetricType t) {
 
 // ---- series ----
 
+uint64_t Counter::value() const noexcept {
+  uint64_t sum = 0;
+  for (size_t c = 0; c < util::cell_count(); ++c)
+    sum += cells_[c].v.load(std::memory_order_relaxed);
+  return sum;
+}
+
 Histogram::Histogram(std::span<const double> bounds)
-    : bounds_(bounds), buckets_(new std::atomic<uint64_t>[bounds.size() + 1]) {
-  for (size_t i = 0; i <= bounds_.size(); ++i)
-    buckets_[i].store(0, std::memory_order_relaxed);
+    : bounds_(bounds),
+      lines_per_cell_((bounds.size() + 2 + kWordsPerLine - 1) / kWordsPerLine),
+      lines_(new Line[lines_per_cell_ * util::cell_count()]) {
+  for (size_t l = 0; l < lines_per_cell_ * util::cell_count(); ++l) {
+    for (auto& w : lines_[l].w)
+      w.store(0, std::memory_order_relaxed);
+  }
 }
 
 void Histogram::observe(double v) noexcept {
@@ -34,8 +46,14 @@ void Histogram::observe(double v) noexcept {
   if (!std::isnan(v)) {
     i = static_cast<size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), v) - bounds_.begin());
   }
-  buckets_[i].fetch_add(1, std::memory_order_relaxed);
-  sum_.fetch_add(v, std::memory_order_relaxed);
+  const size_t c = util::this_cell();
+  word(c, i).fetch_add(1, std::memory_order_relaxed);
+  // The sum is this thread's own word, so the compare-exchange practically never retries.
+  auto& sum = word(c, bounds_.size() + 1);
+  uint64_t old = sum.load(std::memory_order_relaxed);
+  while (!sum.compare_exchange_weak(old, std::bit_cast<uint64_t>(std::bit_cast<double>(old) + v),
+                                    std::memory_order_relaxed)) {
+  }
 }
 
 Histogram::Snapshot Histogram::snapshot() const {
@@ -43,11 +61,13 @@ Histogram::Snapshot Histogram::snapshot() const {
   s.cumulative.resize(bounds_.size() + 1);
   uint64_t running = 0;
   for (size_t i = 0; i <= bounds_.size(); ++i) {
-    running += buckets_[i].load(std::memory_order_relaxed);
+    for (size_t c = 0; c < util::cell_count(); ++c)
+      running += word(c, i).load(std::memory_order_relaxed);
     s.cumulative[i] = running;
   }
   s.count = running;
-  s.sum = sum_.load(std::memory_order_relaxed);
+  for (size_t c = 0; c < util::cell_count(); ++c)
+    s.sum += std::bit_cast<double>(word(c, bounds_.size() + 1).load(std::memory_order_relaxed));
   return s;
 }
 
@@ -67,7 +87,7 @@ Gauge& GaugeFamily::computed(const LabelValues& values, std::function<double()> 
   std::lock_guard lock(mu_);
   auto [it, inserted] = series_.emplace(values, nullptr);
   if (!inserted) throw std::invalid_argument("metric " + name() + ": series exists already");
-  it->second = std::make_unique<Gauge>(std::move(compute));
+  it->second = std::make_shared<Gauge>(std::move(compute));
   return *it->second;
 }
 

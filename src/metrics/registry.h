@@ -2,10 +2,11 @@
 // A small metrics registry in the Prometheus data model: named families (counter, gauge,
 // histogram), each with a fixed label schema, holding one series per set of label values.
 //
-// Updating a series is lock-free (relaxed atomics): the NFS path does it for every
-// operation. Finding or creating a series by its label values takes the family's mutex, so
-// hot paths look a series up once and keep the reference; series are never removed while
-// their family lives. Rendering is in exposition.h.
+// Updating a series is lock-free and writes only the calling thread's own cache line
+// (util/cells.h): the NFS path does it for every operation on every reactor, and a value is
+// summed over the cells when scraped. Finding or creating a series by its label values takes the
+// family's mutex, so hot paths look a series up once and keep the reference; series are never
+// removed while their family lives. Rendering is in exposition.h.
 
 #include <atomic>
 #include <cstdint>
@@ -19,6 +20,8 @@
 #include <utility>
 #include <vector>
 
+#include "util/cells.h"
+
 namespace dfs::metrics {
 
 enum class MetricType : uint8_t { kCounter, kGauge, kHistogram };
@@ -28,14 +31,22 @@ const char* type_name(MetricType t);
 using LabelValues = std::vector<std::string>;
 
 // A monotonically increasing integer. Integer rather than double because everything we count
-// is an event or a byte, and an atomic add on an integer is a single instruction.
-class Counter {
+// is an event or a byte, and an atomic add on an integer is a single instruction. One cell per
+// thread (util/cells.h); value() sums them. The object has a cache line of its own, so the
+// pointer every update reads never shares a line with memory some other thread writes.
+class alignas(util::kCacheLine) Counter {
  public:
-  void inc(uint64_t n = 1) noexcept { value_.fetch_add(n, std::memory_order_relaxed); }
-  uint64_t value() const noexcept { return value_.load(std::memory_order_relaxed); }
+  Counter() : cells_(new Cell[util::cell_count()]) {}
+  void inc(uint64_t n = 1) noexcept {
+    cells_[util::this_cell()].v.fetch_add(n, std::memory_order_relaxed);
+  }
+  uint64_t value() const noexcept;
 
  private:
-  std::atomic<uint64_t> value_{0};
+  struct alignas(util::kCacheLine) Cell {
+    std::atomic<uint64_t> v{0};
+  };
+  std::unique_ptr<Cell[]> cells_;
 };
 
 // A value that goes up and down: either set by the program, or computed by a callback when
@@ -59,8 +70,9 @@ class Gauge {
 
 // Observations counted into fixed buckets. Each bucket counts only its own range; the
 // cumulative counts the exposition format wants are summed at scrape time, so observe()
-// touches one bucket instead of all the ones above it.
-class Histogram {
+// touches one bucket instead of all the ones above it. Every thread has its own buckets and
+// sum (util/cells.h), laid out in whole cache lines.
+class alignas(util::kCacheLine) Histogram {
  public:
   // `bounds` are the buckets' inclusive upper bounds, strictly increasing, without +Inf; they
   // must outlive the histogram (the family owns them).
@@ -78,9 +90,19 @@ class Histogram {
   Snapshot snapshot() const;
 
  private:
+  struct alignas(util::kCacheLine) Line {
+    std::atomic<uint64_t> w[util::kCacheLine / sizeof(uint64_t)];
+  };
+  static constexpr size_t kWordsPerLine = util::kCacheLine / sizeof(uint64_t);
+  // Word `i` of cell `c`: the buckets (bounds_.size() + 1, the last is +Inf), then the sum
+  // (a double's bits).
+  std::atomic<uint64_t>& word(size_t c, size_t i) const {
+    return lines_[c * lines_per_cell_ + i / kWordsPerLine].w[i % kWordsPerLine];
+  }
+
   std::span<const double> bounds_;
-  std::unique_ptr<std::atomic<uint64_t>[]> buckets_;  // bounds_.size() + 1 (the last is +Inf)
-  std::atomic<double> sum_{0};
+  size_t lines_per_cell_;
+  std::unique_ptr<Line[]> lines_;
 };
 
 class Family {
@@ -114,7 +136,8 @@ template <class M>
 class MetricFamily : public Family {
  public:
   // The series for these label values (in label-name order), created on first use. Takes the
-  // family's mutex: look a series up once and keep the reference.
+  // family's mutex: look a series up once and keep the reference (only series that are never
+  // removed may be kept).
   M& labels(const LabelValues& values = {}) {
     check_arity(values);
     std::lock_guard lock(mu_);
@@ -123,23 +146,29 @@ class MetricFamily : public Family {
     return *it->second;
   }
 
-  // Every series, ordered by label values (so the rendering is deterministic). The pointers
-  // stay valid while the family lives.
-  std::vector<std::pair<const LabelValues*, const M*>> series() const {
+  // Removes one series (e.g. a per-session gauge when its session ends). A scrape that has
+  // already taken it keeps it alive until it is done. False if there was none.
+  bool remove(const LabelValues& values) {
     std::lock_guard lock(mu_);
-    std::vector<std::pair<const LabelValues*, const M*>> out;
+    return series_.erase(values) > 0;
+  }
+
+  // Every series, ordered by label values (so the rendering is deterministic).
+  std::vector<std::pair<LabelValues, std::shared_ptr<const M>>> series() const {
+    std::lock_guard lock(mu_);
+    std::vector<std::pair<LabelValues, std::shared_ptr<const M>>> out;
     out.reserve(series_.size());
     for (const auto& [values, m] : series_)
-      out.emplace_back(&values, m.get());
+      out.emplace_back(values, m);
     return out;
   }
 
  protected:
   using Family::Family;
-  virtual std::unique_ptr<M> make_series() const = 0;
+  virtual std::shared_ptr<M> make_series() const = 0;
 
   mutable std::mutex mu_;
-  std::map<LabelValues, std::unique_ptr<M>> series_;
+  std::map<LabelValues, std::shared_ptr<M>> series_;
 };
 
 class CounterFamily final : public MetricFamily<Counter> {
@@ -149,7 +178,7 @@ class CounterFamily final : public MetricFamily<Counter> {
                      std::move(label_names)) {}
 
  protected:
-  std::unique_ptr<Counter> make_series() const override { return std::make_unique<Counter>(); }
+  std::shared_ptr<Counter> make_series() const override { return std::make_shared<Counter>(); }
 };
 
 class GaugeFamily final : public MetricFamily<Gauge> {
@@ -163,7 +192,7 @@ class GaugeFamily final : public MetricFamily<Gauge> {
   Gauge& computed(const LabelValues& values, std::function<double()> compute);
 
  protected:
-  std::unique_ptr<Gauge> make_series() const override { return std::make_unique<Gauge>(); }
+  std::shared_ptr<Gauge> make_series() const override { return std::make_shared<Gauge>(); }
 };
 
 class HistogramFamily final : public MetricFamily<Histogram> {
@@ -176,8 +205,8 @@ class HistogramFamily final : public MetricFamily<Histogram> {
   const std::vector<double>& bounds() const { return bounds_; }
 
  protected:
-  std::unique_ptr<Histogram> make_series() const override {
-    return std::make_unique<Histogram>(bounds_);
+  std::shared_ptr<Histogram> make_series() const override {
+    return std::make_shared<Histogram>(bounds_);
   }
 
  private:

@@ -46,7 +46,8 @@ std::shared_ptr<xdr::OutOfLineBytes> Nfs4Program::place(uint32_t, uint32_t proce
 }
 
 void Nfs4Program::on_disconnect(const std::shared_ptr<rpc::Connection>& conn) {
-  svc_.state.connection_closed(conn->id());
+  svc_.state.connection_closed(conn->id(), conn->draining() ? state::UnbindReason::kDrain
+                                                            : state::UnbindReason::kDisconnect);
 }
 
 rpc::AcceptStat Nfs4Program::call(rpc::CallContext& ctx, xdr::Decoder& d, xdr::Encoder& e) {
@@ -143,6 +144,10 @@ rpc::AcceptStat Nfs4Program::call(rpc::CallContext& ctx, xdr::Decoder& d, xdr::E
       // refused by the gate
     } else if ((desc->flags & kNeedsFh) && !c.current.set) {
       st = NFS4ERR_NOFILEHANDLE;
+    } else if (c.session && c.session->client->protect.enforces(op) &&
+               !(c.session->client->principal == state::Principal{ctx.cred.flavor, ctx.cred.uid})) {
+      // SP4_MACH_CRED (§18.35.3): this operation must come from the machine credential.
+      st = NFS4ERR_WRONG_CRED;
     } else if (c.session && e.size() + desc->reply_bound > c.session->fore.maxresponsesize) {
       st = NFS4ERR_REP_TOO_BIG;  // refused before running (§2.10.6.4)
     } else if (c.session && c.cachethis &&

@@ -1,7 +1,5 @@
 #include "nfs4/service.h"
 
-#include <unistd.h>
-
 #include <random>
 
 #include "util/build_info.h"
@@ -13,13 +11,14 @@ Nfs4Service::Nfs4Service(vfs::Namespace& ns_, SettingsHolder& settings_)
   std::random_device rd;
   for (auto& b : write_verifier_)
     b = static_cast<uint8_t>(rd());
-  char host[256] = {0};
-  ::gethostname(host, sizeof host - 1);
-  // Stable for the server's life (§2.5): clients compare them to detect trunking.
-  std::string major = std::string("dittofs:") + host;
-  server_owner_.minor_id = 0;
-  server_owner_.major_id.assign(major.begin(), major.end());
-  server_scope_.assign(major.begin(), major.end());
+  static const char* kHex = "0123456789abcdef";
+  std::string id;
+  for (int i = 0; i < 16; ++i) {
+    uint32_t v = rd();
+    id += kHex[v & 15];
+    id += kHex[(v >> 4) & 15];
+  }
+  set_instance_id(id);
   impl_name_ = std::string("dittofs ") + build::kVersion;
   state.set_file_open_hook([this](const state::FileKey& key, bool opened) {
     auto fs = ns.file_system(key.fs);
@@ -30,6 +29,16 @@ Nfs4Service::Nfs4Service(vfs::Namespace& ns_, SettingsHolder& settings_)
       fs->release(key.inode);
     }
   });
+}
+
+void Nfs4Service::set_instance_id(const std::string& id) {
+  // One value on every address the server listens on (§2.10.5: equal major ids and scopes
+  // tell a client that two addresses reach one server, whose sessions it may trunk).
+  instance_id_ = id;
+  const std::string major = "dittofs:" + id;
+  server_owner_.minor_id = 0;
+  server_owner_.major_id.assign(major.begin(), major.end());
+  server_scope_.assign(major.begin(), major.end());
 }
 
 }  // namespace dfs::nfs4

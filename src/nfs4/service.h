@@ -45,6 +45,12 @@ class Nfs4Service {
   const Verifier& write_verifier() const { return write_verifier_; }
   const ServerOwner& server_owner() const { return server_owner_; }
   const std::vector<uint8_t>& server_scope() const { return server_scope_; }
+  // Names this server instance on the wire (§2.5, §2.10.5): server_owner's major id and the
+  // server scope become "dittofs:<id>". The daemon keeps the id in its data directory, so it
+  // survives restarts and differs between two instances on one host; until it is set, the
+  // id is random. Set before the transport starts.
+  void set_instance_id(const std::string& id);
+  const std::string& instance_id() const { return instance_id_; }
   const std::string& impl_name() const { return impl_name_; }
 
   void set_observer(OpObserver* o) { observer_ = o; }
@@ -52,6 +58,7 @@ class Nfs4Service {
 
  private:
   Verifier write_verifier_{};
+  std::string instance_id_;
   ServerOwner server_owner_;
   std::vector<uint8_t> server_scope_;
   std::string impl_name_;

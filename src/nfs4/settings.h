@@ -3,9 +3,10 @@
 // setting publishes a new snapshot, which new sessions and connections pick up (live
 // settings, DESIGN.md). Readers take a snapshot per use and never see a half-applied change.
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
+
+#include "util/published.h"
 
 namespace dfs::nfs4 {
 
@@ -19,6 +20,8 @@ struct Settings {
   uint32_t v4_max_session_slots = 64;   // fore-channel slots per session
   uint32_t v4_max_sessions_per_client = 16;
   uint32_t v4_max_connections_per_session = 16;  // 0 = unlimited
+  uint32_t max_connections = 0;  // open NFS connections in all; 0 = the descriptor limit less 256
+  uint32_t idle_timeout = 300;   // seconds a connection bound to no session may idle; 0 = never
   bool delegations_enabled = true;
   uint32_t max_delegations = 10000;
   uint32_t callback_timeout = 10;  // seconds
@@ -26,18 +29,18 @@ struct Settings {
   uint32_t max_minor_version = 2;
 };
 
+// Every COMPOUND takes a snapshot; util::Published keeps that free of writes to memory other
+// reactors use.
 class SettingsHolder {
  public:
-  SettingsHolder() : current_(std::make_shared<const Settings>()) {}
-  explicit SettingsHolder(Settings s) : current_(std::make_shared<const Settings>(s)) {}
+  SettingsHolder() : current_(Settings{}) {}
+  explicit SettingsHolder(Settings s) : current_(s) {}
 
-  std::shared_ptr<const Settings> get() const { return current_.load(std::memory_order_acquire); }
-  void set(const Settings& s) {
-    current_.store(std::make_shared<const Settings>(s), std::memory_order_release);
-  }
+  std::shared_ptr<const Settings> get() const { return current_.get(); }
+  void set(const Settings& s) { current_.set(s); }
 
  private:
-  std::atomic<std::shared_ptr<const Settings>> current_;
+  util::Published<Settings> current_;
 };
 
 }  // namespace dfs::nfs4

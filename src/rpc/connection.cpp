@@ -23,8 +23,8 @@ OutboundMessage OutboundMessage::from_encoder(xdr::Encoder& enc, xdr::ByteBuffer
   return m;
 }
 
-Connection::Connection(uint64_t id, int fd, std::string peer, Reactor* reactor)
-    : id_(id), fd_(fd), peer_(std::move(peer)), reactor_(reactor) {}
+Connection::Connection(uint64_t id, int fd, std::string peer, Reactor* reactor, std::string local)
+    : id_(id), fd_(fd), peer_(std::move(peer)), local_(std::move(local)), reactor_(reactor) {}
 
 Connection::~Connection() = default;
 
@@ -80,6 +80,7 @@ bool Connection::flush_locked() {
       return true;
     }
     size_t written = static_cast<size_t>(w);
+    bytes_out_.fetch_add(written, std::memory_order_relaxed);
     queued_bytes_ -= std::min(queued_bytes_.load(), written);
     while (written > 0 && !queue_.empty()) {
       auto& front = queue_.front();
@@ -102,6 +103,12 @@ void Connection::close() {
   mark_closed();
   ::shutdown(fd_, SHUT_RDWR);
   reactor_->request_close(*this);
+}
+
+void Connection::drain() {
+  std::lock_guard lock(write_mu_);
+  if (is_closed() || draining_.exchange(true)) return;
+  if (reactor_) reactor_->request_drain(*this);
 }
 
 void Connection::mark_closed() {

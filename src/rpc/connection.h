@@ -7,6 +7,7 @@
 #include <sys/uio.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -42,14 +43,42 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // connection, whatever the peer does).
   static constexpr size_t kMaxQueuedBytes = 64u << 20;
 
-  Connection(uint64_t id, int fd, std::string peer, Reactor* reactor);
+  Connection(uint64_t id, int fd, std::string peer, Reactor* reactor, std::string local = {});
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
   uint64_t id() const { return id_; }
   const std::string& peer() const { return peer_; }
+  // The server address the connection arrived on ("127.0.0.2:2049"); empty if unknown.
+  const std::string& local() const { return local_; }
+  std::chrono::system_clock::time_point accepted_at() const { return accepted_at_; }
   bool is_closed() const { return closed_.load(std::memory_order_acquire); }
+
+  // ---- bookkeeping (connection registry, REST, limits) ----
+  // Steady-clock time of the last record received or reply sent. Stored by the connection's
+  // own reactor, once per batch of records: a cache line no other connection writes.
+  std::chrono::steady_clock::time_point last_activity() const {
+    return std::chrono::steady_clock::time_point(
+        std::chrono::steady_clock::duration(last_activity_ns_.load(std::memory_order_relaxed)));
+  }
+  void touch() {
+    last_activity_ns_.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                            std::memory_order_relaxed);
+  }
+  uint64_t bytes_in() const { return bytes_in_.load(std::memory_order_relaxed); }
+  uint64_t bytes_out() const { return bytes_out_.load(std::memory_order_relaxed); }
+  // How many sessions the connection is bound to, kept by the layer that binds (NFSv4.1
+  // state). A connection bound to none is idle-timed-out and shed first when the server is
+  // out of connections.
+  void add_bindings(int delta) { bindings_.fetch_add(delta, std::memory_order_relaxed); }
+  uint32_t bindings() const { return bindings_.load(std::memory_order_relaxed); }
+
+  // Closes the connection gracefully (operator drain): reading stops, the records already
+  // received are executed and answered, and the socket closes once every reply is written.
+  // Safe from any thread.
+  void drain();
+  bool draining() const { return draining_.load(std::memory_order_acquire); }
 
   // Queues or writes the message; safe from any thread. False if the connection is closed.
   bool send(OutboundMessage&& msg);
@@ -77,8 +106,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const uint64_t id_;
   int fd_;
   const std::string peer_;
+  const std::string local_;
   Reactor* const reactor_;
+  const std::chrono::system_clock::time_point accepted_at_ = std::chrono::system_clock::now();
   std::atomic<bool> closed_{false};
+  std::atomic<bool> draining_{false};
+  std::atomic<int64_t> last_activity_ns_{
+      std::chrono::steady_clock::now().time_since_epoch().count()};
+  std::atomic<uint64_t> bytes_in_{0};   // added by the reactor
+  std::atomic<uint64_t> bytes_out_{0};  // added under write_mu_
+  std::atomic<uint32_t> bindings_{0};
 
   std::mutex write_mu_;
   std::deque<OutboundMessage> queue_;

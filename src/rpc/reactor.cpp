@@ -33,8 +33,9 @@ uint32_t load_be32(const uint8_t* p) {
 
 }  // namespace
 
-Reactor::Reactor(RecordHandler& handler, std::atomic<size_t>& max_record_size)
-    : handler_(handler), max_record_size_(max_record_size) {
+Reactor::Reactor(RecordHandler& handler, std::atomic<size_t>& max_record_size,
+                 ConnectionRegistry& registry)
+    : handler_(handler), max_record_size_(max_record_size), registry_(registry) {
   epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (epfd_ < 0 || wake_fd_ < 0) throw std::runtime_error("epoll/eventfd setup failed");
@@ -69,7 +70,7 @@ void Reactor::stop() {
   for (int fd : fds)
     drop(fd);
   std::lock_guard lock(mu_);
-  for (auto& [fd, id, peer] : adopted_)
+  for (auto& [fd, id, peer, local] : adopted_)
     ::close(fd);
   adopted_.clear();
 }
@@ -78,10 +79,10 @@ bool Reactor::on_own_thread() const {
   return std::this_thread::get_id() == thread_id_;
 }
 
-void Reactor::adopt(int fd, uint64_t id, std::string peer) {
+void Reactor::adopt(int fd, uint64_t id, std::string peer, std::string local) {
   {
     std::lock_guard lock(mu_);
-    adopted_.emplace_back(fd, id, std::move(peer));
+    adopted_.emplace_back(fd, id, std::move(peer), std::move(local));
   }
   uint64_t one = 1;
   [[maybe_unused]] auto r = ::write(wake_fd_, &one, sizeof one);
@@ -96,10 +97,21 @@ void Reactor::request_close(Connection& conn) {
   [[maybe_unused]] auto r = ::write(wake_fd_, &one, sizeof one);
 }
 
+void Reactor::request_drain(Connection& conn) {
+  {
+    std::lock_guard lock(mu_);
+    drain_requests_.emplace_back(conn.fd_, conn.id());
+  }
+  uint64_t one = 1;
+  [[maybe_unused]] auto r = ::write(wake_fd_, &one, sizeof one);
+}
+
 void Reactor::set_want_write(Connection& conn, bool on) {
   epoll_event ev{};
-  // Callers hold the connection's write mutex, which guards read_paused_.
-  ev.events = (conn.read_paused_ ? 0u : EPOLLIN | EPOLLRDHUP) | (on ? EPOLLOUT : 0u);
+  // Callers hold the connection's write mutex, which guards read_paused_. A draining
+  // connection is not read from (a peer's hang-up is still reported).
+  const bool read = !conn.read_paused_ && !conn.draining();
+  ev.events = (read ? EPOLLIN | EPOLLRDHUP : 0u) | (on ? EPOLLOUT : 0u);
   ev.data.fd = conn.fd_;
   ::epoll_ctl(epfd_, EPOLL_CTL_MOD, conn.fd_, &ev);
 }
@@ -116,16 +128,18 @@ void Reactor::snapshot(std::vector<std::shared_ptr<Connection>>& out) const {
 }
 
 void Reactor::drain_adopted() {
-  std::vector<std::tuple<int, uint64_t, std::string>> fresh;
+  std::vector<std::tuple<int, uint64_t, std::string, std::string>> fresh;
   std::vector<std::pair<int, uint64_t>> closing;
+  std::vector<std::pair<int, uint64_t>> draining;
   {
     std::lock_guard lock(mu_);
     fresh.swap(adopted_);
     closing.swap(close_requests_);
+    draining.swap(drain_requests_);
   }
-  for (auto& [fd, id, peer] : fresh) {
+  for (auto& [fd, id, peer, local] : fresh) {
     auto slot = std::make_unique<Slot>(
-        Slot{std::make_shared<Connection>(id, fd, std::move(peer), this),
+        Slot{std::make_shared<Connection>(id, fd, std::move(peer), this, std::move(local)),
              xdr::ByteBuffer(kReadChunk), RecordFramer(max_record_size_.load()), 0, 0});
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP;
@@ -140,8 +154,18 @@ void Reactor::drain_adopted() {
       drop(fd);
       continue;
     }
+    registry_.add(conn);
     spdlog::debug("connection {} from {} accepted", conn->id(), conn->peer());
     handler_.on_connect(conn);
+  }
+  for (auto [fd, id] : draining) {
+    Slot* slot = nullptr;
+    {
+      std::lock_guard lock(mu_);
+      auto it = slots_.find(fd);
+      if (it != slots_.end() && it->second->conn->id() == id) slot = it->second.get();
+    }
+    if (slot) start_drain(*slot);
   }
   for (auto [fd, id] : closing) {
     bool same = false;
@@ -186,17 +210,41 @@ void Reactor::run() {
         slot = it == slots_.end() ? nullptr : it->second.get();
         if (!slot) continue;
       }
+      if (slot->draining) {
+        // Nothing more is read from a draining connection; a peer that went away ends it.
+        if (events[i].events & (EPOLLERR | EPOLLHUP)) drop(fd);
+        continue;
+      }
       if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) on_readable(*slot);
     }
   }
 }
 
+void Reactor::start_drain(Slot& slot) {
+  const int fd = slot.conn->fd_;
+  slot.draining = true;
+  // Complete records already received are requests in flight: they are answered.
+  if (!dispatch_records(slot)) {
+    drop(fd);
+    return;
+  }
+  bool done = false;
+  {
+    std::lock_guard lock(slot.conn->write_mu_);
+    done = slot.conn->queue_.empty();
+    set_want_write(*slot.conn, !done);
+  }
+  spdlog::info("connection {} from {} draining", slot.conn->id(), slot.conn->peer());
+  if (done) drop(fd);
+}
+
 void Reactor::on_writable(Slot& slot) {
   auto& conn = *slot.conn;
   bool resume = false;
+  bool drained = false;
   {
     std::lock_guard lock(conn.write_mu_);
-    bool drained = conn.flush_locked();
+    drained = conn.flush_locked();
     resume = conn.read_paused_ && conn.queued_bytes_ <= Connection::kMaxQueuedBytes / 2;
     if (resume) conn.read_paused_ = false;
     if ((drained && conn.want_write_) || resume) {
@@ -207,8 +255,12 @@ void Reactor::on_writable(Slot& slot) {
   // Records left buffered while paused are handled now; the socket may have nothing new.
   if (resume) {
     int fd = conn.fd_;
-    if (!dispatch_records(slot)) drop(fd);
+    if (!dispatch_records(slot)) {
+      drop(fd);
+      return;
+    }
   }
+  if (slot.draining && drained) drop(conn.fd_);
 }
 
 // Unprocessed bytes stay where they are while there is room behind them: moving a partial
@@ -288,6 +340,8 @@ void Reactor::on_readable(Slot& slot) {
       drop(fd);
       return;
     }
+    slot.conn->bytes_in_.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
+    slot.conn->touch();
     if (!dispatch_records(slot)) {
       drop(fd);
       return;
@@ -417,6 +471,7 @@ void Reactor::drop(int fd) {
   }
   ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
   auto conn = slot->conn;
+  registry_.remove(conn->id());
   {
     std::lock_guard lock(conn->write_mu_);
     conn->mark_closed();

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "rpc/connection.h"
+#include "rpc/connection_registry.h"
 #include "rpc/record_framer.h"
 #include "rpc/tcp_server.h"
 
@@ -17,17 +18,20 @@ namespace dfs::rpc {
 
 class Reactor {
  public:
-  Reactor(RecordHandler& handler, std::atomic<size_t>& max_record_size);
+  Reactor(RecordHandler& handler, std::atomic<size_t>& max_record_size,
+          ConnectionRegistry& registry);
   ~Reactor();
 
   void start();
   void stop();
   // Hands an accepted socket to this reactor; safe from any thread.
-  void adopt(int fd, uint64_t id, std::string peer);
+  void adopt(int fd, uint64_t id, std::string peer, std::string local);
   // Arms or disarms EPOLLOUT for a connection with queued output.
   void set_want_write(Connection& conn, bool on);
   // Wakes the loop so it notices a close request.
   void request_close(Connection& conn);
+  // Wakes the loop so it drains the connection (Connection::drain).
+  void request_drain(Connection& conn);
   // True on this reactor's own thread.
   bool on_own_thread() const;
 
@@ -48,6 +52,8 @@ class Reactor {
     // The connection sends large records: the next record's head is read on its own, so
     // that its bulk bytes are not read into the receive buffer before they can be placed.
     bool bulk = false;
+    // Draining: nothing more is read; the socket closes once the replies are written.
+    bool draining = false;
   };
 
   void run();
@@ -58,6 +64,8 @@ class Reactor {
   void on_writable(Slot& slot);
   // Frames and dispatches whatever complete records the buffer holds; false on a fatal error.
   bool dispatch_records(Slot& slot);
+  // Starts draining a connection (stops reading; closes when its replies are out).
+  void start_drain(Slot& slot);
   // The record whose fragment header is at `frag` in the buffer is incomplete: asks the
   // handler where its bulk bytes go and, if somewhere, moves those already buffered there and
   // shortens the fragment header by their length.
@@ -68,6 +76,7 @@ class Reactor {
 
   RecordHandler& handler_;
   std::atomic<size_t>& max_record_size_;
+  ConnectionRegistry& registry_;
   int epfd_ = -1;
   int wake_fd_ = -1;
   std::atomic<bool> running_{false};
@@ -76,8 +85,9 @@ class Reactor {
 
   mutable std::mutex mu_;  // guards slots_ against snapshots and adopted_
   std::unordered_map<int, std::unique_ptr<Slot>> slots_;
-  std::vector<std::tuple<int, uint64_t, std::string>> adopted_;
+  std::vector<std::tuple<int, uint64_t, std::string, std::string>> adopted_;
   std::vector<std::pair<int, uint64_t>> close_requests_;  // fd and connection id
+  std::vector<std::pair<int, uint64_t>> drain_requests_;  // fd and connection id
 };
 
 }  // namespace dfs::rpc

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "rpc/connection.h"
+#include "rpc/connection_registry.h"
 #include "xdr/out_of_line.h"
 
 namespace dfs::rpc {
@@ -38,11 +39,27 @@ class RecordHandler {
   virtual void on_disconnect(const std::shared_ptr<Connection>&) {}
 };
 
+// Why the transport turned a connection away or closed it on its own.
+enum class ShedReason : uint8_t {
+  kMaxConnections,  // the server was at its connection limit (or out of descriptors)
+  kIdleTimeout,     // bound to no session and idle for longer than the idle timeout
+};
+const char* shed_reason_name(ShedReason r);  // "max_connections", "idle_timeout"
+
+class TransportObserver {
+ public:
+  virtual ~TransportObserver() = default;
+  virtual void connection_shed(ShedReason why) = 0;
+};
+
 struct TcpServerOptions {
-  std::string address = "0.0.0.0";
+  // Every address is listened on with the same port (IPv4 or IPv6 literals).
+  std::vector<std::string> addresses{"0.0.0.0"};
   uint16_t port = 12049;
   unsigned reactor_threads = 0;  // 0: one per CPU
   size_t max_record_size = 4u << 20;
+  size_t max_connections = 0;   // 0: the descriptor limit less a reserve
+  unsigned idle_timeout_s = 0;  // for connections bound to no session; 0: never
 };
 
 class TcpServer {
@@ -52,32 +69,56 @@ class TcpServer {
   TcpServer(const TcpServer&) = delete;
   TcpServer& operator=(const TcpServer&) = delete;
 
-  // Binds and starts the threads; throws std::runtime_error if the address cannot be bound.
+  // Binds and starts the threads; throws std::runtime_error if an address cannot be bound.
   void start();
   void stop();
   uint16_t port() const { return bound_port_; }
+  // The first address listened on, with the port ("127.0.0.1:12049", "[::1]:12049").
   std::string listen_address() const;
+  std::vector<std::string> listen_addresses() const;
 
   // Applies to records framed from now on, on every connection.
   void set_max_record_size(size_t n) { max_record_size_.store(n); }
   size_t max_record_size() const { return max_record_size_.load(); }
+  // Live limits (0 keeps the meaning they have in TcpServerOptions).
+  void set_limits(size_t max_connections, unsigned idle_timeout_s);
+  // The connection limit in force (max_connections, or the automatic one).
+  size_t max_connections() const;
+  // Told when a connection is turned away or shed; set before start().
+  void set_observer(TransportObserver* o) { observer_ = o; }
 
-  size_t connection_count() const;
+  size_t connection_count() const { return registry_.size(); }
   // A snapshot of the open connections.
-  std::vector<std::shared_ptr<Connection>> connections() const;
+  std::vector<std::shared_ptr<Connection>> connections() const { return registry_.all(); }
+  std::shared_ptr<Connection> find(uint64_t id) const { return registry_.find(id); }
 
  private:
   void accept_loop();
+  // Accepts one connection from `fd` (or turns it away): kOne; kNone when there was none;
+  // kPause when accepting should pause (out of descriptors with nothing to shed).
+  enum class Accepted { kOne, kNone, kPause };
+  Accepted accept_one(int fd);
+  // Closes the connection bound to no session that was idle longest; false if there is none.
+  bool shed_idle_unbound();
+  // Closes connections bound to no session that were idle longer than the timeout.
+  void sweep_idle();
 
   TcpServerOptions options_;
   RecordHandler& handler_;
   std::atomic<size_t> max_record_size_;
-  int listen_fd_ = -1;
+  std::atomic<size_t> max_connections_;
+  std::atomic<unsigned> idle_timeout_s_;
+  size_t auto_max_connections_ = 0;
+  TransportObserver* observer_ = nullptr;
+  ConnectionRegistry registry_;
+  std::vector<int> listen_fds_;
+  std::vector<std::string> bound_addresses_;
   int stop_fd_ = -1;
   uint16_t bound_port_ = 0;
   std::atomic<bool> running_{false};
   std::atomic<uint64_t> next_conn_id_{1};
   std::vector<std::unique_ptr<Reactor>> reactors_;
+  size_t next_reactor_ = 0;
   std::thread acceptor_;
 };
 

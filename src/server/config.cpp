@@ -27,6 +27,8 @@ void read_settings(const YAML::Node& n, nfs4::Settings& s) {
   read(n, "callback_timeout", s.callback_timeout);
   read(n, "min_minor_version", s.min_minor_version);
   read(n, "max_minor_version", s.max_minor_version);
+  read(n, "max_connections", s.max_connections);
+  read(n, "idle_timeout", s.idle_timeout);
 }
 
 }  // namespace
@@ -34,7 +36,14 @@ void read_settings(const YAML::Node& n, nfs4::Settings& s) {
 void load_config_file(const std::string& path, Config& out) {
   try {
     YAML::Node root = YAML::LoadFile(path);
-    read(root, "listen", out.listen_address);
+    if (root["listen"]) {
+      // One address or a list of them.
+      if (root["listen"].IsSequence()) {
+        out.listen_addresses = root["listen"].as<std::vector<std::string>>();
+      } else {
+        out.listen_addresses = {root["listen"].as<std::string>()};
+      }
+    }
     read(root, "port", out.port);
     read(root, "log_level", out.log_level);
     read(root, "reactor_threads", out.reactor_threads);

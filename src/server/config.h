@@ -34,7 +34,9 @@ struct Config {
   // argon2id cost for control-plane passwords: "interactive" (libsodium's interactive
   // limits) or "minimal" (for tests only).
   std::string password_cost = "interactive";
-  std::string listen_address = "0.0.0.0";
+  // NFS listens on every one of these addresses (IPv4 or IPv6), all with `port`: one server
+  // reachable by several addresses, which a client can trunk over (server_owner says so).
+  std::vector<std::string> listen_addresses{"0.0.0.0"};
   uint16_t port = 12049;
   std::string log_level = "info";
   unsigned reactor_threads = 0;

@@ -68,7 +68,9 @@ Daemon::Daemon(Config config) : config_(std::move(config)), settings_(config_.nf
   service_ = std::make_unique<nfs4::Nfs4Service>(ns_, settings_);
   dispatcher_.add_program(std::make_shared<nfs4::Nfs4Program>(*service_));
   rpc::TcpServerOptions opts;
-  opts.address = config_.listen_address;
+  opts.addresses = config_.listen_addresses;
+  opts.max_connections = config_.nfs.max_connections;
+  opts.idle_timeout_s = config_.nfs.idle_timeout;
   opts.port = config_.port;
   opts.reactor_threads = config_.reactor_threads;
   opts.max_record_size = config_.nfs.max_record_size;
@@ -116,6 +118,9 @@ void Daemon::start_control() {
   ::chmod(data_dir_.c_str(), 0700);
   db_ = std::make_unique<control::ControlDb>(data_dir_ + "/control.db");
   jwt_ = std::make_unique<control::JwtSigner>(load_or_create_secret(data_dir_ + "/jwt.secret"));
+  // Who this server is to NFS clients (server_owner, server_scope): kept with the data, so a
+  // restart is the same server and a second instance on the host is another one.
+  service_->set_instance_id(load_or_create_secret(data_dir_ + "/server.id").substr(0, 32));
   auth_ = std::make_unique<control::AuthService>(*db_, *jwt_,
                                                  config_.password_cost == "minimal"
                                                      ? control::PasswordCost::minimal()
@@ -128,9 +133,11 @@ void Daemon::start_control() {
                  "  (shown once; set DITTOFS_ADMIN_INITIAL_PASSWORD to choose it)\n\n",
                  pw->c_str());
   }
-  settings_service_ = std::make_unique<control::SettingsService>(
-      *db_, settings_,
-      [this](const nfs4::Settings& s) { tcp_->set_max_record_size(s.max_record_size); });
+  settings_service_ =
+      std::make_unique<control::SettingsService>(*db_, settings_, [this](const nfs4::Settings& s) {
+        tcp_->set_max_record_size(s.max_record_size);
+        tcp_->set_limits(s.max_connections, s.idle_timeout);
+      });
   settings_service_->load();
   shares_ = std::make_unique<control::ShareService>(
       *db_, ns_, [](const control::ShareRecord& r, uint64_t fsid) {
@@ -176,9 +183,11 @@ void Daemon::start() {
   nfs_metrics_ = std::make_unique<metrics::NfsMetrics>(registry_, *service_, *tcp_);
   nfs_metrics_->attach();
   tcp_->set_max_record_size(settings_.get()->max_record_size);
+  tcp_->set_limits(settings_.get()->max_connections, settings_.get()->idle_timeout);
   tcp_->start();
   started_ = true;
-  spdlog::info("NFSv4.1 listening on {}", tcp_->listen_address());
+  for (const auto& a : tcp_->listen_addresses())
+    spdlog::info("NFSv4.1 listening on {}", a);
   if (config_.rpcbind_register) {
     registered_ = rpc::rpcbind_set(nfs4::kProgram, nfs4::kVersion, tcp_->port());
     if (registered_) spdlog::info("registered NFS version 4 with the local rpcbind");
@@ -206,12 +215,14 @@ void Daemon::start() {
 nlohmann::json Daemon::server_info() const {
   double uptime =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at_).count();
-  nlohmann::json listeners = {{"nfs", tcp_->listen_address()}};
+  nlohmann::json listeners = {{"nfs", tcp_->listen_address()},
+                              {"nfs_all", tcp_->listen_addresses()}};
   if (api_) listeners["api"] = config_.api.address + ":" + std::to_string(api_->port());
   if (metrics_server_) {
     listeners["metrics"] = config_.metrics.address + ":" + std::to_string(metrics_server_->port());
   }
-  return {{"version", build::kVersion},
+  return {{"server_owner", "dittofs:" + service_->instance_id()},
+          {"version", build::kVersion},
           {"revision", build::kGitRevision},
           {"uptime_s", uptime},
           {"listeners", listeners}};

@@ -15,10 +15,14 @@
 int main(int argc, char** argv) {
   dfs::server::Config config;
   CLI::App app{"dfs - DittoFS NFSv4.1 server"};
-  std::string config_path, listen, log_level, data_dir;
+  std::string config_path, log_level, data_dir;
+  std::vector<std::string> listen;
   int port = -1, api_port = -1, metrics_port = -1;
   app.add_option("-c,--config", config_path, "YAML configuration file");
-  app.add_option("--listen", listen, "address to listen on (default 0.0.0.0)");
+  app.add_option("--listen", listen,
+                 "address to listen on; repeat or separate with commas for several "
+                 "(default 0.0.0.0)")
+      ->delimiter(',');
   app.add_option("-p,--port", port, "NFS port (default 12049)")->check(CLI::Range(0, 65535));
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
   app.add_option("--data-dir", data_dir, "control database and secrets directory");
@@ -36,7 +40,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "dfs: %s\n", e.what());
     return 2;
   }
-  if (!listen.empty()) config.listen_address = listen;
+  if (!listen.empty()) config.listen_addresses = listen;
   if (port >= 0) config.port = static_cast<uint16_t>(port);
   if (api_port >= 0) config.api.port = static_cast<uint16_t>(api_port);
   if (metrics_port >= 0) config.metrics.port = static_cast<uint16_t>(metrics_port);

@@ -91,13 +91,14 @@ StoreFileSystem::StoreFileSystem(uint64_t fsid, std::shared_ptr<MetadataStore> m
       read_only_(read_only),
       capacity_(capacity.value_or(kDefaultCapacity)) {
   root_ = meta_->root();
-  // Change values must keep increasing across restarts with a persistent store (clients cache
-  // by them, RFC 8881 section 10.8), so the counter starts from the clock, in nanoseconds,
-  // and never below what the root already carries.
+  // Generations tell a new file from an earlier one with the same id across restarts.
   uint64_t start = nanos(now());
   if (auto r = meta_->get(root_)) start = std::max(start, r->change);
-  change_counter_.store(start, std::memory_order_relaxed);
   generation_ = start;
+}
+
+uint64_t StoreFileSystem::next_change(uint64_t current) {
+  return std::max(current + 1, nanos(now()));
 }
 
 Attributes StoreFileSystem::to_attrs(const InodeRecord& r) {
@@ -140,7 +141,7 @@ Result<InodeRecord> StoreFileSystem::load_dir(InodeId dir) {
 void StoreFileSystem::touch_dir(InodeRecord& dir, Timespec t) {
   dir.mtime = t;
   dir.ctime = t;
-  dir.change = next_change();
+  dir.change = next_change(dir.change);
 }
 
 InodeRecord StoreFileSystem::new_record(const Identity& who, const InodeRecord& parent,
@@ -165,7 +166,7 @@ InodeRecord StoreFileSystem::new_record(const Identity& who, const InodeRecord& 
   r.atime = r.mtime = r.ctime = r.btime = t;
   if (attrs.atime_how == SetAttributes::TimeHow::kClientTime) r.atime = attrs.atime;
   if (attrs.mtime_how == SetAttributes::TimeHow::kClientTime) r.mtime = attrs.mtime;
-  r.change = next_change();
+  r.change = next_change(r.change);
   r.generation = generation_;
   if (type == FileType::kDirectory) {
     r.parent = parent.id;
@@ -249,7 +250,7 @@ Result<Attributes> StoreFileSystem::setattr(const Identity& who, InodeId id,
   if (set.mtime_how == TimeHow::kServerTime) r.mtime = t;
   if (set.mtime_how == TimeHow::kClientTime) r.mtime = set.mtime;
   r.ctime = t;
-  r.change = next_change();
+  r.change = next_change(r.change);
   // An exclusive create's verifier only identifies retries until the client sets attributes
   // (RFC 8881 section 18.16.3).
   r.create_verifier.reset();
@@ -369,7 +370,7 @@ Result<CreateResult> StoreFileSystem::create_file(const Identity& who, InodeId d
       if (Status s = resize(r, *attrs.size); s != Status::kOk) return s;
       const Timespec t = now();
       r.mtime = r.ctime = t;
-      r.change = next_change();
+      r.change = next_change(r.change);
       r.create_verifier.reset();
       if (Status s = meta_->put(r); s != Status::kOk) return s;
       return CreateResult{to_attrs(r), unchanged, false};
@@ -489,7 +490,7 @@ Result<DirChange> StoreFileSystem::remove(const Identity& who, InodeId dir, std:
   } else {
     v->nlink -= 1;
     v->ctime = t;
-    v->change = next_change();
+    v->change = next_change(v->change);
     batch.put_inodes.push_back(std::move(*v));
   }
   batch.put_inodes.push_back(std::move(*d));
@@ -584,7 +585,7 @@ Result<RenameResult> StoreFileSystem::rename(const Identity& who, InodeId from_d
     } else {
       tgt->nlink -= 1;
       tgt->ctime = t;
-      tgt->change = next_change();
+      tgt->change = next_change(tgt->change);
       batch.put_inodes.push_back(*tgt);
     }
   }
@@ -592,7 +593,7 @@ Result<RenameResult> StoreFileSystem::rename(const Identity& who, InodeId from_d
   // rename(2) marks the moved file's ctime for update (Linux and the BSDs do; NFS clients
   // rely on the change attribute moving).
   src->ctime = t;
-  src->change = next_change();
+  src->change = next_change(src->change);
   if (src_is_dir && !same_dir) {
     src->parent = to_dir;
     fd->nlink -= 1;
@@ -628,7 +629,7 @@ Result<DirChange> StoreFileSystem::link(const Identity& who, InodeId file, Inode
   const Timespec t = now();
   f->nlink += 1;
   f->ctime = t;
-  f->change = next_change();
+  f->change = next_change(f->change);
   DirChange dc{d->change, 0};
   touch_dir(*d, t);
   dc.after = d->change;
@@ -680,7 +681,7 @@ Result<WriteResult> StoreFileSystem::write_with(InodeId id, uint64_t offset, siz
   r.size = std::max<uint64_t>(r.size, offset + length);
   const Timespec t = now();
   r.mtime = r.ctime = t;
-  r.change = next_change();
+  r.change = next_change(r.change);
   r.create_verifier.reset();
   if (Status s = meta_->put(r); s != Status::kOk) return s;
   return WriteResult{length, to_attrs(r)};

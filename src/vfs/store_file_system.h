@@ -99,7 +99,11 @@ class StoreFileSystem final : public FileSystem {
   std::optional<InodeId> lock_entry(std::optional<StripeGuard>& guard, InodeId dir,
                                     std::string_view name);
 
-  uint64_t next_change() { return change_counter_.fetch_add(1, std::memory_order_relaxed) + 1; }
+  // The change attribute an inode gets when it changes (RFC 8881 §10.8: clients cache by
+  // it): above its last value and never below the clock in nanoseconds, so it keeps growing
+  // across restarts with a persistent store. Per inode, under its stripe: no counter shared
+  // by every writer of the file system.
+  static uint64_t next_change(uint64_t current);
   Attributes to_attrs(const InodeRecord& r);
   // The record of `dir`, or kStale / kNotDir.
   Result<InodeRecord> load_dir(InodeId dir);
@@ -125,7 +129,6 @@ class StoreFileSystem final : public FileSystem {
   // Stamped on every inode created by this instance: ids from a store that does not persist
   // (memory) restart after a reboot, and a stale file handle must not match a new file.
   uint64_t generation_ = 1;
-  std::atomic<uint64_t> change_counter_{0};
   std::shared_mutex ns_mu_;
   std::array<Stripe, kStripes> stripes_;
   // Open references per inode; a file unlinked while referenced stays as an orphan record

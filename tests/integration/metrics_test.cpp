@@ -178,7 +178,7 @@ TEST_F(MetricsTest, NfsTrafficMovesTheCounters) {
   EXPECT_EQ(value(text, "dittofs_nfs_clients_created_total"), 1);
   EXPECT_EQ(value(text, "dittofs_nfs_sessions_active"), 1);
   EXPECT_EQ(value(text, "dittofs_nfs_clients_active"), 1);
-  EXPECT_EQ(value(text, "dittofs_connections_active"), 1);
+  EXPECT_EQ(value(text, "dittofs_nfs_connections_active"), 1);
   EXPECT_EQ(value(text, "dittofs_nfs_slots_in_use"), 0);  // nothing executing during a scrape
   EXPECT_EQ(value(text, "dittofs_nfs_replay_cache_hits_total"), 1);
   EXPECT_GT(value(text, "dittofs_nfs_replay_cache_bytes_total"), 0);

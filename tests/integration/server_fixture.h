@@ -31,7 +31,7 @@ class ServerTest : public ::testing::Test {
       char tmpl[] = "/tmp/dfs-test.XXXXXX";
       data_dir_ = ::mkdtemp(tmpl);
     }
-    config.listen_address = "127.0.0.1";
+    config.listen_addresses = {"127.0.0.1"};
     config.port = 0;
     config.reactor_threads = 2;
     config.rpcbind_register = false;

@@ -129,7 +129,7 @@ TEST_F(NfsMetricsTest, FreshScrapeIsValidAndHasTheFixedSeries) {
   EXPECT_EQ(value("dittofs_nfs_sessions_created_total"), 0);
   EXPECT_EQ(value("dittofs_nfs_sessions_destroyed_total{reason=\"expired\"}"), 0);
   EXPECT_EQ(value("dittofs_nfs_clients_destroyed_total{reason=\"replaced\"}"), 0);
-  EXPECT_EQ(value("dittofs_connections_active"), 0);
+  EXPECT_EQ(value("dittofs_nfs_connections_active"), 0);
   EXPECT_EQ(value("dittofs_nfs_sessions_active"), 0);
   EXPECT_EQ(value("dittofs_nfs_clients_active"), 0);
   EXPECT_EQ(value("dittofs_nfs_slots_in_use"), 0);

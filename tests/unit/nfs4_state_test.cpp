@@ -156,7 +156,7 @@ class StateTest : public ::testing::Test {
 
   nfsstat4 open(TestClient& c, const std::string& owner, const FileKey& f, uint32_t access,
                 uint32_t deny, Stateid& out) {
-    auto lock = sm_.lock_state();
+    auto lock = sm_.lock_file(f);
     return sm_.open_locked(*c.rec, OwnerKey{c.id, owner}, f, access, deny, out);
   }
   Stateid must_open(TestClient& c, const std::string& owner, const FileKey& f, uint32_t access,
@@ -170,7 +170,7 @@ class StateTest : public ::testing::Test {
     return sm_.close(*c.rec, s, f, out);
   }
   nfsstat4 check_share(const FileKey& f, const OwnerKey& o, uint32_t access, uint32_t deny) {
-    auto lock = sm_.lock_state();
+    auto lock = sm_.lock_file(f);
     return sm_.check_share_locked(f, o, access, deny);
   }
 
@@ -294,7 +294,7 @@ TEST_F(StateTest, ExchangeIdCase3CollisionWithStateIsClidInUse) {
 
 TEST_F(StateTest, ExchangeIdCase3CollisionWithoutStateReplacesTheRecord) {
   auto a = new_client("a", 1000);
-  ASSERT_EQ(sm_.destroy_session(a.sid, conn_, nullptr), NFS4_OK);
+  ASSERT_EQ(sm_.destroy_session(a.sid, principal(1000), conn_, nullptr), NFS4_OK);
   ExchangeIdOk out;
   ASSERT_EQ(exchange("a", 1, 2000, out), NFS4_OK);
   EXPECT_NE(out.clientid, a.id);
@@ -560,35 +560,40 @@ TEST_F(StateTest, DestroySession) {
   auto a = new_client("a");
   SessionId unknown{};
   unknown.fill(0x77);
-  EXPECT_EQ(sm_.destroy_session(unknown, conn_, nullptr), NFS4ERR_BADSESSION);
+  EXPECT_EQ(sm_.destroy_session(unknown, principal(1000), conn_, nullptr), NFS4ERR_BADSESSION);
   // Without SEQUENCE it must arrive on a connection bound to the session (§18.37.3).
   auto other = make_conn(2);
-  EXPECT_EQ(sm_.destroy_session(a.sid, other, nullptr), NFS4ERR_CONN_NOT_BOUND_TO_SESSION);
+  EXPECT_EQ(sm_.destroy_session(a.sid, principal(1000), other, nullptr),
+            NFS4ERR_CONN_NOT_BOUND_TO_SESSION);
 
   // A request in progress on the session makes it wait...
   ASSERT_EQ(seq(a.sid, 0, 1).status, NFS4_OK);
-  EXPECT_EQ(sm_.destroy_session(a.sid, conn_, nullptr), NFS4ERR_DELAY);
+  EXPECT_EQ(sm_.destroy_session(a.sid, principal(1000), conn_, nullptr), NFS4ERR_DELAY);
   // ...unless it is the request carrying the DESTROY_SESSION.
-  ASSERT_EQ(sm_.destroy_session(a.sid, other, a.session.get()), NFS4_OK);
+  // ...even inside a COMPOUND of the session the connection must be bound to it (§18.37.3):
+  // otherwise anyone's COMPOUND could destroy anyone's session.
+  EXPECT_EQ(sm_.destroy_session(a.sid, a.who, other, a.session.get()),
+            NFS4ERR_CONN_NOT_BOUND_TO_SESSION);
+  ASSERT_EQ(sm_.destroy_session(a.sid, a.who, conn_, a.session.get()), NFS4_OK);
   EXPECT_EQ(sm_.session_count(), 0u);
   EXPECT_EQ(seq(a.sid, 1, 1).status, NFS4ERR_BADSESSION);
-  EXPECT_EQ(sm_.destroy_session(a.sid, conn_, nullptr), NFS4ERR_BADSESSION);
+  EXPECT_EQ(sm_.destroy_session(a.sid, principal(1000), conn_, nullptr), NFS4ERR_BADSESSION);
   EXPECT_TRUE(sm_.client(a.id).has_value());  // the client id lives on
 }
 
 TEST_F(StateTest, DestroyClientId) {
-  EXPECT_EQ(sm_.destroy_clientid(0x42, nullptr), NFS4ERR_STALE_CLIENTID);
+  EXPECT_EQ(sm_.destroy_clientid(0x42, principal(1000), nullptr), NFS4ERR_STALE_CLIENTID);
   auto a = new_client("a");
-  EXPECT_EQ(sm_.destroy_clientid(a.id, nullptr), NFS4ERR_CLIENTID_BUSY);
-  EXPECT_EQ(sm_.destroy_clientid(a.id, a.session.get()), NFS4ERR_CLIENTID_BUSY);
-  ASSERT_EQ(sm_.destroy_session(a.sid, conn_, nullptr), NFS4_OK);
-  ASSERT_EQ(sm_.destroy_clientid(a.id, nullptr), NFS4_OK);
+  EXPECT_EQ(sm_.destroy_clientid(a.id, principal(1000), nullptr), NFS4ERR_CLIENTID_BUSY);
+  EXPECT_EQ(sm_.destroy_clientid(a.id, principal(1000), a.session.get()), NFS4ERR_CLIENTID_BUSY);
+  ASSERT_EQ(sm_.destroy_session(a.sid, principal(1000), conn_, nullptr), NFS4_OK);
+  ASSERT_EQ(sm_.destroy_clientid(a.id, principal(1000), nullptr), NFS4_OK);
   EXPECT_EQ(sm_.client_count(), 0u);
-  EXPECT_EQ(sm_.destroy_clientid(a.id, nullptr), NFS4ERR_STALE_CLIENTID);
+  EXPECT_EQ(sm_.destroy_clientid(a.id, principal(1000), nullptr), NFS4ERR_STALE_CLIENTID);
 
   ExchangeIdOk unconf;
   ASSERT_EQ(exchange("b", 1, 1000, unconf), NFS4_OK);
-  EXPECT_EQ(sm_.destroy_clientid(unconf.clientid, nullptr), NFS4_OK);
+  EXPECT_EQ(sm_.destroy_clientid(unconf.clientid, principal(1000), nullptr), NFS4_OK);
   EXPECT_EQ(sm_.client_count(), 0u);
 }
 
@@ -598,18 +603,18 @@ TEST_F(StateTest, BindConnectionToSession) {
   BindConnArgs args;
   BindConnOk out;
   args.sessionid.fill(0x55);
-  EXPECT_EQ(sm_.bind_connection(args, c2, out), NFS4ERR_BADSESSION);
+  EXPECT_EQ(sm_.bind_connection(args, principal(1000), c2, out), NFS4ERR_BADSESSION);
   args.sessionid = a.sid;
   args.dir = CDFC4_BACK;
-  ASSERT_EQ(sm_.bind_connection(args, c2, out), NFS4_OK);
+  ASSERT_EQ(sm_.bind_connection(args, principal(1000), c2, out), NFS4_OK);
   EXPECT_EQ(out.dir, CDFS4_BACK);
   EXPECT_EQ(out.sessionid, a.sid);
   EXPECT_FALSE(out.use_conn_in_rdma_mode);
   args.dir = CDFC4_FORE_OR_BOTH;
-  ASSERT_EQ(sm_.bind_connection(args, c3, out), NFS4_OK);
+  ASSERT_EQ(sm_.bind_connection(args, principal(1000), c3, out), NFS4_OK);
   EXPECT_EQ(out.dir, CDFS4_BOTH);
   args.dir = static_cast<channel_dir_from_client4>(0x10);
-  EXPECT_EQ(sm_.bind_connection(args, c4, out), NFS4ERR_INVAL);
+  EXPECT_EQ(sm_.bind_connection(args, principal(1000), c4, out), NFS4ERR_INVAL);
 
   auto sessions = sm_.sessions(a.id);
   ASSERT_EQ(sessions.size(), 1u);
@@ -1176,7 +1181,7 @@ TEST_F(StateTest, RefusedLockLeavesNoStateBehind) {
   LockResult r;
   ASSERT_EQ(sm_.lock(*a.rec, new_lock(WRITE_LT, 0, 1, ro, "la"), kF1, r), NFS4ERR_OPENMODE);
   ASSERT_EQ(close(a, ro, kF1), NFS4_OK);
-  ASSERT_EQ(sm_.destroy_session(a.sid, conn_, nullptr), NFS4_OK);
+  ASSERT_EQ(sm_.destroy_session(a.sid, principal(1000), conn_, nullptr), NFS4_OK);
   ExchangeIdOk out;
   EXPECT_EQ(exchange("a", 1, 2000, out), NFS4_OK);
 }
@@ -1237,7 +1242,8 @@ TEST_F(StateTest, EvictClientDropsStateAndClosesConnections) {
   // A reactor that never runs: close() only queues a request on it.
   NullHandler handler;
   std::atomic<size_t> max_record{1u << 20};
-  rpc::Reactor reactor(handler, max_record);
+  rpc::ConnectionRegistry registry;
+  rpc::Reactor reactor(handler, max_record, registry);
   auto conn = std::make_shared<rpc::Connection>(50, -1, "evict-peer", &reactor);
 
   ExchangeIdOk eo;
@@ -1250,7 +1256,7 @@ TEST_F(StateTest, EvictClientDropsStateAndClosesConnections) {
   sm_.finish_request(*r.session, 0, false, {});
   ASSERT_EQ(sm_.reclaim_complete(*r.session->client, false), NFS4_OK);
   {
-    auto lock = sm_.lock_state();
+    auto lock = sm_.lock_file(kF1);
     Stateid s;
     ASSERT_EQ(
         sm_.open_locked(*r.session->client, OwnerKey{eo.clientid, "oo"}, kF1, kBoth, kDenyNone, s),
@@ -1321,8 +1327,8 @@ TEST_F(StateTest, ObserverSeesConfirmationReplacementAndDestruction) {
   EXPECT_EQ(obs.events, (std::vector<std::string>{"session-" + replaced, "client-" + replaced,
                                                   "client+", "session+"}));
   obs.events.clear();
-  ASSERT_EQ(sm_.destroy_session(co.sessionid, conn_, nullptr), NFS4_OK);
-  ASSERT_EQ(sm_.destroy_clientid(eo.clientid, nullptr), NFS4_OK);
+  ASSERT_EQ(sm_.destroy_session(co.sessionid, principal(1000), conn_, nullptr), NFS4_OK);
+  ASSERT_EQ(sm_.destroy_clientid(eo.clientid, principal(1000), nullptr), NFS4_OK);
   const auto destroyed = std::to_string(static_cast<int>(EndReason::kDestroyed));
   EXPECT_EQ(obs.events, (std::vector<std::string>{"session-" + destroyed, "client-" + destroyed}));
   sm_.set_observer(nullptr);

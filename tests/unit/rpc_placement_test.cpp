@@ -155,7 +155,7 @@ class RpcPlacementTest : public ::testing::Test {
  protected:
   void SetUp() override {
     TcpServerOptions opts;
-    opts.address = "127.0.0.1";
+    opts.addresses = {"127.0.0.1"};
     opts.port = 0;
     opts.reactor_threads = 1;
     server_ = std::make_unique<TcpServer>(opts, handler_);

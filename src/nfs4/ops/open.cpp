@@ -137,7 +137,7 @@ nfsstat4 open(Compound& c, OpenArgs& a, OpenResult& r) {
   }
 
   const state::FileKey key{target.fs_index, target.inode};
-  auto guard = c.svc.state.lock_state();
+  auto guard = c.svc.state.lock_file(key);
   if (auto st = c.svc.state.check_share_locked(key, owner, access, a.share_deny); st != NFS4_OK) {
     return st;
   }

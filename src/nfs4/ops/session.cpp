@@ -33,16 +33,16 @@ nfsstat4 destroy_session(Compound& c, SessionIdArgs& a, StatusResult&) {
   if (c.session && c.session->id == a.sessionid && c.op_index + 1 != c.op_count) {
     return NFS4ERR_NOT_ONLY_OP;
   }
-  return c.svc.state.destroy_session(a.sessionid, c.conn, c.session.get());
+  return c.svc.state.destroy_session(a.sessionid, principal_of(c), c.conn, c.session.get());
 }
 
 nfsstat4 destroy_clientid(Compound& c, ClientIdArgs& a, StatusResult&) {
-  return c.svc.state.destroy_clientid(a.clientid, c.session.get());
+  return c.svc.state.destroy_clientid(a.clientid, principal_of(c), c.session.get());
 }
 
 nfsstat4 bind_conn_to_session(Compound& c, BindConnArgs& a, BindConnResult& r) {
   if (c.op_count != 1) return NFS4ERR_NOT_ONLY_OP;  // §18.34.3
-  return c.svc.state.bind_connection(a, c.conn, r.ok);
+  return c.svc.state.bind_connection(a, principal_of(c), c.conn, r.ok);
 }
 
 nfsstat4 backchannel_ctl(Compound& c, BackchannelCtlArgs& a, StatusResult&) {

@@ -1,7 +1,8 @@
 #pragma once
-// A client record (RFC 5661 §2.4): the client owner, its verifier and principal, whether it
-// is confirmed, the CREATE_SESSION sequence (§18.36.4) with the cached last reply, its lease,
-// and what it holds (sessions, open and lock owners).
+// A client record (RFC 5661 §2.4): the client owner, its verifier and principal, the state
+// protection it chose (§18.35), whether it is confirmed, the CREATE_SESSION sequence
+// (§18.36.4) with the cached last reply, its lease, and where it holds state (sessions; the
+// file-state shards holding its open and lock owners).
 
 #include <atomic>
 #include <chrono>
@@ -9,7 +10,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -30,6 +30,18 @@ struct Principal {
   friend bool operator==(const Principal&, const Principal&) = default;
 };
 
+// State protection (§2.10.8.3, §18.35): with SP4_MACH_CRED the principal that created the
+// client id is its machine credential, and the operations in `must_enforce` are refused
+// (NFS4ERR_WRONG_CRED) from anyone else. Over AUTH_SYS that credential is a uid the client
+// asserts, so this protects against mistakes and other users' processes, not against a host
+// that lies (docs/protocol.md).
+struct StateProtection {
+  state_protect_how4 how = SP4_NONE;
+  Bitmap must_enforce;
+  Bitmap must_allow;
+  bool enforces(uint32_t op) const { return how == SP4_MACH_CRED && must_enforce.test(op); }
+};
+
 using SteadyClock = std::chrono::steady_clock;
 
 struct ClientRecord {
@@ -37,6 +49,7 @@ struct ClientRecord {
   std::vector<uint8_t> owner;
   Verifier verifier{};
   Principal principal;
+  StateProtection protect;
   bool confirmed = false;
   uint32_t exchange_flags = 0;
   std::string peer;  // address of the connection that sent EXCHANGE_ID
@@ -52,16 +65,24 @@ struct ClientRecord {
   std::atomic<int64_t> last_renew_ns{0};      // steady clock, renewed by SEQUENCE
 
   std::map<SessionId, std::shared_ptr<Session>> sessions;
-  std::set<OpenOwner*> open_owners;
-  std::set<LockOwner*> lock_owners;
+  // Bit n set: file-state shard n may hold this client's owners (set under that shard's
+  // lock when the first owner is made there; never cleared, so a purge visits only these).
+  std::atomic<uint64_t> file_shards{0};
 
+  // Called by every SEQUENCE, possibly from several reactors at once (a client with several
+  // connections). Leases are counted in seconds, so the time is stored only when it moved on
+  // by kRenewGranularity: between those, renewing reads a cache line and writes nothing.
+  static constexpr std::chrono::milliseconds kRenewGranularity{10};
   void renew() {
-    last_renew_ns.store(SteadyClock::now().time_since_epoch().count(), std::memory_order_relaxed);
+    const int64_t now = SteadyClock::now().time_since_epoch().count();
+    const int64_t last = last_renew_ns.load(std::memory_order_relaxed);
+    if (now - last >= std::chrono::nanoseconds(kRenewGranularity).count()) {
+      last_renew_ns.store(now, std::memory_order_relaxed);
+    }
   }
   SteadyClock::time_point last_renew() const {
     return SteadyClock::time_point(SteadyClock::duration(last_renew_ns.load()));
   }
-  bool has_state() const { return !open_owners.empty() || !lock_owners.empty(); }
 };
 
 }  // namespace dfs::nfs4::state

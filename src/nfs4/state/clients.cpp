@@ -1,9 +1,12 @@
-// Client ids and sessions: EXCHANGE_ID (§18.35), CREATE_SESSION (§18.36), DESTROY_SESSION
-// (§18.37), DESTROY_CLIENTID (§18.50), BIND_CONN_TO_SESSION (§18.34), RECLAIM_COMPLETE
-// (§18.51), leases (§8.3) and administrative eviction.
+// Client ids and sessions: EXCHANGE_ID (§18.35) with state protection (§2.10.8.3),
+// CREATE_SESSION (§18.36), DESTROY_CLIENTID (§18.50), RECLAIM_COMPLETE (§18.51), leases
+// (§8.3) and administrative eviction. Connection bindings are in bindings.cpp.
+
+#include <sys/random.h>
 
 #include <algorithm>
-#include <random>
+#include <cstring>
+#include <stdexcept>
 
 #include <spdlog/spdlog.h>
 
@@ -21,7 +24,32 @@ uint32_t make_boot_epoch() {
   return static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(now).count());
 }
 
+// Unpredictable bytes from the kernel: one client must not be able to guess another's
+// client id or session id (§2.10.8.3 describes the attacks a guessable id allows).
+void random_bytes(void* out, size_t n) {
+  auto* p = static_cast<uint8_t*>(out);
+  while (n > 0) {
+    ssize_t got = ::getrandom(p, n, 0);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      throw std::runtime_error("getrandom failed");
+    }
+    p += got;
+    n -= static_cast<size_t>(got);
+  }
+}
+
 }  // namespace
+
+const char* reject_reason_name(RejectReason r) {
+  switch (r) {
+    case RejectReason::kSessionLimit:
+      return "session_limit";
+    case RejectReason::kWrongCred:
+      return "wrong_cred";
+  }
+  return "session_limit";
+}
 
 StateManager::StateManager(SettingsHolder& settings)
     : settings_(settings), boot_epoch_(make_boot_epoch()) {}
@@ -29,7 +57,7 @@ StateManager::StateManager(SettingsHolder& settings)
 StateManager::~StateManager() {
   stop();
   // Sessions and their client records point at each other; break the cycles.
-  std::unique_lock lock(mu_);
+  std::unique_lock lock(clients_mu_);
   for (auto& [id, c] : clients_)
     c->sessions.clear();
 }
@@ -65,6 +93,35 @@ std::shared_ptr<ClientRecord> StateManager::find_client_locked(uint64_t id) cons
   return it == clients_.end() ? nullptr : it->second;
 }
 
+uint64_t StateManager::new_clientid_locked() {
+  for (;;) {
+    uint64_t id = 0;
+    random_bytes(&id, sizeof id);
+    if (id != 0 && !clients_.count(id)) return id;
+  }
+}
+
+SessionId StateManager::new_sessionid(uint64_t clientid) {
+  // The client id, then 64 random bits (which also pick the session's shard).
+  SessionId sid{};
+  for (int i = 0; i < 8; ++i)
+    sid[i] = static_cast<uint8_t>(clientid >> (56 - 8 * i));
+  random_bytes(sid.data() + 8, 8);
+  return sid;
+}
+
+bool StateManager::has_state_locked(const ClientRecord& c) const {
+  const uint64_t mask = c.file_shards.load(std::memory_order_acquire);
+  for (size_t i = 0; i < kFileShards; ++i) {
+    if (!(mask & (uint64_t{1} << i))) continue;
+    const FileShard& sh = shards_[i];
+    std::shared_lock lock(sh.mu);
+    auto it = sh.by_client.find(c.id);
+    if (it != sh.by_client.end() && !it->second.empty()) return true;
+  }
+  return false;
+}
+
 nfsstat4 StateManager::exchange_id(const ExchangeIdArgs& args, const Principal& principal,
                                    const std::string& peer, uint32_t minor_version,
                                    ExchangeIdOk& out) {
@@ -72,7 +129,7 @@ nfsstat4 StateManager::exchange_id(const ExchangeIdArgs& args, const Principal& 
   if (args.state_protect.how == SP4_SSV) return NFS4ERR_ENCR_ALG_UNSUPP;
   if (args.clientowner.ownerid.empty()) return NFS4ERR_INVAL;
 
-  std::unique_lock lock(mu_);
+  std::unique_lock lock(clients_mu_);
   std::shared_ptr<ClientRecord> conf, unconf;
   for (const auto& [id, c] : clients_) {
     if (c->owner != args.clientowner.ownerid) continue;
@@ -93,14 +150,16 @@ nfsstat4 StateManager::exchange_id(const ExchangeIdArgs& args, const Principal& 
   } else {
     if (conf && !(conf->principal == principal)) {
       // Case 3: another principal. Its record is in use while it holds state under a running
-      // lease; otherwise (no state, or the lease expired) it is replaced at once.
+      // lease; otherwise (no state, or the lease expired) it is replaced at once. With
+      // SP4_MACH_CRED this is also what keeps anyone but the machine credential from taking
+      // the owner over (§18.35.3).
       auto lease = std::chrono::seconds(settings_.get()->lease_time);
       bool expired = Clock::now() - conf->last_renew() > lease;
       for (const auto& [sid, s] : conf->sessions) {
         std::lock_guard slock(s->mu);  // as in reap_expired: not expired under a request
         if (s->in_flight_locked() > 0) expired = false;
       }
-      if ((!conf->sessions.empty() || conf->has_state()) && !expired) {
+      if ((!conf->sessions.empty() || has_state_locked(*conf)) && !expired) {
         return NFS4ERR_CLID_INUSE;
       }
       purge_client_locked(conf, EndReason::kReplaced);
@@ -109,13 +168,23 @@ nfsstat4 StateManager::exchange_id(const ExchangeIdArgs& args, const Principal& 
     // confirmed one (a rebooted client) stays until the new record is confirmed.
     if (unconf) purge_client_locked(unconf, EndReason::kReplaced);
     auto rec = std::make_shared<ClientRecord>();
-    rec->id = (uint64_t{boot_epoch_} << 32) | next_client_++;
+    rec->id = new_clientid_locked();
     rec->owner = args.clientowner.ownerid;
     rec->verifier = args.clientowner.verifier;
     rec->principal = principal;
     rec->peer = peer;
     rec->minor_version = minor_version;
     if (!args.client_impl_id.empty()) rec->impl_name = args.client_impl_id[0].name;
+    if (args.state_protect.how == SP4_MACH_CRED) {
+      // §18.35.3: the principal of this request is the machine credential; the operations
+      // the client asked to have enforced are enforced (which includes whatever it asked for
+      // from the set the RFC makes mandatory), and the ones it may send with the machine
+      // credential are allowed (stateids are not bound to principals here, so every
+      // operation already is).
+      rec->protect.how = SP4_MACH_CRED;
+      rec->protect.must_enforce = args.state_protect.mach_ops.must_enforce;
+      rec->protect.must_allow = args.state_protect.mach_ops.must_allow;
+    }
     rec->renew();
     clients_[rec->id] = rec;
     result = rec;
@@ -126,10 +195,10 @@ nfsstat4 StateManager::exchange_id(const ExchangeIdArgs& args, const Principal& 
   out.sequenceid = result->create_session_seq;
   out.flags = result->exchange_flags | (result->confirmed ? EXCHGID4_FLAG_CONFIRMED_R : 0);
   out.state_protect = {};
-  if (args.state_protect.how == SP4_MACH_CRED) {
-    // Machine-credential protection with no operations enforced (§18.35.3 lets the
-    // server choose the sets; empty ones are a valid choice).
-    out.state_protect.how = SP4_MACH_CRED;
+  out.state_protect.how = result->protect.how;
+  if (result->protect.how == SP4_MACH_CRED) {
+    out.state_protect.mach_ops.must_enforce = result->protect.must_enforce;
+    out.state_protect.mach_ops.must_allow = result->protect.must_allow;
   }
   return NFS4_OK;
 }
@@ -138,11 +207,15 @@ nfsstat4 StateManager::create_session(const CreateSessionArgs& args, const Princ
                                       const std::shared_ptr<rpc::Connection>& conn,
                                       CreateSessionOk& out) {
   auto settings = settings_.get();
-  std::unique_lock lock(mu_);
+  std::unique_lock lock(clients_mu_);
   auto client = find_client_locked(args.clientid);
   if (!client) return NFS4ERR_STALE_CLIENTID;
-  // §18.36.4: an unconfirmed record is confirmed only by the principal that made it.
+  // §18.36.4: an unconfirmed record is confirmed only by the principal that made it; with
+  // SP4_MACH_CRED every CREATE_SESSION must come from the machine credential (§18.35.3).
   if (!client->confirmed && !(client->principal == principal)) return NFS4ERR_CLID_INUSE;
+  if (client->protect.enforces(OP_CREATE_SESSION) && !(client->principal == principal)) {
+    return NFS4ERR_WRONG_CRED;
+  }
   if (args.flags & ~(CREATE_SESSION4_FLAG_PERSIST | CREATE_SESSION4_FLAG_CONN_BACK_CHAN |
                      CREATE_SESSION4_FLAG_CONN_RDMA)) {
     return NFS4ERR_INVAL;
@@ -176,7 +249,9 @@ nfsstat4 StateManager::create_session(const CreateSessionArgs& args, const Princ
       args.back.maxresponsesize < kMinChannelMessage) {
     return remember(NFS4ERR_TOOSMALL);
   }
-  if (client->sessions.size() >= settings->v4_max_sessions_per_client) {
+  // The per-client session limit (§18.36.4 lists NOSPC for a server out of resources).
+  if (settings->v4_max_sessions_per_client != 0 &&
+      client->sessions.size() >= settings->v4_max_sessions_per_client) {
     return remember(NFS4ERR_NOSPC);
   }
 
@@ -201,16 +276,6 @@ nfsstat4 StateManager::create_session(const CreateSessionArgs& args, const Princ
   // Persistent reply caches and RDMA are not offered (§18.36.3: the server clears them).
   uint32_t flags = args.flags & CREATE_SESSION4_FLAG_CONN_BACK_CHAN;
 
-  SessionId sid{};
-  uint64_t cid = client->id;
-  uint32_t n = next_session_++;
-  for (int i = 0; i < 8; ++i)
-    sid[i] = static_cast<uint8_t>(cid >> (56 - 8 * i));
-  for (int i = 0; i < 4; ++i)
-    sid[8 + i] = static_cast<uint8_t>(boot_epoch_ >> (24 - 8 * i));
-  for (int i = 0; i < 4; ++i)
-    sid[12 + i] = static_cast<uint8_t>(n >> (24 - 8 * i));
-
   // Confirming a record retires a confirmed record of the same owner (a client that
   // rebooted: §18.35.5 case 5, completed here).
   if (!client->confirmed) {
@@ -224,21 +289,21 @@ nfsstat4 StateManager::create_session(const CreateSessionArgs& args, const Princ
     if (observer_) observer_->client_created(*client);
   }
 
+  const SessionId sid = new_sessionid(client->id);
   auto session =
       std::make_shared<Session>(sid, client, fore, back, flags, args.cb_program, args.sec_parms);
-  {
-    std::lock_guard slock(sessions_mu_);
-    sessions_[sid] = session;
-  }
+  sessions_.insert(session);
   client->sessions[sid] = session;
+  if (observer_) observer_->session_created(*session);
   {
+    // The connection CREATE_SESSION arrived on is the session's first (§18.36.3); a first
+    // binding never meets the per-session limit.
     std::lock_guard slock(session->mu);
     bind_locked(*session, conn,
                 (flags & CREATE_SESSION4_FLAG_CONN_BACK_CHAN) ? ConnDirection::kBoth
                                                               : ConnDirection::kFore);
   }
   client->renew();
-  if (observer_) observer_->session_created(*session);
 
   out.sessionid = sid;
   out.sequence = args.sequence;
@@ -248,153 +313,30 @@ nfsstat4 StateManager::create_session(const CreateSessionArgs& args, const Princ
   return remember(NFS4_OK);
 }
 
-void StateManager::bind_locked(Session& s, const std::shared_ptr<rpc::Connection>& conn,
-                               ConnDirection dir) {
-  auto& b = s.connections[conn->id()];
-  bool fresh = b.conn.expired();
-  b.conn = conn;
-  b.dir = dir;
-  if (fresh) {
-    std::lock_guard lock(conn_mu_);
-    conn_sessions_[conn->id()].push_back(s.id);
-  }
-}
-
-void StateManager::connection_closed(uint64_t conn_id) {
-  std::vector<SessionId> ids;
-  {
-    std::lock_guard lock(conn_mu_);
-    auto it = conn_sessions_.find(conn_id);
-    if (it == conn_sessions_.end()) return;
-    ids = std::move(it->second);
-    conn_sessions_.erase(it);
-  }
-  for (const auto& id : ids) {
-    auto s = find_session(id);
-    if (!s) continue;
-    std::lock_guard slock(s->mu);
-    s->connections.erase(conn_id);
-  }
-}
-
-std::shared_ptr<Session> StateManager::find_session(const SessionId& id) const {
-  std::shared_lock lock(sessions_mu_);
-  auto it = sessions_.find(id);
-  return it == sessions_.end() ? nullptr : it->second;
-}
-
-nfsstat4 StateManager::destroy_session(const SessionId& id,
-                                       const std::shared_ptr<rpc::Connection>& conn,
-                                       const Session* current) {
-  std::unique_lock lock(mu_);
-  auto it = sessions_.find(id);
-  if (it == sessions_.end()) return NFS4ERR_BADSESSION;
-  auto session = it->second;
-  {
-    std::lock_guard slock(session->mu);
-    // §18.37.3: without SEQUENCE the request must come over a connection of the session.
-    if (!current && !session->connections.count(conn->id())) {
-      return NFS4ERR_CONN_NOT_BOUND_TO_SESSION;
-    }
-    // Another request still executing on the session: let the client retry.
-    size_t busy = session->in_flight_locked() - (current == session.get() ? 1 : 0);
-    if (busy > 0) return NFS4ERR_DELAY;
-  }
-  end_session_locked(session, EndReason::kDestroyed);
-  return NFS4_OK;
-}
-
-void StateManager::end_session_locked(std::shared_ptr<Session> s, EndReason why) {
-  std::vector<uint64_t> conns;
-  {
-    std::lock_guard slock(s->mu);
-    s->destroyed = true;
-    for (const auto& [cid, b] : s->connections)
-      conns.push_back(cid);
-    s->connections.clear();
-  }
-  {
-    std::lock_guard lock(conn_mu_);
-    for (uint64_t cid : conns) {
-      auto it = conn_sessions_.find(cid);
-      if (it == conn_sessions_.end()) continue;
-      std::erase(it->second, s->id);
-      if (it->second.empty()) conn_sessions_.erase(it);
-    }
-  }
-  {
-    std::lock_guard slock(sessions_mu_);
-    sessions_.erase(s->id);
-  }
-  s->client->sessions.erase(s->id);
-  if (observer_) observer_->session_ended(*s, why);
-}
-
-nfsstat4 StateManager::destroy_clientid(uint64_t clientid, const Session* current) {
-  std::unique_lock lock(mu_);
+nfsstat4 StateManager::destroy_clientid(uint64_t clientid, const Principal& principal,
+                                        const Session* current) {
+  std::unique_lock lock(clients_mu_);
   auto client = find_client_locked(clientid);
   if (!client) return NFS4ERR_STALE_CLIENTID;
+  // §2.10.8.3: with SP4_MACH_CRED only the machine credential destroys the client id.
+  if (client->protect.enforces(OP_DESTROY_CLIENTID) && !(client->principal == principal)) {
+    return NFS4ERR_WRONG_CRED;
+  }
   // §18.50.3: a client id with sessions (including the one carrying this request), opens or
   // locks under its unexpired lease is busy.
-  if (!client->sessions.empty() || client->has_state() || (current && current->client == client)) {
+  if (!client->sessions.empty() || has_state_locked(*client) ||
+      (current && current->client == client)) {
     return NFS4ERR_CLIENTID_BUSY;
   }
   purge_client_locked(client, EndReason::kDestroyed);
   return NFS4_OK;
 }
 
-nfsstat4 StateManager::bind_connection(const BindConnArgs& args,
-                                       const std::shared_ptr<rpc::Connection>& conn,
-                                       BindConnOk& out) {
-  std::shared_lock lock(mu_);
-  auto it = sessions_.find(args.sessionid);
-  if (it == sessions_.end()) return NFS4ERR_BADSESSION;
-  if (args.use_conn_in_rdma_mode) {
-    // TCP only: the connection is bound in non-RDMA mode (§18.34.3 lets us say so).
-  }
-  ConnDirection dir;
-  channel_dir_from_server4 result;
-  switch (args.dir) {
-    case CDFC4_FORE:
-      dir = ConnDirection::kFore;
-      result = CDFS4_FORE;
-      break;
-    case CDFC4_BACK:
-      dir = ConnDirection::kBack;
-      result = CDFS4_BACK;
-      break;
-    case CDFC4_FORE_OR_BOTH:
-    case CDFC4_BACK_OR_BOTH:
-      dir = ConnDirection::kBoth;
-      result = CDFS4_BOTH;
-      break;
-    default:
-      return NFS4ERR_INVAL;
-  }
-  auto session = it->second;
-  {
-    std::lock_guard slock(session->mu);
-    bind_locked(*session, conn, dir);
-  }
-  session->client->renew();
-  out.sessionid = args.sessionid;
-  out.dir = result;
-  out.use_conn_in_rdma_mode = false;
-  return NFS4_OK;
-}
-
 nfsstat4 StateManager::reclaim_complete(ClientRecord& client, bool one_fs) {
-  std::unique_lock lock(mu_);
+  std::unique_lock lock(clients_mu_);
   if (one_fs) return NFS4_OK;  // per-file-system reclaim is not tracked; nothing to reclaim
   if (client.reclaim_complete) return NFS4ERR_COMPLETE_ALREADY;
   client.reclaim_complete = true;
-  return NFS4_OK;
-}
-
-nfsstat4 StateManager::backchannel_ctl(Session& session, const BackchannelCtlArgs& args) {
-  std::lock_guard slock(session.mu);
-  session.cb_program = args.cb_program;
-  session.cb_sec = args.sec_parms;
   return NFS4_OK;
 }
 
@@ -402,19 +344,11 @@ void StateManager::purge_client_locked(const std::shared_ptr<ClientRecord>& clie
   std::vector<std::shared_ptr<Session>> sessions;
   for (auto& [sid, s] : client->sessions)
     sessions.push_back(s);
+  const UnbindReason unbind =
+      why == EndReason::kExpired ? UnbindReason::kReaper : UnbindReason::kSessionDestroy;
   for (auto& s : sessions)
-    end_session_locked(s, why);
-  // Lock owners first: their states point at opens.
-  for (LockOwner* lo :
-       std::vector<LockOwner*>(client->lock_owners.begin(), client->lock_owners.end())) {
-    for (LockState* ls : std::vector<LockState*>(lo->states))
-      remove_lock_state_locked(ls);
-  }
-  for (OpenOwner* oo :
-       std::vector<OpenOwner*>(client->open_owners.begin(), client->open_owners.end())) {
-    for (OpenState* os : std::vector<OpenState*>(oo->opens))
-      remove_open_locked(os);
-  }
+    end_session_locked(s, why, unbind);
+  purge_file_state(*client);
   clients_.erase(client->id);
   if (client->confirmed && observer_) observer_->client_ended(*client, why);
 }
@@ -422,7 +356,7 @@ void StateManager::purge_client_locked(const std::shared_ptr<ClientRecord>& clie
 size_t StateManager::reap_expired() {
   auto lease = std::chrono::seconds(settings_.get()->lease_time);
   auto now = Clock::now();
-  std::unique_lock lock(mu_);
+  std::unique_lock lock(clients_mu_);
   std::vector<std::shared_ptr<ClientRecord>> dead;
   for (const auto& [id, c] : clients_) {
     if (now - c->last_renew() <= lease) continue;
@@ -444,7 +378,7 @@ size_t StateManager::reap_expired() {
 bool StateManager::evict_client(uint64_t clientid) {
   std::vector<std::shared_ptr<rpc::Connection>> conns;
   {
-    std::unique_lock lock(mu_);
+    std::unique_lock lock(clients_mu_);
     auto client = find_client_locked(clientid);
     if (!client) return false;
     for (const auto& [sid, s] : client->sessions) {
@@ -460,48 +394,40 @@ bool StateManager::evict_client(uint64_t clientid) {
   return true;
 }
 
-bool StateManager::destroy_session_admin(uint64_t clientid, const SessionId& id) {
-  std::unique_lock lock(mu_);
-  auto it = sessions_.find(id);
-  if (it == sessions_.end() || it->second->client->id != clientid) return false;
-  end_session_locked(it->second, EndReason::kEvicted);
-  return true;
-}
-
 std::vector<ClientSummary> StateManager::clients() const {
   std::vector<ClientSummary> out;
-  std::shared_lock lock(mu_);
+  std::shared_lock lock(clients_mu_);
   for (const auto& [id, c] : clients_)
     out.push_back(summarize_locked(*c));
   return out;
 }
 
 std::optional<ClientSummary> StateManager::client(uint64_t id) const {
-  std::shared_lock lock(mu_);
+  std::shared_lock lock(clients_mu_);
   auto c = find_client_locked(id);
   if (!c) return std::nullopt;
   return summarize_locked(*c);
 }
 
-ClientSummary StateManager::summarize_locked(const ClientRecord& rec) const {
-  const ClientRecord* c = &rec;
+ClientSummary StateManager::summarize_locked(const ClientRecord& c) const {
   ClientSummary s;
-  s.id = c->id;
-  s.owner.assign(c->owner.begin(), c->owner.end());
-  s.peer = c->peer;
-  s.minor_version = c->minor_version;
-  s.confirmed = c->confirmed;
+  s.id = c.id;
+  s.owner.assign(c.owner.begin(), c.owner.end());
+  s.peer = c.peer;
+  s.minor_version = c.minor_version;
+  s.confirmed = c.confirmed;
   auto lease = std::chrono::seconds(settings_.get()->lease_time);
-  auto left = lease - (Clock::now() - c->last_renew());
+  auto left = lease - (Clock::now() - c.last_renew());
   s.lease_remaining_s = std::max(0.0, std::chrono::duration<double>(left).count());
-  s.sessions = c->sessions.size();
-  s.impl_name = c->impl_name;
+  s.sessions = c.sessions.size();
+  s.impl_name = c.impl_name;
+  s.state_protection = c.protect.how;
   return s;
 }
 
 std::vector<SessionSummary> StateManager::sessions(uint64_t clientid) const {
   std::vector<SessionSummary> out;
-  std::shared_lock lock(mu_);
+  std::shared_lock lock(clients_mu_);
   auto c = find_client_locked(clientid);
   if (!c) return out;
   for (const auto& [sid, s] : c->sessions) {
@@ -515,34 +441,28 @@ std::vector<SessionSummary> StateManager::sessions(uint64_t clientid) const {
     std::lock_guard slock(s->mu);
     sum.cb_program = s->cb_program;
     for (const auto& [cid, b] : s->connections) {
-      if (static_cast<uint8_t>(b.dir) & static_cast<uint8_t>(ConnDirection::kFore)) {
-        sum.fore_connections++;
-      }
-      if (static_cast<uint8_t>(b.dir) & static_cast<uint8_t>(ConnDirection::kBack)) {
-        sum.back_connections++;
-      }
+      sum.fore_connections += has_fore(b.dir) ? 1 : 0;
+      sum.back_connections += has_back(b.dir) ? 1 : 0;
+      sum.connections.push_back({cid, b.dir, b.bound_at, b.conn.lock()});
     }
     sum.slots_in_use = s->in_flight_locked();
-    out.push_back(sum);
+    out.push_back(std::move(sum));
   }
   return out;
 }
 
 size_t StateManager::client_count() const {
-  std::shared_lock lock(mu_);
+  std::shared_lock lock(clients_mu_);
   return clients_.size();
 }
 
 size_t StateManager::session_count() const {
-  std::shared_lock lock(mu_);
   return sessions_.size();
 }
 
 size_t StateManager::slots_in_use() const {
-  // Same lock order as sessions(): the state lock, then each session's own.
-  std::shared_lock lock(mu_);
   size_t n = 0;
-  for (const auto& [sid, s] : sessions_) {
+  for (const auto& s : sessions_.all()) {
     std::lock_guard slock(s->mu);
     n += s->in_flight_locked();
   }

@@ -76,7 +76,8 @@ nfsstat4 StateManager::lock(ClientRecord& client, const LockArgs& args, const Fi
   if (!to_range(args.offset, args.length, start, end)) return NFS4ERR_INVAL;
   if (args.reclaim) return NFS4ERR_NO_GRACE;  // nothing survives a restart yet: no grace
 
-  std::unique_lock lock(mu_);
+  FileShard& sh = shard(file);
+  std::unique_lock lock(sh.mu);
   if (!client.reclaim_complete) return NFS4ERR_GRACE;  // §18.51.3
   LockState* ls = nullptr;
   OpenState* os = nullptr;
@@ -88,7 +89,9 @@ nfsstat4 StateManager::lock(ClientRecord& client, const LockArgs& args, const Fi
   };
   if (args.locker.new_lock_owner) {
     StateEntry* e = nullptr;
-    if (auto st = validate_locked(&client, args.locker.open_stateid, e); st != NFS4_OK) return st;
+    if (auto st = validate_locked(sh, &client, args.locker.open_stateid, e); st != NFS4_OK) {
+      return st;
+    }
     if (e->kind != StateKind::kOpen || !(e->file == file)) return NFS4ERR_BAD_STATEID;
     os = static_cast<OpenState*>(e);
     // Checked before a lock owner is made: a refused LOCK must not leave an empty owner
@@ -96,20 +99,15 @@ nfsstat4 StateManager::lock(ClientRecord& client, const LockArgs& args, const Fi
     if (!fits_open(os)) return NFS4ERR_OPENMODE;
     OwnerKey key{client.id, std::string(args.locker.lock_owner.owner.begin(),
                                         args.locker.lock_owner.owner.end())};
-    auto& slot = lock_owners_[key];
-    if (!slot) {
-      slot = std::make_unique<LockOwner>();
-      slot->key = key;
-      slot->client = &client;
-      client.lock_owners.insert(slot.get());
-    }
-    owner = slot.get();
+    owner = lock_owner_locked(sh, client, key);
     for (LockState* existing : owner->states) {
       if (existing->file == file) ls = existing;
     }
   } else {
     StateEntry* e = nullptr;
-    if (auto st = validate_locked(&client, args.locker.lock_stateid, e); st != NFS4_OK) return st;
+    if (auto st = validate_locked(sh, &client, args.locker.lock_stateid, e); st != NFS4_OK) {
+      return st;
+    }
     if (e->kind != StateKind::kLock || !(e->file == file)) return NFS4ERR_BAD_STATEID;
     ls = static_cast<LockState*>(e);
     os = ls->open;
@@ -117,14 +115,11 @@ nfsstat4 StateManager::lock(ClientRecord& client, const LockArgs& args, const Fi
     if (!fits_open(os)) return NFS4ERR_OPENMODE;
   }
 
-  FileState& fs = files_[file];
+  FileState& fs = sh.files[file];
   if (const LockRange* c = find_conflict(fs, owner, write, start, end)) {
     out.denied = describe(*c);
-    if (owner->states.empty()) {  // a lock owner created for this request holds nothing
-      client.lock_owners.erase(owner);
-      OwnerKey key = owner->key;
-      lock_owners_.erase(key);
-    }
+    // A lock owner created for this request holds nothing.
+    if (owner->states.empty()) drop_lock_owner_locked(sh, owner);
     return NFS4ERR_DENIED;
   }
   carve(fs.locks, owner, start, end);
@@ -132,7 +127,7 @@ nfsstat4 StateManager::lock(ClientRecord& client, const LockArgs& args, const Fi
 
   if (!ls) {
     auto fresh = std::make_unique<LockState>();
-    fresh->other = new_other();
+    fresh->other = new_other(sh);
     fresh->kind = StateKind::kLock;
     fresh->client = &client;
     fresh->file = file;
@@ -141,7 +136,7 @@ nfsstat4 StateManager::lock(ClientRecord& client, const LockArgs& args, const Fi
     ls = fresh.get();
     owner->states.push_back(ls);
     os->locks.push_back(ls);
-    states_.emplace(ls->other, std::move(fresh));
+    sh.states.emplace(ls->other, std::move(fresh));
   } else {
     ls->seqid++;
   }
@@ -154,12 +149,13 @@ nfsstat4 StateManager::lockt(ClientRecord& client, const LocktArgs& args, const 
   if (!valid_type(args.locktype)) return NFS4ERR_INVAL;
   uint64_t start = 0, end = 0;
   if (!to_range(args.offset, args.length, start, end)) return NFS4ERR_INVAL;
-  std::shared_lock lock(mu_);
-  auto fit = files_.find(file);
-  if (fit == files_.end()) return NFS4_OK;
+  const FileShard& sh = shard(file);
+  std::shared_lock lock(sh.mu);
+  auto fit = sh.files.find(file);
+  if (fit == sh.files.end()) return NFS4_OK;
   OwnerKey key{client.id, std::string(args.owner.owner.begin(), args.owner.owner.end())};
-  auto oit = lock_owners_.find(key);
-  const LockOwner* owner = oit == lock_owners_.end() ? nullptr : oit->second.get();
+  auto oit = sh.lock_owners.find(key);
+  const LockOwner* owner = oit == sh.lock_owners.end() ? nullptr : oit->second.get();
   if (const LockRange* c = find_conflict(fit->second, owner, is_write(args.locktype), start, end)) {
     out.denied = describe(*c);
     return NFS4ERR_DENIED;
@@ -172,41 +168,66 @@ nfsstat4 StateManager::locku(ClientRecord& client, const LockuArgs& args, const 
   if (!valid_type(args.locktype)) return NFS4ERR_INVAL;
   uint64_t start = 0, end = 0;
   if (!to_range(args.offset, args.length, start, end)) return NFS4ERR_INVAL;
-  std::unique_lock lock(mu_);
+  FileShard& sh = shard(file);
+  std::unique_lock lock(sh.mu);
   StateEntry* e = nullptr;
-  if (auto st = validate_locked(&client, args.stateid, e); st != NFS4_OK) return st;
+  if (auto st = validate_locked(sh, &client, args.stateid, e); st != NFS4_OK) return st;
   if (e->kind != StateKind::kLock || !(e->file == file)) return NFS4ERR_BAD_STATEID;
   auto* ls = static_cast<LockState*>(e);
-  auto fit = files_.find(file);
-  if (fit != files_.end()) carve(fit->second.locks, ls->owner, start, end);
+  auto fit = sh.files.find(file);
+  if (fit != sh.files.end()) carve(fit->second.locks, ls->owner, start, end);
   ls->seqid++;
   out = ls->stateid();
   return NFS4_OK;
 }
 
-void StateManager::remove_lock_state_locked(LockState* ls) {
-  auto fit = files_.find(ls->file);
-  if (fit != files_.end()) {
+LockOwner* StateManager::lock_owner_locked(FileShard& sh, ClientRecord& client,
+                                           const OwnerKey& key) {
+  auto& slot = sh.lock_owners[key];
+  if (!slot) {
+    slot = std::make_unique<LockOwner>();
+    slot->key = key;
+    slot->client = &client;
+    sh.by_client[client.id].lock_owners.insert(slot.get());
+    const uint64_t bit = uint64_t{1} << (&sh - shards_.data());
+    if (!(client.file_shards.load(std::memory_order_relaxed) & bit)) {
+      client.file_shards.fetch_or(bit, std::memory_order_release);
+    }
+  }
+  return slot.get();
+}
+
+void StateManager::drop_lock_owner_locked(FileShard& sh, LockOwner* lo) {
+  auto hit = sh.by_client.find(lo->client->id);
+  if (hit != sh.by_client.end()) {
+    hit->second.lock_owners.erase(lo);
+    if (hit->second.empty()) sh.by_client.erase(hit);
+  }
+  OwnerKey key = lo->key;
+  sh.lock_owners.erase(key);  // destroys lo
+}
+
+void StateManager::remove_lock_state_locked(FileShard& sh, LockState* ls) {
+  auto fit = sh.files.find(ls->file);
+  if (fit != sh.files.end()) {
     std::erase_if(fit->second.locks, [&](const LockRange& r) { return r.owner == ls->owner; });
-    if (fit->second.empty()) files_.erase(fit);
+    if (fit->second.empty()) sh.files.erase(fit);
   }
   if (ls->open) std::erase(ls->open->locks, ls);
   LockOwner* owner = ls->owner;
   std::erase(owner->states, ls);
-  if (owner->states.empty()) {
-    owner->client->lock_owners.erase(owner);
-    OwnerKey key = owner->key;
-    lock_owners_.erase(key);
-  }
+  if (owner->states.empty()) drop_lock_owner_locked(sh, owner);
   Other other = ls->other;
-  states_.erase(other);
+  sh.states.erase(other);
 }
 
 size_t StateManager::lock_count() const {
-  std::shared_lock lock(mu_);
   size_t n = 0;
-  for (const auto& [k, f] : files_)
-    n += f.locks.size();
+  for (const auto& sh : shards_) {
+    std::shared_lock lock(sh.mu);
+    for (const auto& [k, f] : sh.files)
+      n += f.locks.size();
+  }
   return n;
 }
 

@@ -24,25 +24,38 @@ bool StateManager::is_special(const Stateid& s) {
   return all_bytes(s.other, 0) || all_bytes(s.other, 0xff);
 }
 
-Other StateManager::new_other() {
+FileShard* StateManager::shard_of(const Other& other) {
+  size_t i = other[kOtherShardByte];
+  return i < kFileShards ? &shards_[i] : nullptr;
+}
+
+const FileShard* StateManager::shard_of(const Other& other) const {
+  size_t i = other[kOtherShardByte];
+  return i < kFileShards ? &shards_[i] : nullptr;
+}
+
+// A stateid's other: the boot epoch (a stateid of an earlier instance is stale, §8.2.3
+// lets the server tell), the shard that holds it, and that shard's counter.
+Other StateManager::new_other(FileShard& sh) {
   Other o{};
-  uint64_t n = next_state_++;
+  uint64_t n = sh.next_state++;
   for (int i = 0; i < 4; ++i)
     o[i] = static_cast<uint8_t>(boot_epoch_ >> (24 - 8 * i));
-  for (int i = 0; i < 8; ++i)
-    o[4 + i] = static_cast<uint8_t>(n >> (56 - 8 * i));
+  o[kOtherShardByte] = static_cast<uint8_t>(&sh - shards_.data());
+  for (int i = 0; i < 7; ++i)
+    o[5 + i] = static_cast<uint8_t>(n >> (48 - 8 * i));
   return o;
 }
 
-StateEntry* StateManager::find_state_locked(const Stateid& s) const {
-  auto it = states_.find(s.other);
-  return it == states_.end() ? nullptr : it->second.get();
+StateEntry* StateManager::find_state_locked(const FileShard& sh, const Stateid& s) const {
+  auto it = sh.states.find(s.other);
+  return it == sh.states.end() ? nullptr : it->second.get();
 }
 
-nfsstat4 StateManager::validate_locked(const ClientRecord* client, const Stateid& s,
-                                       StateEntry*& out) const {
+nfsstat4 StateManager::validate_locked(const FileShard& sh, const ClientRecord* client,
+                                       const Stateid& s, StateEntry*& out) const {
   if (is_special(s)) return NFS4ERR_BAD_STATEID;
-  StateEntry* e = find_state_locked(s);
+  StateEntry* e = find_state_locked(sh, s);
   if (!e) {
     // A stateid from an earlier instance of the server is stale rather than bad.
     uint32_t epoch = (uint32_t{s.other[0]} << 24) | (uint32_t{s.other[1]} << 16) |
@@ -60,8 +73,9 @@ nfsstat4 StateManager::validate_locked(const ClientRecord* client, const Stateid
 
 nfsstat4 StateManager::check_share_locked(const FileKey& file, const OwnerKey& owner,
                                           uint32_t access, uint32_t deny) const {
-  auto it = files_.find(file);
-  if (it == files_.end()) return NFS4_OK;
+  const FileShard& sh = shard(file);
+  auto it = sh.files.find(file);
+  if (it == sh.files.end()) return NFS4_OK;
   for (const OpenState* os : it->second.opens) {
     if (os->owner->key == owner) continue;  // an owner's own opens never conflict
     if ((os->deny & access) || (os->access & deny)) return NFS4ERR_SHARE_DENIED;
@@ -69,19 +83,39 @@ nfsstat4 StateManager::check_share_locked(const FileKey& file, const OwnerKey& o
   return NFS4_OK;
 }
 
+OpenOwner* StateManager::open_owner_locked(FileShard& sh, ClientRecord& client,
+                                           const OwnerKey& key) {
+  auto& slot = sh.open_owners[key];
+  if (!slot) {
+    slot = std::make_unique<OpenOwner>();
+    slot->key = key;
+    slot->client = &client;
+    sh.by_client[client.id].open_owners.insert(slot.get());
+    const uint64_t bit = uint64_t{1} << (&sh - shards_.data());
+    if (!(client.file_shards.load(std::memory_order_relaxed) & bit)) {
+      client.file_shards.fetch_or(bit, std::memory_order_release);
+    }
+  }
+  return slot.get();
+}
+
+void StateManager::drop_open_owner_locked(FileShard& sh, OpenOwner* oo) {
+  auto hit = sh.by_client.find(oo->client->id);
+  if (hit != sh.by_client.end()) {
+    hit->second.open_owners.erase(oo);
+    if (hit->second.empty()) sh.by_client.erase(hit);
+  }
+  OwnerKey key = oo->key;
+  sh.open_owners.erase(key);  // destroys oo
+}
+
 nfsstat4 StateManager::open_locked(ClientRecord& client, const OwnerKey& owner, const FileKey& file,
                                    uint32_t access, uint32_t deny, Stateid& out) {
   // §18.51.3: no new (non-reclaim) locking state before the client's RECLAIM_COMPLETE.
   if (!client.reclaim_complete) return NFS4ERR_GRACE;
   if (auto st = check_share_locked(file, owner, access, deny); st != NFS4_OK) return st;
-  auto& slot = open_owners_[owner];
-  if (!slot) {
-    slot = std::make_unique<OpenOwner>();
-    slot->key = owner;
-    slot->client = &client;
-    client.open_owners.insert(slot.get());
-  }
-  OpenOwner* oo = slot.get();
+  FileShard& sh = shard(file);
+  OpenOwner* oo = open_owner_locked(sh, client, owner);
   for (OpenState* os : oo->opens) {
     if (os->file == file) {
       // A second OPEN by the same owner upgrades the existing state (§9.11).
@@ -95,7 +129,7 @@ nfsstat4 StateManager::open_locked(ClientRecord& client, const OwnerKey& owner, 
     }
   }
   auto os = std::make_unique<OpenState>();
-  os->other = new_other();
+  os->other = new_other(sh);
   os->kind = StateKind::kOpen;
   os->client = &client;
   os->file = file;
@@ -105,44 +139,64 @@ nfsstat4 StateManager::open_locked(ClientRecord& client, const OwnerKey& owner, 
   os->access_modes = static_cast<uint8_t>(1u << access);
   os->deny_modes = static_cast<uint8_t>(1u << deny);
   oo->opens.push_back(os.get());
-  auto& fstate = files_[file];
+  auto& fstate = sh.files[file];
   fstate.opens.push_back(os.get());
   if (fstate.opens.size() == 1 && file_open_hook_) file_open_hook_(file, true);
   out = os->stateid();
-  states_.emplace(os->other, std::move(os));
+  sh.states.emplace(os->other, std::move(os));
   return NFS4_OK;
 }
 
-void StateManager::remove_open_locked(OpenState* os) {
+void StateManager::remove_open_locked(FileShard& sh, OpenState* os) {
   for (LockState* ls : std::vector<LockState*>(os->locks))
-    remove_lock_state_locked(ls);
-  auto fit = files_.find(os->file);
-  if (fit != files_.end()) {
+    remove_lock_state_locked(sh, ls);
+  auto fit = sh.files.find(os->file);
+  if (fit != sh.files.end()) {
     std::erase(fit->second.opens, os);
     if (fit->second.opens.empty() && file_open_hook_) file_open_hook_(os->file, false);
-    if (fit->second.empty()) files_.erase(fit);
+    if (fit->second.empty()) sh.files.erase(fit);
   }
   OpenOwner* oo = os->owner;
   std::erase(oo->opens, os);
-  if (oo->opens.empty()) {
-    oo->client->open_owners.erase(oo);
-    OwnerKey key = oo->key;
-    open_owners_.erase(key);  // destroys oo
-  }
+  if (oo->opens.empty()) drop_open_owner_locked(sh, oo);
   Other other = os->other;
-  states_.erase(other);  // destroys os
+  sh.states.erase(other);  // destroys os
+}
+
+void StateManager::purge_file_state(const ClientRecord& client) {
+  const uint64_t mask = client.file_shards.load(std::memory_order_acquire);
+  for (size_t i = 0; i < kFileShards; ++i) {
+    if (!(mask & (uint64_t{1} << i))) continue;
+    FileShard& sh = shards_[i];
+    std::unique_lock lock(sh.mu);
+    auto it = sh.by_client.find(client.id);
+    if (it == sh.by_client.end()) continue;
+    // Lock owners first: their states point at opens. Each removal may erase the client's
+    // holdings, so take copies and look the entry up again.
+    std::vector<LockOwner*> los(it->second.lock_owners.begin(), it->second.lock_owners.end());
+    std::vector<OpenOwner*> oos(it->second.open_owners.begin(), it->second.open_owners.end());
+    for (LockOwner* lo : los) {
+      for (LockState* ls : std::vector<LockState*>(lo->states))
+        remove_lock_state_locked(sh, ls);
+    }
+    for (OpenOwner* oo : oos) {
+      for (OpenState* os : std::vector<OpenState*>(oo->opens))
+        remove_open_locked(sh, os);
+    }
+  }
 }
 
 nfsstat4 StateManager::close(ClientRecord& client, const Stateid& stateid, const FileKey& file,
                              Stateid& out) {
-  std::unique_lock lock(mu_);
+  FileShard& sh = shard(file);
+  std::unique_lock lock(sh.mu);
   StateEntry* e = nullptr;
-  if (auto st = validate_locked(&client, stateid, e); st != NFS4_OK) return st;
+  if (auto st = validate_locked(sh, &client, stateid, e); st != NFS4_OK) return st;
   if (e->kind != StateKind::kOpen || !(e->file == file)) return NFS4ERR_BAD_STATEID;
   auto* os = static_cast<OpenState*>(e);
   // §18.2.3: locks still held under this open make CLOSE fail.
-  auto fit = files_.find(file);
-  if (fit != files_.end()) {
+  auto fit = sh.files.find(file);
+  if (fit != sh.files.end()) {
     for (const LockState* ls : os->locks) {
       for (const auto& r : fit->second.locks) {
         if (r.owner == ls->owner) return NFS4ERR_LOCKS_HELD;
@@ -152,15 +206,16 @@ nfsstat4 StateManager::close(ClientRecord& client, const Stateid& stateid, const
   // §18.2.4: the stateid CLOSE returns is of no use; return the invalid special stateid
   // (other all zero, seqid NFS4_UINT32_MAX) so that any later use of it is caught.
   out = Stateid{UINT32_MAX, {}};
-  remove_open_locked(os);
+  remove_open_locked(sh, os);
   return NFS4_OK;
 }
 
 nfsstat4 StateManager::open_downgrade(ClientRecord& client, const OpenDowngradeArgs& args,
                                       const FileKey& file, Stateid& out) {
-  std::unique_lock lock(mu_);
+  FileShard& sh = shard(file);
+  std::unique_lock lock(sh.mu);
   StateEntry* e = nullptr;
-  if (auto st = validate_locked(&client, args.stateid, e); st != NFS4_OK) return st;
+  if (auto st = validate_locked(sh, &client, args.stateid, e); st != NFS4_OK) return st;
   if (e->kind != StateKind::kOpen || !(e->file == file)) return NFS4ERR_BAD_STATEID;
   auto* os = static_cast<OpenState*>(e);
   // §18.18.3: the valid values are those of share_access & ~OPEN4_SHARE_ACCESS_WANT_DELEG_MASK;
@@ -193,12 +248,13 @@ nfsstat4 StateManager::open_downgrade(ClientRecord& client, const OpenDowngradeA
 
 nfsstat4 StateManager::check_io(const ClientRecord* client, const Stateid& stateid,
                                 const FileKey& file, bool write) const {
-  std::shared_lock lock(mu_);
+  const FileShard& sh = shard(file);
+  std::shared_lock lock(sh.mu);
   if (is_anonymous(stateid) || is_bypass(stateid)) {
     // §8.2.3: in WRITE and SETATTR the READ bypass stateid is treated like the anonymous one.
     // I/O without an open still honours other clients' deny reservations (§9.1.4).
-    auto it = files_.find(file);
-    if (it != files_.end()) {
+    auto it = sh.files.find(file);
+    if (it != sh.files.end()) {
       uint32_t need = write ? OPEN4_SHARE_DENY_WRITE : OPEN4_SHARE_DENY_READ;
       if (is_bypass(stateid) && !write) return NFS4_OK;
       for (const OpenState* os : it->second.opens) {
@@ -208,7 +264,7 @@ nfsstat4 StateManager::check_io(const ClientRecord* client, const Stateid& state
     return NFS4_OK;
   }
   StateEntry* e = nullptr;
-  if (auto st = validate_locked(client, stateid, e); st != NFS4_OK) return st;
+  if (auto st = validate_locked(sh, client, stateid, e); st != NFS4_OK) return st;
   if (!(e->file == file)) return NFS4ERR_BAD_STATEID;
   const OpenState* os = nullptr;
   if (e->kind == StateKind::kOpen) {
@@ -223,44 +279,51 @@ nfsstat4 StateManager::check_io(const ClientRecord* client, const Stateid& state
   return NFS4_OK;
 }
 
+// Stateids found by their other alone: the shard it names. An other that names no shard
+// was never handed out by this instance (or is stale, which validate_locked tells apart).
 nfsstat4 StateManager::test_stateid(const ClientRecord& client, const Stateid& stateid) const {
-  std::shared_lock lock(mu_);
+  static const FileShard kNone;
+  const FileShard* sh = shard_of(stateid.other);
+  if (!sh) sh = &kNone;
+  std::shared_lock lock(sh->mu);
   StateEntry* e = nullptr;
-  return validate_locked(&client, stateid, e);
+  return validate_locked(*sh, &client, stateid, e);
 }
 
 nfsstat4 StateManager::free_stateid(ClientRecord& client, const Stateid& stateid) {
-  std::unique_lock lock(mu_);
+  FileShard* sh = shard_of(stateid.other);
+  if (!sh) return test_stateid(client, stateid);
+  std::unique_lock lock(sh->mu);
   StateEntry* e = nullptr;
-  if (auto st = validate_locked(&client, stateid, e); st != NFS4_OK) return st;
+  if (auto st = validate_locked(*sh, &client, stateid, e); st != NFS4_OK) return st;
   if (e->kind == StateKind::kOpen) return NFS4ERR_LOCKS_HELD;  // §18.38.3: CLOSE it instead
   if (e->kind == StateKind::kLock) {
     auto* ls = static_cast<LockState*>(e);
-    auto fit = files_.find(ls->file);
-    if (fit != files_.end()) {
+    auto fit = sh->files.find(ls->file);
+    if (fit != sh->files.end()) {
       for (const auto& r : fit->second.locks) {
         if (r.owner == ls->owner) return NFS4ERR_LOCKS_HELD;
       }
     }
-    remove_lock_state_locked(ls);
+    remove_lock_state_locked(*sh, ls);
     return NFS4_OK;
   }
   return NFS4ERR_BAD_STATEID;
 }
 
 nfsstat4 StateManager::delegreturn(ClientRecord& client, const Stateid& stateid) {
-  std::shared_lock lock(mu_);
-  StateEntry* e = nullptr;
-  if (auto st = validate_locked(&client, stateid, e); st != NFS4_OK) return st;
+  if (auto st = test_stateid(client, stateid); st != NFS4_OK) return st;
   // No delegations are granted yet, so no stateid can name one.
   return NFS4ERR_BAD_STATEID;
 }
 
 size_t StateManager::open_count() const {
-  std::shared_lock lock(mu_);
   size_t n = 0;
-  for (const auto& [k, f] : files_)
-    n += f.opens.size();
+  for (const auto& sh : shards_) {
+    std::shared_lock lock(sh.mu);
+    for (const auto& [k, f] : sh.files)
+      n += f.opens.size();
+  }
   return n;
 }
 

@@ -9,7 +9,7 @@ SequenceOutcome StateManager::sequence(const SequenceArgs& args, uint64_t digest
                                        size_t request_size, size_t op_count, size_t min_reply_size,
                                        SequenceOk& out) {
   SequenceOutcome res;
-  res.session = find_session(args.sessionid);
+  res.session = sessions_.find(args.sessionid);
   if (!res.session) {
     res.status = NFS4ERR_BADSESSION;
     return res;
@@ -27,7 +27,8 @@ SequenceOutcome StateManager::sequence(const SequenceArgs& args, uint64_t digest
   Slot& slot = s.slots[args.slotid];
   auto report = [&] {
     uint32_t status_flags = 0;
-    if ((s.flags & CREATE_SESSION4_FLAG_CONN_BACK_CHAN) && !s.has_back_channel_locked()) {
+    // §18.46.3: the client asked for a back channel and no connection serves it any more.
+    if (s.wants_back_channel && !s.has_back_channel_locked()) {
       status_flags |= SEQ4_STATUS_CB_PATH_DOWN_SESSION;
     }
     out.sessionid = args.sessionid;
@@ -59,6 +60,14 @@ SequenceOutcome StateManager::sequence(const SequenceArgs& args, uint64_t digest
     res.status = NFS4ERR_SEQ_MISORDERED;
     return res;
   }
+  // A connection the session does not know yet. With SP4_NONE using it associates it with
+  // the session (§2.10.3.1, §18.34.3); with SP4_MACH_CRED the client must bind it with
+  // BIND_CONN_TO_SESSION under its machine credential first.
+  const bool bound = s.connections.count(conn->id()) != 0;
+  if (!bound && s.client->protect.how == SP4_MACH_CRED) {
+    res.status = NFS4ERR_CONN_NOT_BOUND_TO_SESSION;
+    return res;
+  }
   // Limits of the channel (§18.46.3): checked once the request is known to be new.
   if (request_size > s.fore.maxrequestsize) {
     res.status = NFS4ERR_REQ_TOO_BIG;
@@ -77,15 +86,21 @@ SequenceOutcome StateManager::sequence(const SequenceArgs& args, uint64_t digest
     res.status = NFS4ERR_REP_TOO_BIG_TO_CACHE;
     return res;
   }
+  // Over the per-session connection limit the request is refused before it changes the
+  // slot: the client retries, on this connection once another has gone or on one of the
+  // session's bound connections (docs/protocol.md).
+  if (!bound) {
+    if (auto st = bind_locked(s, conn, ConnDirection::kFore); st != NFS4_OK) {
+      res.status = st;
+      return res;
+    }
+  }
   slot.seqid = args.sequenceid;
   slot.used = true;
   slot.in_use = true;
   slot.cached = false;
   slot.digest = digest;
   slot.reply.clear();
-
-  // With SP4_NONE a connection is associated with the session by using it (§2.10.3.1).
-  if (!s.connections.count(conn->id())) bind_locked(s, conn, ConnDirection::kFore);
   s.client->renew();
 
   report();

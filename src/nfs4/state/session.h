@@ -1,7 +1,7 @@
 #pragma once
 // A session (RFC 5661 §2.10): its channel attributes, the fore-channel slot table with its
-// reply cache (exactly-once semantics, §2.10.6), and the connections bound to it per
-// direction (§2.10.3.1; trunking and the backchannel build on these bindings).
+// reply cache (exactly-once semantics, §2.10.6), and the connections bound to it with their
+// direction (§2.10.3.1, §2.10.5: trunking, and the backchannel built on these bindings).
 
 #include <chrono>
 #include <cstdint>
@@ -27,11 +27,25 @@ struct Slot {
   xdr::ByteBuffer reply;
 };
 
+// Which channels a connection serves for a session (bit 1: fore, bit 2: back).
 enum class ConnDirection : uint8_t { kFore = 1, kBack = 2, kBoth = 3 };
+inline bool has_fore(ConnDirection d) {
+  return static_cast<uint8_t>(d) & static_cast<uint8_t>(ConnDirection::kFore);
+}
+inline bool has_back(ConnDirection d) {
+  return static_cast<uint8_t>(d) & static_cast<uint8_t>(ConnDirection::kBack);
+}
+// "fore", "back", "both" (metrics labels, the REST API).
+const char* direction_name(ConnDirection d);
 
-struct BoundConnection {
+// Why a connection stopped being bound to a session (metrics labels, logs).
+enum class UnbindReason : uint8_t { kExplicit, kDisconnect, kSessionDestroy, kReaper, kDrain };
+const char* unbind_reason_name(UnbindReason r);
+
+struct Binding {
   std::weak_ptr<rpc::Connection> conn;
   ConnDirection dir = ConnDirection::kFore;
+  std::chrono::system_clock::time_point bound_at;
 };
 
 class Session {
@@ -49,14 +63,18 @@ class Session {
   // Guards everything below (slots, bindings, callback parameters).
   std::mutex mu;
   std::vector<Slot> slots;
-  std::map<uint64_t, BoundConnection> connections;  // by connection id
+  std::map<uint64_t, Binding> connections;  // by connection id
   uint32_t cb_program;
   std::vector<CallbackSecParms> cb_sec;
+  // The client asked for a back channel (CONN_BACK_CHAN at creation, or a back binding
+  // since): SEQUENCE then reports when none is left (SEQ4_STATUS_CB_PATH_DOWN_SESSION).
+  bool wants_back_channel = false;
   bool destroyed = false;
 
   // Requests being executed on this session right now (DESTROY_SESSION waits for none).
   size_t in_flight_locked() const;
   bool has_back_channel_locked() const;
+  size_t fore_connections_locked() const;
 };
 
 }  // namespace dfs::nfs4::state

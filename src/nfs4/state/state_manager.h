@@ -1,13 +1,21 @@
 #pragma once
-// All NFSv4.1 state of the server: client records, sessions, stateids, open and lock owners,
-// share reservations, byte-range locks and leases. Protocol decisions (which nfsstat4 a
-// request gets) are made here; the ops only translate arguments and results.
+// All NFSv4.1 state of the server: client records, sessions and the connections bound to
+// them, stateids, open and lock owners, share reservations, byte-range locks and leases.
+// Protocol decisions (which nfsstat4 a request gets) are made here; the ops only translate
+// arguments and results.
 //
-// Locking: mu_ (a shared mutex that spins briefly before sleeping) guards the maps and all
-// open/lock state; readers of stateids (READ, WRITE) take it shared. Each session's slot
-// table has its own mutex so SEQUENCE on different sessions does not contend, and sessions
-// are found under their own sessions_mu_ (shared), never behind mu_.
+// Locking, designed so that clients that share nothing in NFS terms share no lock word:
+// - clients_mu_ guards client records and which sessions exist (EXCHANGE_ID, CREATE_SESSION,
+//   DESTROY_*, the reaper, the control plane); no per-request path takes it.
+// - sessions_ (SessionTable) finds a session for SEQUENCE under one of 64 shard locks; each
+//   session's slot table and bindings have the session's own mutex.
+// - open and lock state lives in 64 FileShards by file (stateful.h): OPEN, CLOSE, LOCK and
+//   the READ/WRITE stateid check lock only the shard of their file.
+// - conn_mu_ maps connections to the sessions they are bound to (taken when a binding
+//   appears or goes, not per request).
+// Order: clients_mu_, then a session's mu, then conn_mu_; clients_mu_, then a file shard.
 
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -25,6 +33,7 @@
 #include "nfs4/settings.h"
 #include "nfs4/state/client.h"
 #include "nfs4/state/session.h"
+#include "nfs4/state/session_table.h"
 #include "nfs4/state/stateful.h"
 #include "rpc/connection.h"
 #include "util/spinning_shared_mutex.h"
@@ -34,6 +43,10 @@ namespace dfs::nfs4::state {
 // Why a session or client went away (for metrics and logs).
 enum class EndReason : uint8_t { kDestroyed, kExpired, kEvicted, kReplaced };
 
+// Why a connection was turned away or shed (dittofs_nfs_connections_rejected_total).
+enum class RejectReason : uint8_t { kSessionLimit, kWrongCred };
+const char* reject_reason_name(RejectReason r);
+
 class StateObserver {
  public:
   virtual ~StateObserver() = default;
@@ -41,6 +54,10 @@ class StateObserver {
   virtual void session_ended(const Session&, EndReason) {}
   virtual void client_created(const ClientRecord&) {}
   virtual void client_ended(const ClientRecord&, EndReason) {}
+  // A connection was bound to a session, or its direction changed to `dir`.
+  virtual void connection_bound(const Session&, ConnDirection dir) { (void)dir; }
+  virtual void connection_unbound(const Session&, UnbindReason why) { (void)why; }
+  virtual void binding_rejected(RejectReason why) { (void)why; }
 };
 
 // What SEQUENCE decided (§18.46.3).
@@ -61,6 +78,13 @@ struct ClientSummary {
   double lease_remaining_s = 0;
   size_t sessions = 0;
   std::string impl_name;
+  state_protect_how4 state_protection = SP4_NONE;
+};
+struct BindingSummary {
+  uint64_t connection_id = 0;
+  ConnDirection dir = ConnDirection::kFore;
+  std::chrono::system_clock::time_point bound_at;
+  std::shared_ptr<rpc::Connection> conn;  // null once the connection has gone
 };
 struct SessionSummary {
   SessionId id{};
@@ -70,9 +94,10 @@ struct SessionSummary {
   ChannelAttrs fore;
   ChannelAttrs back;
   uint32_t cb_program = 0;
-  size_t fore_connections = 0;
-  size_t back_connections = 0;
+  size_t fore_connections = 0;  // bound fore or both
+  size_t back_connections = 0;  // bound back or both
   size_t slots_in_use = 0;
+  std::vector<BindingSummary> connections;
 };
 
 class StateManager {
@@ -83,8 +108,8 @@ class StateManager {
   StateManager& operator=(const StateManager&) = delete;
 
   void set_observer(StateObserver* o) { observer_ = o; }
-  // Told when a file gets its first open and loses its last (called with the state lock
-  // held; it must not call back into the StateManager).
+  // Told when a file gets its first open and loses its last (called with the file's shard
+  // locked; it must not call back into the StateManager).
   void set_file_open_hook(std::function<void(const FileKey&, bool opened)> hook) {
     file_open_hook_ = std::move(hook);
   }
@@ -98,11 +123,11 @@ class StateManager {
   nfsstat4 create_session(const CreateSessionArgs& args, const Principal& principal,
                           const std::shared_ptr<rpc::Connection>& conn, CreateSessionOk& out);
   // `current` is the session of the compound carrying the op, if any.
-  nfsstat4 destroy_session(const SessionId& id, const std::shared_ptr<rpc::Connection>& conn,
-                           const Session* current);
-  nfsstat4 destroy_clientid(uint64_t clientid, const Session* current);
-  nfsstat4 bind_connection(const BindConnArgs& args, const std::shared_ptr<rpc::Connection>& conn,
-                           BindConnOk& out);
+  nfsstat4 destroy_session(const SessionId& id, const Principal& principal,
+                           const std::shared_ptr<rpc::Connection>& conn, const Session* current);
+  nfsstat4 destroy_clientid(uint64_t clientid, const Principal& principal, const Session* current);
+  nfsstat4 bind_connection(const BindConnArgs& args, const Principal& principal,
+                           const std::shared_ptr<rpc::Connection>& conn, BindConnOk& out);
   nfsstat4 reclaim_complete(ClientRecord& client, bool one_fs);
   nfsstat4 backchannel_ctl(Session& session, const BackchannelCtlArgs& args);
 
@@ -116,16 +141,21 @@ class StateManager {
   void finish_request(Session& session, uint32_t slotid, bool cache,
                       std::span<const uint8_t> reply);
   // Drops the connection from every session it is bound to (called when it closes).
-  void connection_closed(uint64_t conn_id);
+  void connection_closed(uint64_t conn_id, UnbindReason why = UnbindReason::kDisconnect);
 
   // ---- share state (§9) ----
-  // Exclusive access to the share and lock state for the duration of an OPEN, whose file
-  // system work and state change must be atomic with respect to other OPENs.
-  std::unique_lock<util::SpinningSharedMutex> lock_state() { return std::unique_lock(mu_); }
+  // Exclusive access to the open and lock state of `file` (its shard) for the duration of an
+  // OPEN, whose file system work and state change must be atomic with respect to other
+  // OPENs of the file.
+  std::unique_lock<util::SpinningSharedMutex> lock_file(const FileKey& file) {
+    return std::unique_lock(shards_[shard_index(file)].mu);
+  }
   // Would an open of `file` with this access/deny by `owner` conflict with other owners?
+  // (lock_file(file) held.)
   nfsstat4 check_share_locked(const FileKey& file, const OwnerKey& owner, uint32_t access,
                               uint32_t deny) const;
   // Records an open (or upgrades the owner's existing one); returns its stateid.
+  // (lock_file(file) held.)
   nfsstat4 open_locked(ClientRecord& client, const OwnerKey& owner, const FileKey& file,
                        uint32_t access, uint32_t deny, Stateid& out);
   nfsstat4 close(ClientRecord& client, const Stateid& stateid, const FileKey& file, Stateid& out);
@@ -155,6 +185,10 @@ class StateManager {
   std::vector<ClientSummary> clients() const;
   std::optional<ClientSummary> client(uint64_t id) const;
   std::vector<SessionSummary> sessions(uint64_t clientid) const;
+  // The connections bound to any session of the client (for draining them).
+  std::vector<std::shared_ptr<rpc::Connection>> client_connections(uint64_t clientid) const;
+  // The sessions a connection is bound to, with the direction of each binding.
+  std::vector<std::pair<SessionId, ConnDirection>> connection_bindings(uint64_t conn_id) const;
   size_t client_count() const;
   size_t session_count() const;
   // Requests being executed across all sessions (a scrape-time sum, for metrics).
@@ -171,45 +205,58 @@ class StateManager {
 
   std::shared_ptr<ClientRecord> find_client_locked(uint64_t id) const;
   ClientSummary summarize_locked(const ClientRecord& c) const;
-  // Removes a client record and everything it holds; mu_ must be held exclusively.
+  // Whether the client holds opens or locks (clients_mu_ held).
+  bool has_state_locked(const ClientRecord& c) const;
+  // Removes a client record and everything it holds; clients_mu_ must be held exclusively.
   void purge_client_locked(const std::shared_ptr<ClientRecord>& client, EndReason why);
-  void end_session_locked(std::shared_ptr<Session> s,
-                          EndReason why);  // by value: s may be the map's own entry
-  void remove_open_locked(OpenState* os);
-  void remove_lock_state_locked(LockState* ls);
-  Other new_other();
-  StateEntry* find_state_locked(const Stateid& s) const;
-  // Stateid validation shared by every op: ownership, kind and sequence (§8.2.2).
-  nfsstat4 validate_locked(const ClientRecord* client, const Stateid& s, StateEntry*& out) const;
-  void bind_locked(Session& s, const std::shared_ptr<rpc::Connection>& conn, ConnDirection dir);
+  void end_session_locked(std::shared_ptr<Session> s, EndReason why,
+                          UnbindReason unbind);  // by value: s may be the map's own entry
+  uint64_t new_clientid_locked();
+  SessionId new_sessionid(uint64_t clientid);
+
+  // ---- connection bindings (bindings.cpp) ----
+  // Binds (or rebinds) `conn` to `s` in direction `dir`; s.mu held. Refuses (DELAY) a new
+  // binding beyond v4_max_connections_per_session.
+  nfsstat4 bind_locked(Session& s, const std::shared_ptr<rpc::Connection>& conn, ConnDirection dir);
+  // Forgets one binding; s.mu held.
+  void unbind_locked(Session& s, uint64_t conn_id, UnbindReason why);
+
+  // ---- file state (opens.cpp, locks.cpp) ----
+  FileShard& shard(const FileKey& file) { return shards_[shard_index(file)]; }
+  const FileShard& shard(const FileKey& file) const { return shards_[shard_index(file)]; }
+  // The shard a stateid names, or null if its `other` names none.
+  FileShard* shard_of(const Other& other);
+  const FileShard* shard_of(const Other& other) const;
+  Other new_other(FileShard& sh);
+  StateEntry* find_state_locked(const FileShard& sh, const Stateid& s) const;
+  // Stateid validation shared by every op: ownership, kind and sequence (§8.2.2). `sh` is
+  // the shard the caller locked; a stateid of another shard is not one it can find.
+  nfsstat4 validate_locked(const FileShard& sh, const ClientRecord* client, const Stateid& s,
+                           StateEntry*& out) const;
+  OpenOwner* open_owner_locked(FileShard& sh, ClientRecord& client, const OwnerKey& key);
+  LockOwner* lock_owner_locked(FileShard& sh, ClientRecord& client, const OwnerKey& key);
+  void drop_open_owner_locked(FileShard& sh, OpenOwner* oo);
+  void drop_lock_owner_locked(FileShard& sh, LockOwner* lo);
+  void remove_open_locked(FileShard& sh, OpenState* os);
+  void remove_lock_state_locked(FileShard& sh, LockState* ls);
+  // Removes everything the client holds in every shard it has used.
+  void purge_file_state(const ClientRecord& client);
+
   void reaper_loop();
 
   SettingsHolder& settings_;
   StateObserver* observer_ = nullptr;
   std::function<void(const FileKey&, bool)> file_open_hook_;
   const uint32_t boot_epoch_;
-  std::atomic<uint32_t> next_client_ = 1;
-  std::atomic<uint32_t> next_session_ = 1;
-  std::atomic<uint64_t> next_state_ = 1;
 
-  // Spins briefly before sleeping: OPEN and CLOSE hold it exclusively for about a
-  // microsecond, on the other reactor's core (util/spinning_shared_mutex.h).
-  mutable util::SpinningSharedMutex mu_;
+  mutable util::SpinningSharedMutex clients_mu_;
   std::unordered_map<uint64_t, std::shared_ptr<ClientRecord>> clients_;
-  // Changed with both mu_ (exclusive) and sessions_mu_ held, so it may be read under either:
-  // SEQUENCE, on every request, finds its session under the short sessions_mu_ alone and
-  // never waits behind an OPEN or CLOSE holding mu_; it takes sessions_mu_ shared, so the
-  // reactor threads do not wait on each other either.
-  std::map<SessionId, std::shared_ptr<Session>> sessions_;
-  mutable std::shared_mutex sessions_mu_;
-  std::shared_ptr<Session> find_session(const SessionId& id) const;
-  std::unordered_map<Other, std::unique_ptr<StateEntry>, OtherHash> states_;
-  std::unordered_map<OwnerKey, std::unique_ptr<OpenOwner>, OwnerKeyHash> open_owners_;
-  std::unordered_map<OwnerKey, std::unique_ptr<LockOwner>, OwnerKeyHash> lock_owners_;
-  std::unordered_map<FileKey, FileState, FileKeyHash> files_;
-  // Which sessions each connection is bound to, to unbind when it closes. Its own mutex,
-  // taken after a session's, so SEQUENCE can bind without holding mu_ exclusively.
-  std::mutex conn_mu_;
+  SessionTable sessions_;  // changed with clients_mu_ held exclusively
+
+  std::array<FileShard, kFileShards> shards_;
+
+  // Which sessions each connection is bound to, to unbind when it closes.
+  mutable std::mutex conn_mu_;
   std::unordered_map<uint64_t, std::vector<SessionId>> conn_sessions_;
 
   std::mutex reaper_mu_;

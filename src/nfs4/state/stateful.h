@@ -1,16 +1,22 @@
 #pragma once
 // Share and lock state (RFC 5661 §8 and §9): stateids and what they stand for, the owners
 // that hold them, and per-file records of opens (for share reservations) and byte-range
-// locks (for conflicts).
+// locks (for conflicts), kept in shards by file so that clients working on different files
+// never take the same lock.
 
 #include <array>
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "nfs4/types.h"
+#include "util/cells.h"
+#include "util/spinning_shared_mutex.h"
 
 namespace dfs::nfs4::state {
 
@@ -22,7 +28,10 @@ struct FileKey {
   friend bool operator==(const FileKey&, const FileKey&) = default;
 };
 struct FileKeyHash {
-  size_t operator()(const FileKey& k) const { return std::hash<uint64_t>()(k.inode * 31 + k.fs); }
+  size_t operator()(const FileKey& k) const {
+    uint64_t h = (k.inode * 0x9E3779B97F4A7C15ull) ^ (uint64_t{k.fs} << 48);
+    return static_cast<size_t>(h ^ (h >> 29));
+  }
 };
 
 using Other = std::array<uint8_t, kOtherSize>;
@@ -104,5 +113,36 @@ struct FileState {
   std::vector<LockRange> locks;
   bool empty() const { return opens.empty() && locks.empty(); }
 };
+
+// What one client holds in one shard (for purging a client and telling whether it holds any
+// state, without scanning every owner).
+struct ClientHoldings {
+  std::unordered_set<OpenOwner*> open_owners;
+  std::unordered_set<LockOwner*> lock_owners;
+  bool empty() const { return open_owners.empty() && lock_owners.empty(); }
+};
+
+// One shard of the file state: every stateid, owner and per-file record of the files that
+// hash here, under one lock. A stateid's `other` names its shard (byte 4), so TEST_STATEID
+// and FREE_STATEID find it without knowing the file. An owner that holds state on files in
+// several shards has one record in each (v4.1 owners carry no sequence, §8.13).
+struct alignas(util::kCacheLine) FileShard {
+  mutable util::SpinningSharedMutex mu;
+  std::unordered_map<Other, std::unique_ptr<StateEntry>, OtherHash> states;
+  std::unordered_map<FileKey, FileState, FileKeyHash> files;
+  std::unordered_map<OwnerKey, std::unique_ptr<OpenOwner>, OwnerKeyHash> open_owners;
+  std::unordered_map<OwnerKey, std::unique_ptr<LockOwner>, OwnerKeyHash> lock_owners;
+  std::unordered_map<uint64_t, ClientHoldings> by_client;
+  uint64_t next_state = 1;  // the counter part of the shard's stateids
+};
+
+// Fits the bit mask of shards in ClientRecord::file_shards.
+inline constexpr size_t kFileShards = 64;
+// Where a stateid's `other` says which shard holds it.
+inline constexpr size_t kOtherShardByte = 4;
+
+inline size_t shard_index(const FileKey& k) {
+  return FileKeyHash()(k) % kFileShards;
+}
 
 }  // namespace dfs::nfs4::state
