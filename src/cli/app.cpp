@@ -29,6 +29,7 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   add_share_commands(app, ctx);
   add_adapter_commands(app, ctx);
   add_client_commands(app, ctx);
+  add_connection_commands(app, ctx);
   add_status_command(app, ctx);
 
   try {

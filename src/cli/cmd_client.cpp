@@ -1,5 +1,6 @@
-// dfsctl client list | show | evict, client sessions list | destroy: the NFS clients and
-// sessions the server holds (/api/v1/clients).
+// dfsctl client list | show | evict | drain, client sessions list | destroy: the NFS clients
+// and sessions the server holds (/api/v1/clients); dfsctl connection list | show | drain: its
+// NFS connections (/api/v1/connections).
 
 #include <CLI/CLI.hpp>
 #include <memory>
@@ -18,16 +19,66 @@ const std::vector<Column> kClientColumns = {{"ID", "id"},
                                             {"CONFIRMED", "confirmed"},
                                             {"LEASE_S", "lease_remaining_s"},
                                             {"SESSIONS", "session_count"},
+                                            {"PROTECTION", "state_protection"},
                                             {"IMPLEMENTATION", "implementation"}};
 
 const std::vector<Column> kSessionColumns = {{"ID", "id"},
                                              {"CREATED", "created_at"},
+                                             {"CONNECTIONS", "connections_text"},
                                              {"FORE_SLOTS", "fore_slots"},
                                              {"BACK_SLOTS", "back_slots"},
-                                             {"FORE_CONNS", "fore_connections"},
-                                             {"BACK_CONNS", "back_connections"},
                                              {"IN_USE", "slots_in_use"},
                                              {"FLAGS", "flags"}};
+
+const std::vector<Column> kConnectionColumns = {{"ID", "id"},
+                                                {"PEER", "peer"},
+                                                {"LOCAL", "local"},
+                                                {"SESSIONS", "sessions_text"},
+                                                {"IDLE_S", "idle_s"},
+                                                {"BYTES_IN", "bytes_in"},
+                                                {"BYTES_OUT", "bytes_out"},
+                                                {"DRAINING", "draining"}};
+
+// "3 (fore 1, both 2)": a session's connections by direction, for the table only.
+std::string connections_text(const nlohmann::json& session) {
+  const auto& sum = session.value("connection_summary", nlohmann::json::object());
+  std::string parts;
+  for (const char* dir : {"fore", "back", "both"}) {
+    uint64_t n = sum.value(dir, uint64_t{0});
+    if (n == 0) continue;
+    if (!parts.empty()) parts += ", ";
+    parts += std::string(dir) + " " + std::to_string(n);
+  }
+  std::string out = std::to_string(sum.value("total", uint64_t{0}));
+  return parts.empty() ? out : out + " (" + parts + ")";
+}
+
+// "1a2b..:both": the sessions a connection serves (first 8 hex digits of each), table only.
+std::string sessions_text(const nlohmann::json& conn) {
+  std::string out;
+  for (const auto& s : conn.value("sessions", nlohmann::json::array())) {
+    if (!out.empty()) out += ",";
+    out += s.value("session", std::string()).substr(0, 8) + ":" + s.value("direction", "");
+  }
+  return out.empty() ? "-" : out;
+}
+
+// Adds a table-only field to each element (JSON and YAML show the API's own document).
+nlohmann::json with_text(Context& ctx, nlohmann::json items, const char* key,
+                         std::string (*text)(const nlohmann::json&)) {
+  if (ctx.printer().format() != Format::kTable || !items.is_array()) return items;
+  for (auto& item : items)
+    item[key] = text(item);
+  return items;
+}
+
+std::string connection_path(const std::string& id) {
+  if (id.empty() || id.size() > 19 || id.find_first_not_of("0123456789") != std::string::npos) {
+    throw usage_error("connection id '" + id +
+                      "' is not a number (copy it from `dfsctl connection list`)");
+  }
+  return "/api/v1/connections/" + id;
+}
 
 // The API matches ids with [0-9a-fA-F]+ and answers anything else as an unknown endpoint;
 // saying so here is clearer.
@@ -72,6 +123,18 @@ void add_client_commands(CLI::App& app, Context& ctx) {
     ctx.printer().message("Client " + evict->id + " evicted");
   });
 
+  auto drain = std::make_shared<ClientOptions>();
+  auto* dr = client->add_subcommand(
+      "drain", "Close every connection of a client once its requests are answered");
+  dr->add_option("id", drain->id, "client id (hex)")->required();
+  dr->callback([drain, &ctx] {
+    auto out = ctx.client().call("POST", client_path(drain->id) + "/drain");
+    if (ctx.printer().format() != Format::kTable) return ctx.printer().document(out);
+    ctx.printer().message("Client " + drain->id + ": " +
+                          std::to_string(out.value("draining", nlohmann::json::array()).size()) +
+                          " connection(s) draining");
+  });
+
   auto* sessions = client->add_subcommand("sessions", "A client's NFSv4.1 sessions");
   sessions->require_subcommand(1);
 
@@ -79,7 +142,8 @@ void add_client_commands(CLI::App& app, Context& ctx) {
   auto* sl = sessions->add_subcommand("list", "List a client's sessions");
   sl->add_option("id", ls->id, "client id (hex)")->required();
   sl->callback([ls, &ctx] {
-    ctx.printer().list(ctx.client().call("GET", client_path(ls->id) + "/sessions"),
+    ctx.printer().list(with_text(ctx, ctx.client().call("GET", client_path(ls->id) + "/sessions"),
+                                 "connections_text", connections_text),
                        kSessionColumns);
   });
 
@@ -92,6 +156,33 @@ void add_client_commands(CLI::App& app, Context& ctx) {
                                     checked_hex(destroy->session, "session id"));
     ctx.printer().message("Session " + destroy->session + " of client " + destroy->id +
                           " destroyed");
+  });
+}
+
+void add_connection_commands(CLI::App& app, Context& ctx) {
+  auto* conn = app.add_subcommand("connection", "Inspect and drain NFS connections");
+  conn->require_subcommand(1);
+
+  conn->add_subcommand("list", "List NFS connections, bound to a session or not")->callback([&ctx] {
+    ctx.printer().list(with_text(ctx, ctx.client().call("GET", "/api/v1/connections"),
+                                 "sessions_text", sessions_text),
+                       kConnectionColumns);
+  });
+
+  auto show = std::make_shared<ClientOptions>();
+  auto* sh = conn->add_subcommand("show", "Show one connection");
+  sh->add_option("id", show->id, "connection id")->required();
+  sh->callback(
+      [show, &ctx] { ctx.printer().object(ctx.client().call("GET", connection_path(show->id))); });
+
+  auto drain = std::make_shared<ClientOptions>();
+  auto* dr = conn->add_subcommand(
+      "drain", "Answer what a connection sent, then close it (the client goes on over others)");
+  dr->add_option("id", drain->id, "connection id")->required();
+  dr->callback([drain, &ctx] {
+    auto out = ctx.client().call("POST", connection_path(drain->id) + "/drain");
+    if (ctx.printer().format() != Format::kTable) return ctx.printer().document(out);
+    ctx.printer().message("Connection " + drain->id + " draining");
   });
 }
 

@@ -3,6 +3,7 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <iomanip>
 #include <sstream>
 #include <stdexcept>
@@ -99,17 +100,41 @@ json user_json(const UserRecord& u) {
   return j;
 }
 
+std::string client_id_hex(uint64_t id) {
+  std::ostringstream os;
+  os << std::hex << std::setw(16) << std::setfill('0') << id;
+  return os.str();
+}
+
+const char* protection_name(nfs4::state_protect_how4 how) {
+  switch (how) {
+    case nfs4::SP4_MACH_CRED:
+      return "mach_cred";
+    case nfs4::SP4_SSV:
+      return "ssv";
+    default:
+      return "none";
+  }
+}
+
+// A steady-clock instant as wall-clock time (connections record activity on the steady
+// clock, which never jumps).
+std::chrono::system_clock::time_point wall_time(std::chrono::steady_clock::time_point t) {
+  auto ago = std::chrono::steady_clock::now() - t;
+  return std::chrono::system_clock::now() -
+         std::chrono::duration_cast<std::chrono::system_clock::duration>(ago);
+}
+
 json client_json(const nfs4::state::ClientSummary& c) {
-  std::ostringstream id;
-  id << std::hex << std::setw(16) << std::setfill('0') << c.id;
-  return {{"id", id.str()},
+  return {{"id", client_id_hex(c.id)},
           {"owner", c.owner},
           {"address", c.peer},
           {"minor_version", c.minor_version},
           {"confirmed", c.confirmed},
           {"lease_remaining_s", c.lease_remaining_s},
           {"session_count", c.sessions},
-          {"implementation", c.impl_name}};
+          {"implementation", c.impl_name},
+          {"state_protection", protection_name(c.state_protection)}};
 }
 
 json channel_json(const nfs4::ChannelAttrs& a) {
@@ -120,8 +145,36 @@ json channel_json(const nfs4::ChannelAttrs& a) {
           {"max_requests", a.maxrequests}};
 }
 
+// One connection as a session sees it.
+json binding_json(const nfs4::state::BindingSummary& b) {
+  json j = {{"id", b.connection_id},
+            {"direction", nfs4::state::direction_name(b.dir)},
+            {"bound_at", iso(b.bound_at)}};
+  if (b.conn) {
+    j["peer"] = b.conn->peer();
+    j["last_activity"] = iso(wall_time(b.conn->last_activity()));
+    j["draining"] = b.conn->draining();
+  } else {
+    j["peer"] = nullptr;
+    j["last_activity"] = nullptr;
+    j["draining"] = false;
+  }
+  return j;
+}
+
 json session_json(const nfs4::state::SessionSummary& s) {
+  json conns = json::array();
+  size_t fore = 0, back = 0, both = 0;
+  for (const auto& b : s.connections) {
+    conns.push_back(binding_json(b));
+    fore += b.dir == nfs4::state::ConnDirection::kFore;
+    back += b.dir == nfs4::state::ConnDirection::kBack;
+    both += b.dir == nfs4::state::ConnDirection::kBoth;
+  }
   return {{"id", hex(s.id.data(), s.id.size())},
+          {"connections", conns},
+          {"connection_summary",
+           {{"fore", fore}, {"back", back}, {"both", both}, {"total", s.connections.size()}}},
           {"created_at", iso(s.created_at)},
           {"fore_slots", s.fore.maxrequests},
           {"back_slots", s.back.maxrequests},
@@ -132,6 +185,30 @@ json session_json(const nfs4::state::SessionSummary& s) {
           {"fore_channel", channel_json(s.fore)},
           {"back_channel", channel_json(s.back)},
           {"callback_program", s.cb_program}};
+}
+
+// One connection as the transport and the NFS state see it.
+json connection_json(const rpc::Connection& c, const nfs4::state::StateManager& state) {
+  auto idle = std::chrono::steady_clock::now() - c.last_activity();
+  json sessions = json::array();
+  for (const auto& [sid, dir] : state.connection_bindings(c.id())) {
+    uint64_t client = 0;
+    for (int i = 0; i < 8; ++i)
+      client = (client << 8) | sid[i];
+    sessions.push_back({{"session", hex(sid.data(), sid.size())},
+                        {"client", client_id_hex(client)},
+                        {"direction", nfs4::state::direction_name(dir)}});
+  }
+  return {{"id", c.id()},
+          {"peer", c.peer()},
+          {"local", c.local()},
+          {"accepted_at", iso(c.accepted_at())},
+          {"last_activity", iso(wall_time(c.last_activity()))},
+          {"idle_s", std::chrono::duration<double>(idle).count()},
+          {"bytes_in", c.bytes_in()},
+          {"bytes_out", c.bytes_out()},
+          {"draining", c.draining()},
+          {"sessions", sessions}};
 }
 
 std::optional<uint64_t> parse_client_id(const std::string& s) {
@@ -475,6 +552,54 @@ void ApiServer::routes() {
                 }
                 res.status = 204;
               })));
+
+  h.Post(R"(/api/v1/clients/([0-9a-fA-F]+)/drain)",
+         guarded(Need::kAdmin, with_client([this](const Request&, Response& res, const Caller&,
+                                                  const nfs4::state::ClientSummary& c) {
+                   // Every connection of the client finishes what it received and closes;
+                   // the client's sessions and state stay (it reconnects, §2.10.5).
+                   json ids = json::array();
+                   for (const auto& conn : d_.state.client_connections(c.id)) {
+                     conn->drain();
+                     ids.push_back(conn->id());
+                   }
+                   spdlog::info("client {:#x}: {} connection(s) drained through the API", c.id,
+                                ids.size());
+                   send_json(res, 202, {{"client", client_id_hex(c.id)}, {"draining", ids}});
+                 })));
+
+  // ---- connections ----
+  h.Get("/api/v1/connections",
+        guarded(Need::kReader, [this](const Request&, Response& res, const Caller&) {
+          auto conns = d_.transport.connections();
+          std::sort(conns.begin(), conns.end(),
+                    [](const auto& a, const auto& b) { return a->id() < b->id(); });
+          json out = json::array();
+          for (const auto& c : conns)
+            out.push_back(connection_json(*c, d_.state));
+          send_json(res, 200, out);
+        }));
+  auto with_connection = [this](auto fn) {
+    return [this, fn](const Request& req, Response& res, const Caller& caller) {
+      std::shared_ptr<rpc::Connection> c;
+      const std::string text = req.matches[1];
+      if (text.size() <= 19) c = d_.transport.find(std::stoull(text));
+      if (!c) return problem(res, 404, "Not found", "no connection " + text);
+      fn(req, res, caller, *c);
+    };
+  };
+  h.Get(R"(/api/v1/connections/([0-9]+))",
+        guarded(Need::kReader, with_connection([this](const Request&, Response& res, const Caller&,
+                                                      rpc::Connection& c) {
+                  send_json(res, 200, connection_json(c, d_.state));
+                })));
+  h.Post(R"(/api/v1/connections/([0-9]+)/drain)",
+         guarded(Need::kAdmin, with_connection([this](const Request&, Response& res, const Caller&,
+                                                      rpc::Connection& c) {
+                   c.drain();
+                   spdlog::info("connection {} from {} drained through the API", c.id(), c.peer());
+                   send_json(res, 202, connection_json(c, d_.state));
+                 })));
 
   // ---- server ----
   h.Get("/api/v1/server",

@@ -1,6 +1,6 @@
 #pragma once
 // The REST control plane (`/api/v1`, docs/api.md) over cpp-httplib: authentication and roles,
-// users, shares, NFS adapter settings, clients and sessions, server status.
+// users, shares, NFS adapter settings, clients, sessions and connections, server status.
 
 #include <atomic>
 #include <chrono>
@@ -15,6 +15,7 @@
 #include "control/settings_service.h"
 #include "control/share_service.h"
 #include "nfs4/state/state_manager.h"
+#include "rpc/tcp_server.h"
 
 namespace httplib {
 class Server;
@@ -28,6 +29,7 @@ struct ApiDeps {
   ShareService& shares;
   SettingsService& settings;
   nfs4::state::StateManager& state;
+  rpc::TcpServer& transport;                    // the NFS connections
   std::function<nlohmann::json()> server_info;  // version, uptime, listeners
   std::function<bool()> ready;
 };

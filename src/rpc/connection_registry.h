@@ -17,12 +17,15 @@ namespace dfs::rpc {
 
 class ConnectionRegistry {
  public:
+  // A connection was accepted and is on its way to a reactor: it counts from now on (limits
+  // see it at once), and add() makes it findable.
+  void expect() { count_.fetch_add(1, std::memory_order_relaxed); }
   void add(const std::shared_ptr<Connection>& c) {
     Shard& s = shard(c->id());
     std::lock_guard lock(s.mu);
     s.map[c->id()] = c;
-    count_.fetch_add(1, std::memory_order_relaxed);
   }
+  // Removes an added connection (and its count).
   void remove(uint64_t id) {
     Shard& s = shard(id);
     std::lock_guard lock(s.mu);
@@ -43,6 +46,7 @@ class ConnectionRegistry {
     }
     return out;
   }
+  // Open connections, those still on their way to a reactor included.
   size_t size() const { return count_.load(std::memory_order_relaxed); }
 
  private:

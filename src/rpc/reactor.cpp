@@ -149,12 +149,12 @@ void Reactor::drain_adopted() {
       std::lock_guard lock(mu_);
       slots_[fd] = std::move(slot);
     }
+    registry_.add(conn);
     if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
       spdlog::warn("epoll_ctl add failed for connection {}: {}", conn->id(), std::strerror(errno));
       drop(fd);
       continue;
     }
-    registry_.add(conn);
     spdlog::debug("connection {} from {} accepted", conn->id(), conn->peer());
     handler_.on_connect(conn);
   }

@@ -233,6 +233,7 @@ TcpServer::Accepted TcpServer::accept_one(int listen_fd) {
   for (size_t i = 0; i < reactors_.size(); ++i) {
     if (reactors_[i]->connection_count() < reactors_[best]->connection_count()) best = i;
   }
+  registry_.expect();
   reactors_[best]->adopt(fd, next_conn_id_++, format_address(ss), format_address(local));
   return Accepted::kOne;
 }

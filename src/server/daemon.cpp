@@ -198,6 +198,7 @@ void Daemon::start() {
                           *shares_,
                           *settings_service_,
                           service_->state,
+                          *tcp_,
                           [this] { return server_info(); },
                           [this] { return started_; }};
     api_ = std::make_unique<control::ApiServer>(deps);

@@ -336,8 +336,8 @@ CLIENT_ID=${IDS% *}
 SESSION_ID=${IDS#* }
 ctl client list
 expect_rc 0
-expect_out '^ID +OWNER +ADDRESS +MINOR +CONFIRMED +LEASE_S +SESSIONS +IMPLEMENTATION$'
-expect_out "^$CLIENT_ID +dfsctl-test-owner +127\.0\.0\.1:[0-9]+ +1 +true +[0-9.]+ +1 +dfsctl test client$"
+expect_out '^ID +OWNER +ADDRESS +MINOR +CONFIRMED +LEASE_S +SESSIONS +PROTECTION +IMPLEMENTATION$'
+expect_out "^$CLIENT_ID +dfsctl-test-owner +127\.0\.0\.1:[0-9]+ +1 +true +[0-9.]+ +1 +none +dfsctl test client$"
 ctl client list -o json
 expect_json 'any(c["id"] == "'"$CLIENT_ID"'" and c["session_count"] == 1 for c in d)'
 ctl client show "$CLIENT_ID" -o json
@@ -346,8 +346,8 @@ ctl client show "$CLIENT_ID"
 expect_out '^owner +dfsctl-test-owner$'
 ctl client sessions list "$CLIENT_ID"
 expect_rc 0
-expect_out '^ID +CREATED +FORE_SLOTS +BACK_SLOTS +FORE_CONNS +BACK_CONNS +IN_USE +FLAGS$'
-expect_out "^$SESSION_ID +"
+expect_out '^ID +CREATED +CONNECTIONS +FORE_SLOTS +BACK_SLOTS +IN_USE +FLAGS$'
+expect_out "^$SESSION_ID +[-0-9TZ:]+ +0 +"
 ctl client sessions list "$CLIENT_ID" -o json
 expect_json 'len(d) == 1 and d[0]["id"] == "'"$SESSION_ID"'" and d[0]["fore_channel"]["max_requests"] == d[0]["fore_slots"]'
 ctl client sessions list "$CLIENT_ID" -o yaml
@@ -372,6 +372,45 @@ expect_json 'all(c["id"] != "'"$CLIENT_ID"'" for c in d)'
 ctl client show not-hex
 expect_rc 2
 expect_one_line_error
+
+# ---- NFS connections: a client that keeps its connection open until it is drained ----
+python3 "$HERE/nfs41_session.py" "$NFS_PORT" dfsctl-conn-owner hold > "$WORK/held" &
+HOLD_PID=$!
+for _ in $(seq 100); do [ -s "$WORK/held" ] && break; sleep 0.1; done
+IDS=$(cat "$WORK/held")
+CLIENT_ID=${IDS% *}
+SESSION_ID=${IDS#* }
+[ -n "$CLIENT_ID" ] || fail "nfs41_session.py hold printed nothing"
+ctl client sessions list "$CLIENT_ID"
+expect_rc 0
+expect_out "^$SESSION_ID +[-0-9TZ:]+ +1 \(fore 1\) +"
+ctl client sessions list "$CLIENT_ID" -o json
+expect_json 'd[0]["connection_summary"] == {"fore": 1, "back": 0, "both": 0, "total": 1} and d[0]["connections"][0]["direction"] == "fore"'
+ctl connection list
+expect_rc 0
+expect_out '^ID +PEER +LOCAL +SESSIONS +IDLE_S +BYTES_IN +BYTES_OUT +DRAINING$'
+expect_out "^[0-9]+ +127\.0\.0\.1:[0-9]+ +127\.0\.0\.1:$NFS_PORT +${SESSION_ID:0:8}:fore +[0-9.]+ +[0-9]+ +[0-9]+ +false$"
+ctl connection list -o json
+CONN_ID=$(python3 -c "import json,sys; print([c['id'] for c in json.load(open(sys.argv[1])) if c['sessions'] and c['sessions'][0]['session'] == sys.argv[2]][0])" "$WORK/out" "$SESSION_ID")
+expect_json 'any(c["sessions"] and c["sessions"][0]["client"] == "'"$CLIENT_ID"'" for c in d)'
+ctl connection show "$CONN_ID" -o json
+expect_rc 0
+expect_json 'd["id"] == '"$CONN_ID"' and d["sessions"][0]["session"] == "'"$SESSION_ID"'" and d["bytes_in"] > 0'
+ctl connection show abc
+expect_rc 2
+expect_one_line_error
+ctl connection drain 999999
+expect_rc 1
+expect_err '404'
+ctl client drain "$CLIENT_ID"
+expect_rc 0
+expect_out "^Client $CLIENT_ID: 1 connection\(s\) draining$"
+# The held connection is closed by the server: the helper sees the end and exits.
+for _ in $(seq 100); do kill -0 "$HOLD_PID" 2> /dev/null || break; sleep 0.1; done
+if kill -0 "$HOLD_PID" 2> /dev/null; then fail "drained connection still open"; kill "$HOLD_PID"; else ok; fi
+wait "$HOLD_PID" 2> /dev/null
+ctl client sessions list "$CLIENT_ID" -o json
+expect_json 'd[0]["connection_summary"]["total"] == 0'
 
 # ---- token refresh ----
 # A broken access token is refused with 401; dfsctl refreshes once, saves the new pair and

@@ -4,7 +4,10 @@ raw ONC RPC), so the CLI test has a client and a session to list, show, destroy 
 The state outlives the connection until the lease expires. Prints "CLIENTID SESSIONID" in
 hex, as the REST API shows them.
 
-Usage: nfs41_session.py PORT OWNER
+With "hold" it keeps the connection open after printing, until the server closes it (a
+drain), so the CLI test has a live connection bound to the session.
+
+Usage: nfs41_session.py PORT OWNER [hold]
 """
 import socket
 import struct
@@ -110,7 +113,11 @@ def main() -> None:
         r.u32()
         r.u32()
         sessionid = r.fixed(16)
-    print(f"{clientid:016x} {sessionid.hex()}")
+        print(f"{clientid:016x} {sessionid.hex()}", flush=True)
+        if len(sys.argv) > 3 and sys.argv[3] == "hold":
+            sock.settimeout(120)
+            while sock.recv(4096):
+                pass
 
 
 if __name__ == "__main__":

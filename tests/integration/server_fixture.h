@@ -31,7 +31,7 @@ class ServerTest : public ::testing::Test {
       char tmpl[] = "/tmp/dfs-test.XXXXXX";
       data_dir_ = ::mkdtemp(tmpl);
     }
-    config.listen_addresses = {"127.0.0.1"};
+    config.listen_addresses = listen_;
     config.port = 0;
     config.reactor_threads = 2;
     config.rpcbind_register = false;
@@ -43,6 +43,7 @@ class ServerTest : public ::testing::Test {
     daemon_->start();
   }
   std::string data_dir_;
+  std::vector<std::string> listen_{"127.0.0.1"};  // what start() listens on
   uint16_t port() const { return daemon_->port(); }
   // A client with a session, uid/gid as given.
   std::unique_ptr<NfsClient> client(uint32_t uid = 0, uint32_t gid = 0) {

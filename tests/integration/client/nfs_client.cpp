@@ -69,10 +69,14 @@ void NfsClient::establish(const std::string& owner, uint32_t slots, uint32_t fla
   for (auto& b : ex.clientowner.verifier)
     b = static_cast<uint8_t>(rd());
   ex.flags = 0;
+  ex.state_protect = state_protect;
   auto r1 = compound(builder().op(OP_EXCHANGE_ID, ex));
   auto eid = r1.next<ExchangeIdResult>(OP_EXCHANGE_ID);
   if (eid.status != NFS4_OK)
     throw CompoundError("EXCHANGE_ID failed: " + std::to_string(eid.status));
+  state_protect_result = eid.ok.state_protect;
+  server_owner = eid.ok.server_owner;
+  server_scope = eid.ok.server_scope;
   clientid = eid.ok.clientid;
   create_seq = eid.ok.sequenceid;
 

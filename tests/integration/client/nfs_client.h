@@ -126,6 +126,12 @@ class NfsClient {
   ChannelAttrs requested_fore{0, 1u << 20, 1u << 20, 64u << 10, 64, 16, {}};
   // establish() ends with RECLAIM_COMPLETE unless this is cleared.
   bool send_reclaim_complete = true;
+  // The state protection establish() asks for in EXCHANGE_ID (SP4_NONE by default), and
+  // what the server answered.
+  StateProtectArgs state_protect;
+  StateProtectResult state_protect_result;
+  ServerOwner server_owner;
+  std::vector<uint8_t> server_scope;
   void destroy();  // DESTROY_SESSION + DESTROY_CLIENTID
   // Prepends SEQUENCE for `slot` with the slot's next sequence id. The reply's first result
   // is SEQUENCE's, already consumed when its status is OK.
