@@ -11,7 +11,7 @@ PACKAGES=(
   nlohmann-json3-dev libcpp-httplib-dev libsodium-dev libsqlite3-dev
   clang-format
   # tests: RPC tools, the kernel-client VM (../shared/kclient), Python for helpers
-  rpcbind qemu-system-x86 socat cpio busybox-static python3 util-linux procps
+  rpcbind qemu-system-x86 socat cpio busybox-static python3 util-linux procps curl
   # tests: promtool checks the /metrics exposition
   prometheus
   "$@"

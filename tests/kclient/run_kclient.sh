@@ -2,7 +2,9 @@
 # Runs a guest script through the Linux kernel NFS client (../shared/kclient) against a
 # freshly started dfs. Usage:
 #   run_kclient.sh DFS_BINARY SCRIPT VERS [MOUNT_OPTS] [-- extra kclient args]
-# Passes when the script exits 0 and the unmount was clean.
+# Passes when the script exits 0 and the unmount was clean. With KCLIENT_HOST_HOOK set, that
+# host program runs next to the VM (with DFS_API and DFS_ADMIN_PASSWORD in its environment)
+# and must exit 0 too.
 set -u
 DFS=$1; SCRIPT=$2; VERS=$3; OPTS=${4:-}
 shift 4 2>/dev/null || shift $#
@@ -12,10 +14,14 @@ KCLIENT=${KCLIENT:-$HERE/../../../shared/kclient/kclient.sh}
 WORK=$(mktemp -d /tmp/dfs-kclient.XXXXXX)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 
-"$DFS" --listen 127.0.0.1 --port "$PORT" --api-port 0 --metrics-port 0 --data-dir "$WORK/data" \
+ADMIN_PASSWORD=kclient-$RANDOM-$RANDOM
+DITTOFS_ADMIN_INITIAL_PASSWORD=$ADMIN_PASSWORD \
+  "$DFS" --listen 127.0.0.1 --port "$PORT" --api-port 0 --metrics-port 0 --data-dir "$WORK/data" \
   --log-level info > "$WORK/dfs.log" 2>&1 &
 DFS_PID=$!
+HOOK_PID=""
 cleanup() {
+  [ -n "$HOOK_PID" ] && kill "$HOOK_PID" 2>/dev/null
   kill -TERM "$DFS_PID" 2>/dev/null
   wait "$DFS_PID" 2>/dev/null
   rm -rf "$WORK"
@@ -28,6 +34,17 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
+if [ -n "${KCLIENT_HOST_HOOK:-}" ]; then
+  API=""
+  for _ in $(seq 1 100); do
+    API=$(grep -oE 'REST API listening on [0-9.]+:[0-9]+' "$WORK/dfs.log" | head -1 | cut -d' ' -f5)
+    [ -n "$API" ] && break
+    sleep 0.1
+  done
+  DFS_API=http://$API DFS_ADMIN_PASSWORD=$ADMIN_PASSWORD "$KCLIENT_HOST_HOOK" > "$WORK/hook.log" 2>&1 &
+  HOOK_PID=$!
+fi
+
 EXTRA=()
 for b in flock; do command -v "$b" >/dev/null && EXTRA+=(--add-bin "$b"); done
 [ -n "${FCNTL_LOCK:-}" ] && EXTRA+=(--add "$FCNTL_LOCK")
@@ -37,6 +54,13 @@ for b in flock; do command -v "$b" >/dev/null && EXTRA+=(--add-bin "$b"); done
 rc=${PIPESTATUS[0]}
 if ! kill -0 "$DFS_PID" 2>/dev/null; then
   echo "FAIL: dfs died during the run"; cat "$WORK/dfs.log"; exit 1
+fi
+if [ -n "$HOOK_PID" ]; then
+  wait "$HOOK_PID"
+  hook_rc=$?
+  HOOK_PID=""
+  cat "$WORK/hook.log"
+  if [ "$hook_rc" != 0 ]; then echo "FAIL: host hook exited $hook_rc"; rc=1; fi
 fi
 if [ "$rc" = 0 ] && ! grep -q "kclient: umount ok" "$WORK/out.log"; then
   echo "FAIL: unmount was not clean"; rc=1
@@ -49,8 +73,9 @@ if [ "$rc" = 0 ] && [ -n "$METRICS" ]; then
 for l in urllib.request.urlopen(sys.argv[1], timeout=10).read().decode().splitlines():
     if l.startswith("dittofs_nfs_written_bytes_out_of_line_total "): print(int(float(l.split()[1])))' "$METRICS")
   echo "kclient: WRITE bytes received out of line: ${ool:-none}"
-  if [ -z "$ool" ] || [ "$ool" -lt 33554432 ]; then
-    echo "FAIL: fewer than 32 MiB of WRITE data received out of line"; rc=1
+  want=${KCLIENT_MIN_OUT_OF_LINE:-33554432}
+  if [ -z "$ool" ] || [ "$ool" -lt "$want" ]; then
+    echo "FAIL: fewer than $want bytes of WRITE data received out of line"; rc=1
   fi
 fi
 if grep -qiE "AddressSanitizer|runtime error" "$WORK/dfs.log"; then
