@@ -17,7 +17,29 @@ bool ShareOptions::admits(const std::string& peer, uint32_t uid) const {
                      [&](const util::Cidr& c) { return c.contains(*ip); });
 }
 
-Namespace::Namespace() : pseudo_(std::make_shared<PseudoFileSystem>(0)) {}
+namespace {
+
+// A handle to what `p` points at with a control block of its own, keeping the original alive.
+template <class T>
+std::shared_ptr<T> private_handle(const std::shared_ptr<T>& p) {
+  if (!p) return nullptr;
+  return std::shared_ptr<T>(p.get(), [keep = p](T*) {});
+}
+
+}  // namespace
+
+Namespace::Namespace()
+    : pseudo_(std::make_shared<PseudoFileSystem>(0)), table_(Table{pseudo_, {}, {}, 0}, localize) {}
+
+Namespace::Table Namespace::localize(const Table& t) {
+  Table out = t;
+  out.pseudo = private_handle(t.pseudo);
+  for (auto& [i, s] : out.shares) {
+    s.fs = private_handle(s.fs);
+    s.options = private_handle(s.options);  // read by every operation's access check
+  }
+  return out;
+}
 
 std::optional<std::string> Namespace::normalise(const std::string& path) {
   if (path.empty() || path[0] != '/') return std::nullopt;
@@ -36,87 +58,93 @@ Result<uint32_t> Namespace::add_share(const std::string& path, std::shared_ptr<F
                                       ShareOptions options, uint32_t index) {
   auto norm = normalise(path);
   if (!norm || !fs) return Status::kInval;
-  std::unique_lock lock(mu_);
-  for (const auto& [i, s] : shares_) {
+  std::lock_guard lock(write_mu_);
+  Table t = *table_.get_shared();
+  for (const auto& [i, s] : t.shares) {
     if (s.info.path == *norm) return Status::kExist;
   }
   if (index == 0) index = next_index_;
-  if (shares_.count(index)) return Status::kExist;
+  if (t.shares.count(index)) return Status::kExist;
   next_index_ = std::max(next_index_, index + 1);
   Share share{{index, *norm, options},
               std::make_shared<const ShareOptions>(options),
               std::move(fs),
               kInvalidInode};
   if (*norm == "/") {
-    root_share_ = index;
+    t.root_share = index;
   } else {
     share.junction = pseudo_->ensure_path(*norm);
-    junctions_[share.junction] = index;
+    t.junctions[share.junction] = index;
   }
-  shares_.emplace(index, std::move(share));
+  t.shares.emplace(index, std::move(share));
+  table_.set(std::move(t));
   return index;
 }
 
 Status Namespace::remove_share(const std::string& path) {
   auto norm = normalise(path);
   if (!norm) return Status::kInval;
-  std::unique_lock lock(mu_);
-  for (auto it = shares_.begin(); it != shares_.end(); ++it) {
+  std::lock_guard lock(write_mu_);
+  Table t = *table_.get_shared();
+  for (auto it = t.shares.begin(); it != t.shares.end(); ++it) {
     if (it->second.info.path != *norm) continue;
-    if (it->first == root_share_) root_share_ = 0;
+    if (it->first == t.root_share) t.root_share = 0;
     InodeId junction = it->second.junction;
     if (junction != kInvalidInode) {
-      junctions_.erase(junction);
-      pseudo_->prune(junction, [&](InodeId id) { return junctions_.count(id) > 0; });
+      t.junctions.erase(junction);
+      pseudo_->prune(junction, [&](InodeId id) { return t.junctions.count(id) > 0; });
     }
-    shares_.erase(it);
+    t.shares.erase(it);
+    table_.set(std::move(t));
     return Status::kOk;
   }
   return Status::kNoEnt;
 }
 
 std::vector<ShareInfo> Namespace::shares() const {
-  std::shared_lock lock(mu_);
+  auto t = table_.get();
   std::vector<ShareInfo> out;
-  for (const auto& [i, s] : shares_)
+  for (const auto& [i, s] : t->shares)
     out.push_back(s.info);
   return out;
 }
 
 std::shared_ptr<const ShareOptions> Namespace::share_options(uint32_t fs_index) const {
-  std::shared_lock lock(mu_);
-  auto it = shares_.find(fs_index);
-  if (it == shares_.end()) return nullptr;
+  auto t = table_.get();
+  auto it = t->shares.find(fs_index);
+  if (it == t->shares.end()) return nullptr;
   return it->second.options;
 }
 
 Status Namespace::set_share_options(uint32_t fs_index, ShareOptions options) {
-  std::unique_lock lock(mu_);
-  auto it = shares_.find(fs_index);
-  if (it == shares_.end()) return Status::kNoEnt;
+  std::lock_guard lock(write_mu_);
+  Table t = *table_.get_shared();
+  auto it = t.shares.find(fs_index);
+  if (it == t.shares.end()) return Status::kNoEnt;
   it->second.info.options = options;
   it->second.options = std::make_shared<const ShareOptions>(std::move(options));
+  table_.set(std::move(t));
   return Status::kOk;
 }
 
 Node Namespace::root() const {
-  std::shared_lock lock(mu_);
-  if (root_share_) {
-    const auto& s = shares_.at(root_share_);
-    return {s.fs, root_share_, s.fs->root()};
+  auto t = table_.get();
+  if (t->root_share) {
+    const auto& s = t->shares.at(t->root_share);
+    return {s.fs, t->root_share, s.fs->root()};
   }
-  return {pseudo_, kPseudoIndex, pseudo_->root()};
+  return {t->pseudo, kPseudoIndex, t->pseudo->root()};
 }
 
 Result<Node> Namespace::resolve(const FileHandle& fh) const {
   Node node;
   {
-    std::shared_lock lock(mu_);
+    auto t = table_.get();
     if (fh.fs_index == kPseudoIndex) {
-      node = {pseudo_, kPseudoIndex, fh.inode};
+      node = {t->pseudo, kPseudoIndex, fh.inode};
     } else {
-      auto it = shares_.find(fh.fs_index);
-      if (it == shares_.end()) return Status::kStale;
+      auto it = t->shares.find(fh.fs_index);
+      if (it == t->shares.end()) return Status::kStale;
       node = {it->second.fs, fh.fs_index, fh.inode};
     }
   }
@@ -127,10 +155,10 @@ Result<Node> Namespace::resolve(const FileHandle& fh) const {
 
 Node Namespace::cross(const Node& node) const {
   if (node.fs_index != kPseudoIndex) return node;
-  std::shared_lock lock(mu_);
-  auto j = junctions_.find(node.inode);
-  if (j == junctions_.end()) return node;
-  const auto& s = shares_.at(j->second);
+  auto t = table_.get();
+  auto j = t->junctions.find(node.inode);
+  if (j == t->junctions.end()) return node;
+  const auto& s = t->shares.at(j->second);
   return {s.fs, j->second, s.fs->root()};
 }
 
@@ -142,13 +170,13 @@ Result<Node> Namespace::lookup(const Identity& who, const Node& dir, std::string
 
 Result<Node> Namespace::parent(const Node& dir) const {
   if (dir.fs_index != kPseudoIndex && dir.inode == dir.fs->root()) {
-    std::shared_lock lock(mu_);
-    if (dir.fs_index == root_share_) return dir;  // the root's parent is itself
-    auto it = shares_.find(dir.fs_index);
-    if (it == shares_.end()) return Status::kStale;
+    auto t = table_.get();
+    if (dir.fs_index == t->root_share) return dir;  // the root's parent is itself
+    auto it = t->shares.find(dir.fs_index);
+    if (it == t->shares.end()) return Status::kStale;
     auto up = pseudo_->parent(it->second.junction);
     if (!up.ok()) return up.status();
-    return Node{pseudo_, kPseudoIndex, *up};
+    return Node{t->pseudo, kPseudoIndex, *up};
   }
   auto p = dir.fs->parent(dir.inode);
   if (!p.ok()) return p.status();
@@ -157,17 +185,17 @@ Result<Node> Namespace::parent(const Node& dir) const {
 
 InodeId Namespace::mounted_on(const Node& node) const {
   if (node.fs_index == kPseudoIndex || node.inode != node.fs->root()) return node.inode;
-  std::shared_lock lock(mu_);
-  auto it = shares_.find(node.fs_index);
-  if (it == shares_.end() || it->second.junction == kInvalidInode) return node.inode;
+  auto t = table_.get();
+  auto it = t->shares.find(node.fs_index);
+  if (it == t->shares.end() || it->second.junction == kInvalidInode) return node.inode;
   return it->second.junction;
 }
 
 std::shared_ptr<FileSystem> Namespace::file_system(uint32_t fs_index) const {
-  if (fs_index == kPseudoIndex) return pseudo_;
-  std::shared_lock lock(mu_);
-  auto it = shares_.find(fs_index);
-  return it == shares_.end() ? nullptr : it->second.fs;
+  auto t = table_.get();
+  if (fs_index == kPseudoIndex) return t->pseudo;
+  auto it = t->shares.find(fs_index);
+  return it == t->shares.end() ? nullptr : it->second.fs;
 }
 
 }  // namespace dfs::vfs

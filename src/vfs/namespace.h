@@ -3,14 +3,20 @@
 // paths, the mapping between file handles and (file system, inode), and the crossing of
 // mount points in both directions. Shares can be added and removed while clients work; a
 // handle into a removed share is stale.
+//
+// Every PUTFH resolves a handle here, from every reactor. The share table is therefore a
+// published snapshot (util/published.h) that each thread reads through its own copy, whose
+// file-system pointers have control blocks of their own: resolving a handle and copying the
+// Node around takes no lock and writes no reference count that another thread writes.
 
 #include <map>
 #include <memory>
-#include <shared_mutex>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "util/cidr.h"
+#include "util/published.h"
 #include "vfs/file_handle.h"
 #include "vfs/file_system.h"
 #include "vfs/pseudo_file_system.h"
@@ -86,14 +92,21 @@ class Namespace {
     std::shared_ptr<FileSystem> fs;
     InodeId junction = kInvalidInode;  // pseudo inode it is mounted on (0 for "/")
   };
+  // What readers see; replaced as a whole when a share is added, removed or changed.
+  struct Table {
+    std::shared_ptr<FileSystem> pseudo;
+    std::map<uint32_t, Share> shares;       // by index
+    std::map<InodeId, uint32_t> junctions;  // pseudo inode -> share index
+    uint32_t root_share = 0;                // share mounted at "/", if any
+  };
   static std::optional<std::string> normalise(const std::string& path);
+  // A thread's copy of a table: the same file systems through handles of its own.
+  static Table localize(const Table& t);
 
   std::shared_ptr<PseudoFileSystem> pseudo_;
-  mutable std::shared_mutex mu_;
-  std::map<uint32_t, Share> shares_;       // by index
-  std::map<InodeId, uint32_t> junctions_;  // pseudo inode -> share index
-  uint32_t root_share_ = 0;                // share mounted at "/", if any
-  uint32_t next_index_ = 1;
+  std::mutex write_mu_;  // serialises changes; readers never take it
+  util::Published<Table> table_;
+  uint32_t next_index_ = 1;  // under write_mu_
 };
 
 }  // namespace dfs::vfs

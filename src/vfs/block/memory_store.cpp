@@ -91,15 +91,17 @@ void MemoryBlockStore::account(File& f, int64_t delta) {
 }
 
 std::shared_ptr<MemoryBlockStore::File> MemoryBlockStore::find(InodeId id) {
-  std::shared_lock lock(mu_);
-  auto it = files_.find(id);
-  return it == files_.end() ? nullptr : it->second;
+  Shard& sh = shard(id);
+  std::shared_lock lock(sh.mu);
+  auto it = sh.files.find(id);
+  return it == sh.files.end() ? nullptr : it->second;
 }
 
 std::shared_ptr<MemoryBlockStore::File> MemoryBlockStore::find_or_create(InodeId id) {
   if (auto f = find(id)) return f;
-  std::unique_lock lock(mu_);
-  auto& slot = files_[id];
+  Shard& sh = shard(id);
+  std::unique_lock lock(sh.mu);
+  auto& slot = sh.files[id];
   if (!slot) slot = std::make_shared<File>();
   return slot;
 }
@@ -280,11 +282,12 @@ Status MemoryBlockStore::truncate(InodeId id, uint64_t size) {
 Status MemoryBlockStore::remove(InodeId id) {
   std::shared_ptr<File> f;
   {
-    std::unique_lock lock(mu_);
-    auto it = files_.find(id);
-    if (it == files_.end()) return Status::kOk;
+    Shard& sh = shard(id);
+    std::unique_lock lock(sh.mu);
+    auto it = sh.files.find(id);
+    if (it == sh.files.end()) return Status::kOk;
     f = std::move(it->second);
-    files_.erase(it);
+    sh.files.erase(it);
   }
   // A writer that found the file before it left the map sees `removed` and stops, so the
   // accounting below is final. Readers keep the chunks they hold until they drop them.
@@ -301,9 +304,10 @@ Status MemoryBlockStore::sync(InodeId) {
 }
 
 uint64_t MemoryBlockStore::space_used(InodeId id) {
-  std::shared_lock lock(mu_);
-  auto it = files_.find(id);
-  return it == files_.end() ? 0 : it->second->bytes.load(std::memory_order_relaxed);
+  Shard& sh = shard(id);
+  std::shared_lock lock(sh.mu);
+  auto it = sh.files.find(id);
+  return it == sh.files.end() ? 0 : it->second->bytes.load(std::memory_order_relaxed);
 }
 
 uint64_t MemoryBlockStore::total_bytes_used() {

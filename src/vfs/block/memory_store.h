@@ -4,6 +4,7 @@
 // chunks stay alive. Writes are copy-on-write: a chunk that a reader still holds is cloned
 // before it is modified, so bytes already handed out never change underneath a reply.
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <map>
@@ -98,9 +99,19 @@ class MemoryBlockStore final : public BlockStore {
   // Accounting for a chunk replaced by one of another capacity.
   void account(File& f, int64_t delta);
 
+  // Files by inode id in shards (id mod kShards, as the metadata store), so that READ and
+  // GETATTR of different files on different reactors never share a lock word.
+  static constexpr size_t kShards = 64;
+  struct alignas(64) Shard {
+    std::shared_mutex mu;
+    std::unordered_map<InodeId, std::shared_ptr<File>> files;
+  };
+  Shard& shard(InodeId id) {
+    return shards_[id % kShards];
+  }
+
   std::shared_ptr<ChunkPool> pool_;
-  std::shared_mutex mu_;
-  std::unordered_map<InodeId, std::shared_ptr<File>> files_;
+  std::array<Shard, kShards> shards_;
   std::atomic<uint64_t> total_bytes_{0};
 };
 
