@@ -28,7 +28,12 @@ const std::vector<Column> kSessionColumns = {{"ID", "id"},
                                              {"FORE_SLOTS", "fore_slots"},
                                              {"BACK_SLOTS", "back_slots"},
                                              {"IN_USE", "slots_in_use"},
+                                             {"CB_PATH_UP", "backchannel.path_up"},
                                              {"FLAGS", "flags"}};
+
+const std::vector<Column> kDelegationColumns = {
+    {"STATEID", "stateid"}, {"TYPE", "type"},         {"SHARE", "share"},    {"FILEID", "fileid"},
+    {"SINCE", "since"},     {"RECALLED", "recalled"}, {"REVOKED", "revoked"}};
 
 const std::vector<Column> kConnectionColumns = {{"ID", "id"},
                                                 {"PEER", "peer"},
@@ -133,6 +138,14 @@ void add_client_commands(CLI::App& app, Context& ctx) {
     ctx.printer().message("Client " + drain->id + ": " +
                           std::to_string(out.value("draining", nlohmann::json::array()).size()) +
                           " connection(s) draining");
+  });
+
+  auto dl = std::make_shared<ClientOptions>();
+  auto* dg = client->add_subcommand("delegations", "List the delegations a client holds");
+  dg->add_option("id", dl->id, "client id (hex)")->required();
+  dg->callback([dl, &ctx] {
+    ctx.printer().list(ctx.client().call("GET", client_path(dl->id) + "/delegations"),
+                       kDelegationColumns);
   });
 
   auto* sessions = client->add_subcommand("sessions", "A client's NFSv4.1 sessions");

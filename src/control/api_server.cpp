@@ -162,6 +162,28 @@ json binding_json(const nfs4::state::BindingSummary& b) {
   return j;
 }
 
+json backchannel_json(const nfs4::CallbackService::Status& b) {
+  return {{"program", b.program},
+          {"slots", b.slots},
+          {"in_flight", b.in_flight},
+          {"queued", b.queued},
+          {"path_up", b.path_up},
+          {"fault", b.fault},
+          {"callbacks_sent", b.sent},
+          {"last_result", b.last_result.empty() ? json(nullptr) : json(b.last_result)},
+          {"last_at", b.last_at ? json(iso(*b.last_at)) : json(nullptr)}};
+}
+
+json delegation_json(const nfs4::state::DelegationSummary& d) {
+  return {{"stateid", hex(d.stateid.other.data(), d.stateid.other.size())},
+          {"share", d.file.fs},
+          {"fileid", d.file.inode},
+          {"type", d.type == nfs4::state::DelegType::kWrite ? "write" : "read"},
+          {"since", iso(d.granted_at)},
+          {"recalled", d.recalled},
+          {"revoked", d.revoked}};
+}
+
 json session_json(const nfs4::state::SessionSummary& s) {
   json conns = json::array();
   size_t fore = 0, back = 0, both = 0;
@@ -538,8 +560,11 @@ void ApiServer::routes() {
         guarded(Need::kReader, with_client([this](const Request&, Response& res, const Caller&,
                                                   const nfs4::state::ClientSummary& c) {
                   json out = json::array();
-                  for (const auto& s : d_.state.sessions(c.id))
-                    out.push_back(session_json(s));
+                  for (const auto& s : d_.state.sessions(c.id)) {
+                    json j = session_json(s);
+                    j["backchannel"] = backchannel_json(d_.callbacks.status(s.id));
+                    out.push_back(std::move(j));
+                  }
                   send_json(res, 200, out);
                 })));
   h.Delete(
@@ -553,6 +578,14 @@ void ApiServer::routes() {
                 res.status = 204;
               })));
 
+  h.Get(R"(/api/v1/clients/([0-9a-fA-F]+)/delegations)",
+        guarded(Need::kReader, with_client([this](const Request&, Response& res, const Caller&,
+                                                  const nfs4::state::ClientSummary& c) {
+                  json out = json::array();
+                  for (const auto& d : d_.state.delegations(c.id))
+                    out.push_back(delegation_json(d));
+                  send_json(res, 200, out);
+                })));
   h.Post(R"(/api/v1/clients/([0-9a-fA-F]+)/drain)",
          guarded(Need::kAdmin, with_client([this](const Request&, Response& res, const Caller&,
                                                   const nfs4::state::ClientSummary& c) {

@@ -14,6 +14,7 @@
 #include "control/auth_service.h"
 #include "control/settings_service.h"
 #include "control/share_service.h"
+#include "nfs4/callback.h"
 #include "nfs4/state/state_manager.h"
 #include "rpc/tcp_server.h"
 
@@ -30,6 +31,7 @@ struct ApiDeps {
   SettingsService& settings;
   nfs4::state::StateManager& state;
   rpc::TcpServer& transport;                    // the NFS connections
+  nfs4::CallbackService& callbacks;             // back-channel state per session
   std::function<nlohmann::json()> server_info;  // version, uptime, listeners
   std::function<bool()> ready;
 };

@@ -212,6 +212,45 @@ NfsMetrics::NfsMetrics(Registry& registry, nfs4::Nfs4Service& service, rpc::TcpS
         &registry_.gauge(kConnectionsBound, "Connections bound to each session now.", {"session"});
     registered_.push_back(kConnectionsBound);
 
+    callbacks_ = &counter(kCallbacks,
+                          "Callbacks sent to clients over their back channels, by operation "
+                          "(the first after CB_SEQUENCE; CB_NULL for probes).",
+                          {"op"});
+    callback_failures_ =
+        &counter(kCallbackFailures, "Callbacks that did not reach the client, by why.", {"reason"});
+    callback_retries_ =
+        &counter(kCallbackRetries, "Callbacks sent again after no answer or NFS4ERR_DELAY.")
+             .labels();
+    callback_duration_ =
+        &registry_
+             .histogram(kCallbackDuration, "Time from queuing a callback to the client's answer.",
+                        Registry::latency_buckets())
+             .labels();
+    registered_.push_back(kCallbackDuration);
+    unmatched_replies_ =
+        &counter(kUnmatchedReplies, "RPC replies from clients that matched no callback (dropped).")
+             .labels();
+    auto& granted = counter(kDelegationsGranted, "Delegations granted by OPEN, by type.", {"type"});
+    delegs_granted_[0] = &granted.labels({"read"});
+    delegs_granted_[1] = &granted.labels({"write"});
+    auto& recalled = counter(kDelegationsRecalled,
+                             "Delegations recalled (CB_RECALL), by what conflicted.", {"reason"});
+    for (size_t i = 0; i < delegs_recalled_.size(); ++i) {
+      delegs_recalled_[i] = &recalled.labels(
+          {nfs4::state::recall_reason_name(static_cast<nfs4::state::RecallReason>(i))});
+    }
+    delegs_revoked_ =
+        &counter(kDelegationsRevoked, "Delegations revoked: recalled and not returned in a lease.")
+             .labels();
+    auto& active = registry_.gauge(kDelegationsActive, "Delegations held now, by type.", {"type"});
+    registered_.push_back(kDelegationsActive);
+    active.computed({"read"}, [&s = service_.state] {
+      return static_cast<double>(s.delegation_count(nfs4::state::DelegType::kRead));
+    });
+    active.computed({"write"}, [&s = service_.state] {
+      return static_cast<double>(s.delegation_count(nfs4::state::DelegType::kWrite));
+    });
+
     registry_
         .gauge(kBuildInfo, "Always 1; the labels say which build is running.",
                {"version", "revision"})
@@ -234,6 +273,8 @@ NfsMetrics::~NfsMetrics() {
 void NfsMetrics::attach() {
   service_.set_observer(this);
   service_.state.set_observer(this);
+  service_.callbacks.set_observer(this);
+  service_.outbound.set_unmatched_hook([c = unmatched_replies_] { c->inc(); });
   transport_.set_observer(this);
   attached_ = true;
 }
@@ -243,6 +284,8 @@ void NfsMetrics::detach() {
   // Only undo our own registration: someone may have replaced us since.
   if (service_.observer() == this) service_.set_observer(nullptr);
   service_.state.set_observer(nullptr);
+  service_.callbacks.set_observer(nullptr);
+  service_.outbound.set_unmatched_hook(nullptr);
   transport_.set_observer(nullptr);
   attached_ = false;
 }
@@ -346,6 +389,51 @@ void NfsMetrics::connection_unbound(const nfs4::state::Session& s, nfs4::state::
 void NfsMetrics::binding_rejected(nfs4::state::RejectReason why) {
   const auto i = static_cast<size_t>(why);
   if (i < 2) rejected_[i]->inc();
+}
+
+void NfsMetrics::delegation_granted(nfs4::state::DelegType type) {
+  delegs_granted_[type == nfs4::state::DelegType::kWrite ? 1 : 0]->inc();
+}
+
+void NfsMetrics::delegation_recalled(nfs4::state::RecallReason why) {
+  const auto i = static_cast<size_t>(why);
+  if (i < delegs_recalled_.size()) delegs_recalled_[i]->inc();
+}
+
+void NfsMetrics::delegation_revoked() {
+  delegs_revoked_->inc();
+}
+
+// Callbacks are rare next to requests: their series are looked up by label each time.
+void NfsMetrics::callback_sent(uint32_t op) {
+  static const char* const kNames[] = {"CB_NULL",
+                                       "",
+                                       "",
+                                       "CB_GETATTR",
+                                       "CB_RECALL",
+                                       "",
+                                       "CB_NOTIFY",
+                                       "",
+                                       "CB_RECALL_ANY",
+                                       "",
+                                       "",
+                                       "CB_SEQUENCE",
+                                       "",
+                                       "CB_NOTIFY_LOCK"};
+  const char* name = op < std::size(kNames) && *kNames[op] ? kNames[op] : "CB_OTHER";
+  callbacks_->labels({name}).inc();
+}
+
+void NfsMetrics::callback_failed(const std::string& reason) {
+  callback_failures_->labels({reason}).inc();
+}
+
+void NfsMetrics::callback_retried() {
+  callback_retries_->inc();
+}
+
+void NfsMetrics::callback_done(std::chrono::nanoseconds elapsed) {
+  callback_duration_->observe(std::chrono::duration<double>(elapsed).count());
 }
 
 void NfsMetrics::connection_shed(rpc::ShedReason why) {

@@ -25,6 +25,7 @@ namespace dfs::metrics {
 
 class NfsMetrics final : public nfs4::OpObserver,
                          public nfs4::state::StateObserver,
+                         public nfs4::CallbackObserver,
                          public rpc::TransportObserver {
  public:
   // Registers the families in `registry` (throws std::invalid_argument if they exist there
@@ -57,6 +58,15 @@ class NfsMetrics final : public nfs4::OpObserver,
   void connection_bound(const nfs4::state::Session& s, nfs4::state::ConnDirection dir) override;
   void connection_unbound(const nfs4::state::Session& s, nfs4::state::UnbindReason why) override;
   void binding_rejected(nfs4::state::RejectReason why) override;
+  void delegation_granted(nfs4::state::DelegType type) override;
+  void delegation_recalled(nfs4::state::RecallReason why) override;
+  void delegation_revoked() override;
+
+  // ---- CallbackObserver ----
+  void callback_sent(uint32_t op) override;
+  void callback_failed(const std::string& reason) override;
+  void callback_retried() override;
+  void callback_done(std::chrono::nanoseconds elapsed) override;
 
   // ---- TransportObserver ----
   void connection_shed(rpc::ShedReason why) override;
@@ -97,6 +107,18 @@ class NfsMetrics final : public nfs4::OpObserver,
   static constexpr const char* kConnectionsUnbind = "dittofs_nfs_connections_unbind_total";
   static constexpr const char* kConnectionsBound = "dittofs_nfs_connections_bound";
   static constexpr const char* kConnectionsRejected = "dittofs_nfs_connections_rejected_total";
+  static constexpr const char* kCallbacks = "dittofs_nfs_backchannel_callbacks_total";
+  static constexpr const char* kCallbackFailures =
+      "dittofs_nfs_backchannel_callback_failures_total";
+  static constexpr const char* kCallbackRetries = "dittofs_nfs_backchannel_callback_retries_total";
+  static constexpr const char* kCallbackDuration =
+      "dittofs_nfs_backchannel_callback_duration_seconds";
+  static constexpr const char* kUnmatchedReplies =
+      "dittofs_nfs_backchannel_unmatched_replies_total";
+  static constexpr const char* kDelegationsGranted = "dittofs_nfs_delegations_granted_total";
+  static constexpr const char* kDelegationsRecalled = "dittofs_nfs_delegations_recalled_total";
+  static constexpr const char* kDelegationsRevoked = "dittofs_nfs_delegations_revoked_total";
+  static constexpr const char* kDelegationsActive = "dittofs_nfs_delegations_active";
   static constexpr const char* kBuildInfo = "dittofs_build_info";
 
  private:
@@ -138,6 +160,14 @@ class NfsMetrics final : public nfs4::OpObserver,
   std::array<Counter*, 5> unbinds_{};   // by UnbindReason
   std::array<Counter*, 4> rejected_{};  // session_limit, wrong_cred, max_connections, idle_timeout
   GaugeFamily* bound_ = nullptr;        // per session, set when its bindings change
+  CounterFamily* callbacks_ = nullptr;
+  CounterFamily* callback_failures_ = nullptr;
+  Counter* callback_retries_ = nullptr;
+  Histogram* callback_duration_ = nullptr;
+  Counter* unmatched_replies_ = nullptr;
+  std::array<Counter*, 2> delegs_granted_{};   // by DelegType
+  std::array<Counter*, 5> delegs_recalled_{};  // by RecallReason
+  Counter* delegs_revoked_ = nullptr;
 
   SeriesCache<Counter> op_counts_;              // [op * status_slots() + status]
   SeriesCache<Histogram> op_durations_;         // [op]

@@ -48,6 +48,8 @@ std::shared_ptr<xdr::OutOfLineBytes> Nfs4Program::place(uint32_t, uint32_t proce
 void Nfs4Program::on_disconnect(const std::shared_ptr<rpc::Connection>& conn) {
   svc_.state.connection_closed(conn->id(), conn->draining() ? state::UnbindReason::kDrain
                                                             : state::UnbindReason::kDisconnect);
+  // Callbacks waiting for an answer on it try another back connection or fail.
+  svc_.outbound.connection_closed(conn->id());
 }
 
 rpc::AcceptStat Nfs4Program::call(rpc::CallContext& ctx, xdr::Decoder& d, xdr::Encoder& e) {

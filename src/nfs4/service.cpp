@@ -31,6 +31,40 @@ Nfs4Service::Nfs4Service(vfs::Namespace& ns_, SettingsHolder& settings_)
   });
 }
 
+Nfs4Service::~Nfs4Service() {
+  stop();
+}
+
+void Nfs4Service::start() {
+  outbound.start();
+  // Near max_delegations, clients are asked to give some back (CB_RECALL_ANY, §20.6): each
+  // holder keeps half of what it has, at most once a second.
+  state.set_periodic_hook([this] {
+    auto s = settings.get();
+    if (!s->delegations_enabled || s->max_delegations == 0) return;
+    if (state.delegation_count() * 10 < static_cast<size_t>(s->max_delegations) * 9) return;
+    for (const auto& [clientid, n] : state.delegation_holders())
+      callbacks.recall_any(clientid, static_cast<uint32_t>(n / 2));
+  });
+  state.start();
+}
+
+void Nfs4Service::stop() {
+  state.stop();
+  // Ends every call still waiting while the callback service that handles them exists.
+  outbound.stop();
+}
+
+void Nfs4Service::send_recalls(const std::vector<state::Recall>& recalls) {
+  for (const auto& r : recalls)
+    callbacks.recall(r);
+}
+
+void Nfs4Service::notify_lock_waiters(const state::FileKey& file) {
+  for (const auto& n : state.take_lock_waiters(file))
+    callbacks.notify_lock(n);
+}
+
 void Nfs4Service::set_instance_id(const std::string& id) {
   // One value on every address the server listens on (§2.10.5: equal major ids and scopes
   // tell a client that two addresses reach one server, whose sessions it may trunk).

@@ -9,9 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "nfs4/callback.h"
 #include "nfs4/settings.h"
 #include "nfs4/state/state_manager.h"
 #include "nfs4/types.h"
+#include "rpc/outbound_calls.h"
 #include "vfs/namespace.h"
 
 namespace dfs::nfs4 {
@@ -35,10 +37,23 @@ class OpObserver {
 class Nfs4Service {
  public:
   Nfs4Service(vfs::Namespace& ns, SettingsHolder& settings);
+  ~Nfs4Service();
 
   vfs::Namespace& ns;
   SettingsHolder& settings;
   state::StateManager state;
+  // Calls to clients over their back channels (replies come in through the dispatcher's
+  // reply sink), and the callbacks built on them.
+  rpc::OutboundCalls outbound;
+  CallbackService callbacks{state, settings, outbound};
+
+  // Starts and stops the lease reaper and the callback timer.
+  void start();
+  void stop();
+  // Sends the callbacks the state layer asked for (after the locks that decided them are gone).
+  void send_recalls(const std::vector<state::Recall>& recalls);
+  // Tells clients waiting for a lock on `file` that they may try again (CB_NOTIFY_LOCK).
+  void notify_lock_waiters(const state::FileKey& file);
 
   // Changes when the server restarts, so clients know to resend uncommitted writes
   // (§18.32.3).

@@ -157,6 +157,60 @@ std::optional<RpcReply> RpcClient::parse(xdr::ByteBuffer&& rec) {
   return r;
 }
 
+bool RpcClient::is_reply(const xdr::ByteBuffer& rec) {
+  xdr::Decoder d(rec.span());
+  uint32_t xid = 0;
+  MsgType type{};
+  return decode_xid_and_type(d, xid, type) && type == MsgType::kReply;
+}
+
+void RpcClient::take_call(xdr::ByteBuffer&& rec) {
+  IncomingCall c;
+  c.record = std::move(rec);
+  xdr::Decoder d(c.record.span());
+  MsgType type{};
+  if (!decode_xid_and_type(d, c.header.xid, type) || type != MsgType::kCall ||
+      !decode_call_body_header(d, c.header)) {
+    return;  // neither a reply nor a call: nothing to do with it
+  }
+  c.args_offset = c.record.size() - d.remaining();
+  if (handler_) {
+    if (auto results = handler_(c)) send_reply(c.header.xid, results->span());
+    return;
+  }
+  calls_.push_back(std::move(c));
+}
+
+std::optional<IncomingCall> RpcClient::read_call() {
+  for (;;) {
+    if (!calls_.empty()) {
+      IncomingCall c = std::move(calls_.front());
+      calls_.pop_front();
+      return c;
+    }
+    auto rec = read_record();
+    if (!rec) return std::nullopt;
+    if (is_reply(*rec)) {
+      if (auto r = parse(std::move(*rec))) early_.emplace(r->xid, std::move(*r));
+      continue;
+    }
+    // Held even with a handler set: read_call() asks for the call itself.
+    auto keep = std::move(handler_);
+    take_call(std::move(*rec));
+    handler_ = std::move(keep);
+  }
+}
+
+bool RpcClient::send_reply(uint32_t xid, std::span<const uint8_t> results, AcceptStat stat) {
+  xdr::ByteBuffer buf;
+  xdr::Encoder e(buf);
+  e.reserve_u32();
+  encode_accepted_reply(e, xid, stat);
+  buf.append(results.data(), results.size());
+  write_record_mark(buf.data(), static_cast<uint32_t>(buf.size() - 4));
+  return send_raw(buf.span());
+}
+
 std::optional<RpcReply> RpcClient::wait_any() {
   if (!early_.empty()) {
     auto it = early_.begin();
@@ -167,8 +221,11 @@ std::optional<RpcReply> RpcClient::wait_any() {
   for (;;) {
     auto rec = read_record();
     if (!rec) return std::nullopt;
-    auto r = parse(std::move(*rec));
-    if (r) return r;  // calls from the server (backchannel) are not for this path
+    if (!is_reply(*rec)) {
+      take_call(std::move(*rec));  // a call from the server (backchannel)
+      continue;
+    }
+    if (auto r = parse(std::move(*rec))) return r;
   }
 }
 
@@ -181,6 +238,10 @@ std::optional<RpcReply> RpcClient::wait_reply(uint32_t xid) {
   for (;;) {
     auto rec = read_record();
     if (!rec) return std::nullopt;
+    if (!is_reply(*rec)) {
+      take_call(std::move(*rec));  // a call from the server (backchannel)
+      continue;
+    }
     auto r = parse(std::move(*rec));
     if (!r) continue;
     if (r->xid == xid) return r;

@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <span>
@@ -26,6 +28,14 @@ struct RpcReply {
   bool accepted_success() const {
     return header.stat == ReplyStat::kAccepted && header.accept == AcceptStat::kSuccess;
   }
+};
+
+// A call the server sent on this connection (the NFSv4.1 backchannel).
+struct IncomingCall {
+  CallHeader header;
+  xdr::ByteBuffer record;
+  size_t args_offset = 0;
+  std::span<const uint8_t> args() const { return record.span().subspan(args_offset); }
 };
 
 class RpcClient {
@@ -57,6 +67,19 @@ class RpcClient {
   std::optional<RpcReply> call(uint32_t prog, uint32_t vers, uint32_t proc,
                                std::span<const uint8_t> args);
 
+  // ---- calls from the server on this connection (backchannel) ----
+  // What to do with a call that arrives while this client waits for something: the handler
+  // returns the results to answer with (an accepted SUCCESS reply), or nullopt to leave it
+  // unanswered. Without a handler, calls are kept for read_call().
+  using CallHandler = std::function<std::optional<xdr::ByteBuffer>(const IncomingCall&)>;
+  void set_call_handler(CallHandler h) { handler_ = std::move(h); }
+  // The next call from the server (one kept earlier, or the next to arrive; replies that
+  // arrive meanwhile are kept for their waiters); nullopt on timeout or a closed connection.
+  std::optional<IncomingCall> read_call();
+  // Answers a call with an accepted reply: SUCCESS and `results`, or another accept_stat.
+  bool send_reply(uint32_t xid, std::span<const uint8_t> results,
+                  AcceptStat stat = AcceptStat::kSuccess);
+
   // Raw access for malformed-input tests: bytes as they are (no record marking added).
   bool send_raw(std::span<const uint8_t> bytes);
   // One record as it arrives, any type; nullopt on timeout / EOF.
@@ -67,6 +90,9 @@ class RpcClient {
  private:
   bool fill();  // reads more bytes; false on EOF/error/timeout
   std::optional<RpcReply> parse(xdr::ByteBuffer&& rec);
+  static bool is_reply(const xdr::ByteBuffer& rec);
+  // A record that is not a reply: a call from the server, handled or kept.
+  void take_call(xdr::ByteBuffer&& rec);
 
   int fd_ = -1;
   uint32_t next_xid_ = 0x10000;
@@ -75,6 +101,8 @@ class RpcClient {
   std::chrono::milliseconds timeout_{10000};
   xdr::ByteBuffer rbuf_;
   std::map<uint32_t, RpcReply> early_;  // replies that came while waiting for another xid
+  std::deque<IncomingCall> calls_;      // calls from the server not handled yet
+  CallHandler handler_;
 };
 
 }  // namespace dfs::rpc

@@ -67,6 +67,10 @@ ShareConfig to_share_config(const control::ShareRecord& r) {
 Daemon::Daemon(Config config) : config_(std::move(config)), settings_(config_.nfs) {
   service_ = std::make_unique<nfs4::Nfs4Service>(ns_, settings_);
   dispatcher_.add_program(std::make_shared<nfs4::Nfs4Program>(*service_));
+  // Replies on the clients' connections answer our callbacks (the backchannel).
+  dispatcher_.set_reply_sink(
+      [this](const std::shared_ptr<rpc::Connection>& conn, uint32_t xid,
+             std::span<const uint8_t> record) { service_->outbound.on_reply(conn, xid, record); });
   rpc::TcpServerOptions opts;
   opts.addresses = config_.listen_addresses;
   opts.max_connections = config_.nfs.max_connections;
@@ -178,7 +182,7 @@ void Daemon::start() {
   }
   shares_->set_index_base(kApiShareBase);
   shares_->load();
-  service_->state.start();
+  service_->start();
   // Observers are plain pointers read by the reactors: attach before the transport starts.
   nfs_metrics_ = std::make_unique<metrics::NfsMetrics>(registry_, *service_, *tcp_);
   nfs_metrics_->attach();
@@ -199,6 +203,7 @@ void Daemon::start() {
                           *settings_service_,
                           service_->state,
                           *tcp_,
+                          service_->callbacks,
                           [this] { return server_info(); },
                           [this] { return started_; }};
     api_ = std::make_unique<control::ApiServer>(deps);
@@ -236,7 +241,7 @@ void Daemon::stop() {
   if (metrics_server_) metrics_server_->stop();
   if (registered_) rpc::rpcbind_unset(nfs4::kProgram, nfs4::kVersion);
   tcp_->stop();
-  service_->state.stop();
+  service_->stop();
   if (nfs_metrics_) nfs_metrics_->detach();
 }
 

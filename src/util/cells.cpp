@@ -15,10 +15,9 @@ size_t cell_count() {
   return n;
 }
 
-size_t this_cell() {
+size_t assign_cell() {
   static std::atomic<size_t> next{0};
-  thread_local const size_t mine = next.fetch_add(1, std::memory_order_relaxed) % cell_count();
-  return mine;
+  return next.fetch_add(1, std::memory_order_relaxed) % cell_count();
 }
 
 }  // namespace dfs::util

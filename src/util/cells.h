@@ -19,7 +19,14 @@ inline constexpr size_t kCacheLine = 64;
 // How many cells each cell array has: twice the CPUs rounded up to a power of two, at most
 // 256. Fixed for the process's life.
 size_t cell_count();
-// The calling thread's cell, in [0, cell_count()).
-size_t this_cell();
+// Picks the calling thread's cell (once per thread).
+size_t assign_cell();
+// The calling thread's cell, in [0, cell_count()): one thread-local load on the hot path.
+inline size_t this_cell() {
+  thread_local size_t cell = SIZE_MAX;
+  if (cell == SIZE_MAX) [[unlikely]]
+    cell = assign_cell();
+  return cell;
+}
 
 }  // namespace dfs::util

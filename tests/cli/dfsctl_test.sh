@@ -346,7 +346,7 @@ ctl client show "$CLIENT_ID"
 expect_out '^owner +dfsctl-test-owner$'
 ctl client sessions list "$CLIENT_ID"
 expect_rc 0
-expect_out '^ID +CREATED +CONNECTIONS +FORE_SLOTS +BACK_SLOTS +IN_USE +FLAGS$'
+expect_out '^ID +CREATED +CONNECTIONS +FORE_SLOTS +BACK_SLOTS +IN_USE +CB_PATH_UP +FLAGS$'
 expect_out "^$SESSION_ID +[-0-9TZ:]+ +0 +"
 ctl client sessions list "$CLIENT_ID" -o json
 expect_json 'len(d) == 1 and d[0]["id"] == "'"$SESSION_ID"'" and d[0]["fore_channel"]["max_requests"] == d[0]["fore_slots"]'

@@ -392,7 +392,7 @@ TEST_F(TrunkingTest, MachineCredentialIsRecordedAndEnforced) {
                  OP_DESTROY_CLIENTID, OP_BACKCHANNEL_CTL};
   owner->state_protect.mach_ops.must_enforce = enforce;
   owner->state_protect.mach_ops.must_allow = Bitmap{OP_CLOSE, OP_LOCKU};
-  owner->establish();
+  owner->establish("", 16, CREATE_SESSION4_FLAG_CONN_BACK_CHAN);
   ASSERT_EQ(owner->state_protect_result.how, SP4_MACH_CRED);
   for (uint32_t op : {OP_CREATE_SESSION, OP_DESTROY_SESSION, OP_BIND_CONN_TO_SESSION,
                       OP_DESTROY_CLIENTID, OP_BACKCHANNEL_CTL}) {

@@ -26,10 +26,17 @@ nfsstat4 setattr(Compound& c, SetattrArgs& a, SetattrResult& r) {
     if (!attrs.ok()) return to_nfs(attrs.status());
     if (attrs->type == vfs::FileType::kDirectory) return NFS4ERR_ISDIR;
     if (attrs->type != vfs::FileType::kRegular) return NFS4ERR_INVAL;
-    if (auto st = c.svc.state.check_io(c.client(), a.stateid, c.current.key(), true);
+    std::vector<state::Recall> recalls;
+    if (auto st = c.svc.state.check_io(c.client(), a.stateid, c.current.key(), true, &recalls);
         st != NFS4_OK) {
+      c.svc.send_recalls(recalls);
       return st;
     }
+  }
+  // Any attribute change by another client conflicts with a delegation (§10.4.1).
+  if (auto st = recall_conflicting(c, c.current.key(), state::RecallReason::kSetattr);
+      st != NFS4_OK) {
+    return st;
   }
   auto res = c.current.node.fs->setattr(c.identity(), c.current.node.inode, set);
   if (!res.ok()) return to_nfs(res.status());

@@ -57,6 +57,7 @@ nfsstat4 remove(Compound& c, ComponentArgs& a, ChangeInfoResult& r) {
   if (auto st = require_dir(c); st != NFS4_OK) return st;
   if (auto st = check_name(a.name); st != NFS4_OK) return st;
   if (read_only(c, c.current.node)) return NFS4ERR_ROFS;
+  if (auto st = recall_conflicting_entry(c, c.current.node, a.name); st != NFS4_OK) return st;
   auto res = c.current.node.fs->remove(c.identity(), c.current.node.inode, a.name);
   if (!res.ok()) return to_nfs(res.status());
   r.ok.cinfo = to_cinfo(*res);
@@ -71,6 +72,9 @@ nfsstat4 rename(Compound& c, RenameArgs& a, RenameResult& r) {
   if (auto st = check_name(a.newname); st != NFS4_OK) return st;
   if (c.saved.node.fs_index != c.current.node.fs_index) return NFS4ERR_XDEV;
   if (read_only(c, c.current.node)) return NFS4ERR_ROFS;
+  // The file renamed, and one the new name replaces.
+  if (auto st = recall_conflicting_entry(c, c.saved.node, a.oldname); st != NFS4_OK) return st;
+  if (auto st = recall_conflicting_entry(c, c.current.node, a.newname); st != NFS4_OK) return st;
   auto res = c.current.node.fs->rename(c.identity(), c.saved.node.inode, a.oldname,
                                        c.current.node.inode, a.newname);
   // §18.26.3: a source and target that are not both directories or both non-directories
@@ -94,6 +98,10 @@ nfsstat4 link(Compound& c, ComponentArgs& a, ChangeInfoResult& r) {
   if (!src.ok()) return to_nfs(src.status());
   if (src->type == vfs::FileType::kDirectory) return NFS4ERR_ISDIR;
   if (read_only(c, c.current.node)) return NFS4ERR_ROFS;
+  if (auto st = recall_conflicting(c, c.saved.key(), state::RecallReason::kNamespace);
+      st != NFS4_OK) {
+    return st;
+  }
   auto res =
       c.current.node.fs->link(c.identity(), c.saved.node.inode, c.current.node.inode, a.name);
   if (!res.ok()) return to_nfs(res.status());

@@ -7,6 +7,12 @@
 
 namespace dfs::nfs4::ops {
 
+// delegation.cpp: another client's delegation of `file` that a change by this compound's
+// client conflicts with is recalled, and the change waits (NFS4ERR_DELAY).
+nfsstat4 recall_conflicting(Compound& c, const state::FileKey& file, state::RecallReason why);
+// The same for the file `name` names in the current directory, if it is one.
+nfsstat4 recall_conflicting_entry(Compound& c, const vfs::Node& dir, const std::string& name);
+
 // session.cpp
 nfsstat4 exchange_id(Compound&, ExchangeIdArgs&, ExchangeIdResult&);
 nfsstat4 create_session(Compound&, CreateSessionArgs&, CreateSessionResult&);

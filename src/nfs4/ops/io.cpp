@@ -22,8 +22,10 @@ nfsstat4 check_anonymous_access(Compound& c, const Stateid& s, uint32_t need) {
 nfsstat4 read(Compound& c, ReadArgs& a, ReadResult& r) {
   if (auto st = require_regular(c); st != NFS4_OK) return st;
   if (auto st = c.resolve_stateid(a.stateid); st != NFS4_OK) return st;
-  if (auto st = c.svc.state.check_io(c.client(), a.stateid, c.current.key(), false);
+  std::vector<state::Recall> recalls;
+  if (auto st = c.svc.state.check_io(c.client(), a.stateid, c.current.key(), false, &recalls);
       st != NFS4_OK) {
+    c.svc.send_recalls(recalls);
     return st;
   }
   if (auto st = check_anonymous_access(c, a.stateid, vfs::kAccessRead); st != NFS4_OK) return st;
@@ -45,7 +47,10 @@ nfsstat4 write(Compound& c, WriteArgs& a, WriteResult& r) {
   if (auto st = require_regular(c); st != NFS4_OK) return st;
   if (a.stable > FILE_SYNC4) return NFS4ERR_INVAL;
   if (auto st = c.resolve_stateid(a.stateid); st != NFS4_OK) return st;
-  if (auto st = c.svc.state.check_io(c.client(), a.stateid, c.current.key(), true); st != NFS4_OK) {
+  std::vector<state::Recall> recalls;
+  if (auto st = c.svc.state.check_io(c.client(), a.stateid, c.current.key(), true, &recalls);
+      st != NFS4_OK) {
+    c.svc.send_recalls(recalls);
     return st;
   }
   if (read_only(c, c.current.node)) return NFS4ERR_ROFS;

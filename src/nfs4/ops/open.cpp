@@ -7,9 +7,9 @@
 namespace dfs::nfs4::ops {
 namespace {
 
-// The delegation part of the reply: none is granted yet. A 4.1 client that asked for one
-// through the WANT bits is told why not (§18.16.3, OPEN_DELEGATE_NONE_EXT).
-OpenDelegation no_delegation(uint32_t share_access) {
+// The delegation part of the reply when none is granted: a 4.1 client that expressed a
+// want (§18.16.3, OPEN4_SHARE_ACCESS_WANT_*) is told why not with OPEN_DELEGATE_NONE_EXT.
+OpenDelegation no_delegation(uint32_t share_access, why_no_delegation4 why) {
   OpenDelegation d;
   uint32_t want = share_access & OPEN4_SHARE_ACCESS_WANT_DELEG_MASK;
   if (want == OPEN4_SHARE_ACCESS_WANT_NO_PREFERENCE) return d;
@@ -19,10 +19,30 @@ OpenDelegation no_delegation(uint32_t share_access) {
   } else if (want == OPEN4_SHARE_ACCESS_WANT_CANCEL) {
     d.why = WND4_CANCELLED;
   } else {
-    d.why = WND4_RESOURCE;
+    d.why = why;
     d.will_push_or_signal = false;
   }
   return d;
+}
+
+// Which delegation an OPEN asks for, if any: the want bits, else the server's choice from
+// the access (§10.4: a write delegation for an open that writes).
+std::optional<state::DelegType> wanted_delegation(uint32_t share_access) {
+  const uint32_t want = share_access & OPEN4_SHARE_ACCESS_WANT_DELEG_MASK;
+  const bool writes = share_access & OPEN4_SHARE_ACCESS_WRITE;
+  switch (want) {
+    case OPEN4_SHARE_ACCESS_WANT_READ_DELEG:
+      // A read delegation cannot cover an open that writes.
+      if (writes) return std::nullopt;
+      return state::DelegType::kRead;
+    case OPEN4_SHARE_ACCESS_WANT_WRITE_DELEG:
+      return state::DelegType::kWrite;
+    case OPEN4_SHARE_ACCESS_WANT_ANY_DELEG:
+    case OPEN4_SHARE_ACCESS_WANT_NO_PREFERENCE:
+      return writes ? state::DelegType::kWrite : state::DelegType::kRead;
+    default:  // NO_DELEG, CANCEL
+      return std::nullopt;
+  }
 }
 
 uint32_t access_bits_needed(uint32_t share_access) {
@@ -44,17 +64,20 @@ nfsstat4 open(Compound& c, OpenArgs& a, OpenResult& r) {
     return NFS4ERR_INVAL;
   }
   const bool create = a.how.opentype == OPEN4_CREATE;
+  // CLAIM_DELEGATE_CUR and CLAIM_DELEG_CUR_FH (§18.16.3): an open the client did locally
+  // under its delegation, made known to the server (typically while returning it).
+  const bool by_delegation =
+      a.claim.type == CLAIM_DELEGATE_CUR || a.claim.type == CLAIM_DELEG_CUR_FH;
   switch (a.claim.type) {
     case CLAIM_NULL:
+    case CLAIM_DELEGATE_CUR:
       break;
     case CLAIM_FH:
+    case CLAIM_DELEG_CUR_FH:
       if (create) return NFS4ERR_INVAL;
       break;
     case CLAIM_PREVIOUS:
       return NFS4ERR_NO_GRACE;  // no state survives a restart yet
-    case CLAIM_DELEGATE_CUR:
-    case CLAIM_DELEG_CUR_FH:
-      return NFS4ERR_BAD_STATEID;  // no delegation was granted
     default:
       return NFS4ERR_NOTSUPP;
   }
@@ -83,7 +106,7 @@ nfsstat4 open(Compound& c, OpenArgs& a, OpenResult& r) {
 
   vfs::Node target;
   bool created = false;
-  if (a.claim.type == CLAIM_FH) {
+  if (a.claim.type == CLAIM_FH || a.claim.type == CLAIM_DELEG_CUR_FH) {
     target = c.current.node;
     auto attrs = target.fs->getattr(target.inode);
     if (!attrs.ok()) return to_nfs(attrs.status());
@@ -137,7 +160,25 @@ nfsstat4 open(Compound& c, OpenArgs& a, OpenResult& r) {
   }
 
   const state::FileKey key{target.fs_index, target.inode};
+  if (by_delegation) {
+    if (auto st = c.svc.state.check_delegation_claim(client, a.claim.delegate_stateid, key);
+        st != NFS4_OK) {
+      return st;
+    }
+  }
+  std::vector<state::Recall> recalls;
   auto guard = c.svc.state.lock_file(key);
+  // Another client's delegation this open conflicts with is recalled first (§10.4.1).
+  if (auto st = c.svc.state.delegation_conflict_locked(&client, key,
+                                                       (access & OPEN4_SHARE_ACCESS_WRITE)
+                                                           ? state::DelegAccess::kWrite
+                                                           : state::DelegAccess::kRead,
+                                                       state::RecallReason::kOpen, recalls);
+      st != NFS4_OK) {
+    guard.unlock();
+    c.svc.send_recalls(recalls);
+    return st;
+  }
   if (auto st = c.svc.state.check_share_locked(key, owner, access, a.share_deny); st != NFS4_OK) {
     return st;
   }
@@ -154,9 +195,44 @@ nfsstat4 open(Compound& c, OpenArgs& a, OpenResult& r) {
   }
   r.ok.stateid = sid;
   r.ok.rflags = OPEN4_RESULT_LOCKTYPE_POSIX;
-  r.ok.delegation = no_delegation(a.share_access);
   if (auto st = c.set_current(target); st != NFS4_OK) return st;
   c.current_stateid = sid;
+  // A delegation for the open (§10.4), when the client may be called back (a back channel
+  // that has not failed) and nobody else's state conflicts with it.
+  why_no_delegation4 why = WND4_NOT_WANTED;
+  const auto type = by_delegation ? std::nullopt : wanted_delegation(a.share_access);
+  if (type) {
+    bool callback_ok = false;
+    {
+      std::lock_guard slock(c.session->mu);
+      callback_ok =
+          c.session->has_back_channel_locked() && !c.session->cb_path_down && !c.session->cb_fault;
+    }
+    auto refusal = callback_ok ? c.svc.state.delegation_refusal_locked(client, key, *type)
+                               : std::optional<why_no_delegation4>(WND4_RESOURCE);
+    if (!refusal) {
+      const auto fh = c.current.fh.bytes();
+      Stateid dsid = c.svc.state.grant_delegation_locked(
+          client, c.session->id, key, *type, std::vector<uint8_t>(fh.begin(), fh.end()));
+      r.ok.delegation.type =
+          *type == state::DelegType::kWrite ? OPEN_DELEGATE_WRITE : OPEN_DELEGATE_READ;
+      r.ok.delegation.stateid = dsid;
+      r.ok.delegation.recall = false;
+      // A write delegation lets the client grow the file as it likes (§10.4.1).
+      r.ok.delegation.space_limit.limitby = 1;
+      r.ok.delegation.space_limit.filesize = UINT64_MAX;
+      // nfsace4 permissions: none granted here beyond the open (the client asks ACCESS).
+      r.ok.delegation.permissions.type = 0;
+      r.ok.delegation.permissions.flag = 0;
+      r.ok.delegation.permissions.access_mask = 0;
+      r.ok.delegation.permissions.who = "";
+    } else {
+      why = *refusal;
+    }
+  }
+  if (r.ok.delegation.type == OPEN_DELEGATE_NONE) {
+    r.ok.delegation = no_delegation(a.share_access, why);
+  }
   return NFS4_OK;
 }
 

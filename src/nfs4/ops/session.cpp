@@ -25,7 +25,13 @@ nfsstat4 exchange_id(Compound& c, ExchangeIdArgs& a, ExchangeIdResult& r) {
 }
 
 nfsstat4 create_session(Compound& c, CreateSessionArgs& a, CreateSessionResult& r) {
-  return c.svc.state.create_session(a, principal_of(c), c.conn, r.ok);
+  nfsstat4 st = c.svc.state.create_session(a, principal_of(c), c.conn, r.ok);
+  // A back channel on the connection: find out at once whether callbacks reach the client
+  // (§2.10.3.1; the answer decides delegations and SEQUENCE's path flags).
+  if (st == NFS4_OK && (r.ok.flags & CREATE_SESSION4_FLAG_CONN_BACK_CHAN)) {
+    c.svc.callbacks.probe(r.ok.sessionid);
+  }
+  return st;
 }
 
 nfsstat4 destroy_session(Compound& c, SessionIdArgs& a, StatusResult&) {
@@ -42,11 +48,17 @@ nfsstat4 destroy_clientid(Compound& c, ClientIdArgs& a, StatusResult&) {
 
 nfsstat4 bind_conn_to_session(Compound& c, BindConnArgs& a, BindConnResult& r) {
   if (c.op_count != 1) return NFS4ERR_NOT_ONLY_OP;  // §18.34.3
-  return c.svc.state.bind_connection(a, principal_of(c), c.conn, r.ok);
+  nfsstat4 st = c.svc.state.bind_connection(a, principal_of(c), c.conn, r.ok);
+  if (st == NFS4_OK && (r.ok.dir == CDFS4_BACK || r.ok.dir == CDFS4_BOTH)) {
+    c.svc.callbacks.probe(a.sessionid);  // a (new) back connection: does it work?
+  }
+  return st;
 }
 
 nfsstat4 backchannel_ctl(Compound& c, BackchannelCtlArgs& a, StatusResult&) {
-  return c.svc.state.backchannel_ctl(*c.session, a);
+  nfsstat4 st = c.svc.state.backchannel_ctl(*c.session, a);
+  if (st == NFS4_OK) c.svc.callbacks.probe(c.session->id);
+  return st;
 }
 
 nfsstat4 reclaim_complete(Compound& c, ReclaimCompleteArgs& a, StatusResult&) {

@@ -19,7 +19,7 @@ nfsstat4 free_stateid(Compound& c, StateidArgs& a, StatusResult&) {
 
 nfsstat4 delegreturn(Compound& c, StateidArgs& a, StatusResult&) {
   if (auto st = c.resolve_stateid(a.stateid); st != NFS4_OK) return st;
-  return c.svc.state.delegreturn(*c.client(), a.stateid);
+  return c.svc.state.delegreturn(*c.client(), a.stateid, c.current.key());
 }
 
 }  // namespace dfs::nfs4::ops

@@ -7,6 +7,9 @@
 #include "nfs4/state/state_manager.h"
 
 namespace dfs::nfs4::state {
+namespace {
+constexpr uint32_t kRpcsecGss = 6;  // callback_sec_parms4 flavour RPCSEC_GSS
+}  // namespace
 
 nfsstat4 StateManager::bind_locked(Session& s, const std::shared_ptr<rpc::Connection>& conn,
                                    ConnDirection dir) {
@@ -170,6 +173,12 @@ void StateManager::end_session_locked(std::shared_ptr<Session> s, EndReason why,
   }
   sessions_.erase(s->id);
   s->client->sessions.erase(s->id);
+  s->client->session_count.store(static_cast<uint32_t>(s->client->sessions.size()));
+  {
+    std::lock_guard slock(s->mu);
+    if (s->cb_path_down) s->client->cb_paths_down.fetch_sub(1, std::memory_order_relaxed);
+    s->cb_path_down = false;
+  }
   if (observer_) observer_->session_ended(*s, why);
 }
 
@@ -182,7 +191,18 @@ bool StateManager::destroy_session_admin(uint64_t clientid, const SessionId& id)
 }
 
 nfsstat4 StateManager::backchannel_ctl(Session& session, const BackchannelCtlArgs& args) {
+  // §18.33.3: RPCSEC_GSS entries name handles the server must know; this server has none
+  // (no RPCSEC_GSS), so any such entry is unknown: NFS4ERR_NOENT, and nothing changes.
+  for (const auto& sec : args.sec_parms) {
+    if (sec.flavor == kRpcsecGss) return NFS4ERR_NOENT;
+  }
+  // Nothing to call back with: an empty list leaves no flavour to use (§18.33.3 takes the
+  // list as CREATE_SESSION's csa_sec_parms).
+  if (args.sec_parms.empty()) return NFS4ERR_INVAL;
   std::lock_guard slock(session.mu);
+  // A session without a back channel has nothing to control (the client never asked for
+  // one and binds none).
+  if (!session.wants_back_channel) return NFS4ERR_INVAL;
   session.cb_program = args.cb_program;
   session.cb_sec = args.sec_parms;
   return NFS4_OK;

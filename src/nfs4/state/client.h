@@ -68,6 +68,13 @@ struct ClientRecord {
   // Bit n set: file-state shard n may hold this client's owners (set under that shard's
   // lock when the first owner is made there; never cleared, so a purge visits only these).
   std::atomic<uint64_t> file_shards{0};
+  // Delegations revoked and not yet freed: SEQUENCE says SEQ4_STATUS_RECALLABLE_STATE_REVOKED
+  // while there are any (§18.46.3).
+  std::atomic<uint32_t> revoked_delegations{0};
+  // Sessions whose back channel failed its last probe or callback: when it is all of them,
+  // SEQUENCE says SEQ4_STATUS_CB_PATH_DOWN too (no callback path to the client at all).
+  std::atomic<uint32_t> cb_paths_down{0};
+  std::atomic<uint32_t> session_count{0};  // sessions.size(), readable without the lock
 
   // Called by every SEQUENCE, possibly from several reactors at once (a client with several
   // connections). Leases are counted in seconds, so the time is stored only when it moved on

@@ -84,6 +84,8 @@ void StateManager::reaper_loop() {
     lock.unlock();
     size_t n = reap_expired();
     if (n) spdlog::info("expired {} client(s) whose lease ran out", n);
+    revoke_overdue_delegations();
+    if (periodic_hook_) periodic_hook_();
     lock.lock();
   }
 }
@@ -294,6 +296,7 @@ nfsstat4 StateManager::create_session(const CreateSessionArgs& args, const Princ
       std::make_shared<Session>(sid, client, fore, back, flags, args.cb_program, args.sec_parms);
   sessions_.insert(session);
   client->sessions[sid] = session;
+  client->session_count.store(static_cast<uint32_t>(client->sessions.size()));
   if (observer_) observer_->session_created(*session);
   {
     // The connection CREATE_SESSION arrived on is the session's first (§18.36.3); a first

@@ -63,6 +63,9 @@ nfsstat4 StateManager::validate_locked(const FileShard& sh, const ClientRecord* 
     return epoch != boot_epoch_ ? NFS4ERR_STALE_STATEID : NFS4ERR_BAD_STATEID;
   }
   if (client && e->client != client) return NFS4ERR_BAD_STATEID;
+  if (e->kind == StateKind::kDelegation && static_cast<const DelegState*>(e)->revoked) {
+    return NFS4ERR_DELEG_REVOKED;  // §10.2.1: until the client frees it
+  }
   // §8.2.2: seqid 0 means "the current one"; a lower one is old, a higher one never existed.
   if (s.seqid != 0 && s.seqid != e->seqid) {
     return static_cast<int32_t>(s.seqid - e->seqid) < 0 ? NFS4ERR_OLD_STATEID : NFS4ERR_BAD_STATEID;
@@ -175,6 +178,9 @@ void StateManager::purge_file_state(const ClientRecord& client) {
     // holdings, so take copies and look the entry up again.
     std::vector<LockOwner*> los(it->second.lock_owners.begin(), it->second.lock_owners.end());
     std::vector<OpenOwner*> oos(it->second.open_owners.begin(), it->second.open_owners.end());
+    std::vector<DelegState*> ds(it->second.delegs.begin(), it->second.delegs.end());
+    for (DelegState* d : ds)
+      remove_delegation_locked(sh, d, false);
     for (LockOwner* lo : los) {
       for (LockState* ls : std::vector<LockState*>(lo->states))
         remove_lock_state_locked(sh, ls);
@@ -247,36 +253,61 @@ nfsstat4 StateManager::open_downgrade(ClientRecord& client, const OpenDowngradeA
 }
 
 nfsstat4 StateManager::check_io(const ClientRecord* client, const Stateid& stateid,
-                                const FileKey& file, bool write) const {
-  const FileShard& sh = shard(file);
-  std::shared_lock lock(sh.mu);
-  if (is_anonymous(stateid) || is_bypass(stateid)) {
-    // §8.2.3: in WRITE and SETATTR the READ bypass stateid is treated like the anonymous one.
-    // I/O without an open still honours other clients' deny reservations (§9.1.4).
-    auto it = sh.files.find(file);
-    if (it != sh.files.end()) {
-      uint32_t need = write ? OPEN4_SHARE_DENY_WRITE : OPEN4_SHARE_DENY_READ;
-      if (is_bypass(stateid) && !write) return NFS4_OK;
-      for (const OpenState* os : it->second.opens) {
-        if (os->deny & need) return NFS4ERR_LOCKED;
+                                const FileKey& file, bool write, std::vector<Recall>* recalls) {
+  FileShard& sh = shard(file);
+  const bool any_delegs = sh.read_delegs.load(std::memory_order_relaxed) != 0 ||
+                          sh.write_delegs.load(std::memory_order_relaxed) != 0;
+  nfsstat4 status = NFS4_OK;
+  bool conflict = false;
+  {
+    std::shared_lock lock(sh.mu);
+    if (is_anonymous(stateid) || is_bypass(stateid)) {
+      // §8.2.3: in WRITE and SETATTR the READ bypass stateid is treated like the anonymous
+      // one. I/O without an open still honours other clients' deny reservations (§9.1.4).
+      auto it = sh.files.find(file);
+      if (it != sh.files.end()) {
+        uint32_t need = write ? OPEN4_SHARE_DENY_WRITE : OPEN4_SHARE_DENY_READ;
+        if (!(is_bypass(stateid) && !write)) {
+          for (const OpenState* os : it->second.opens) {
+            if (os->deny & need) return NFS4ERR_LOCKED;
+          }
+        }
+      }
+    } else {
+      StateEntry* e = nullptr;
+      if (auto st = validate_locked(sh, client, stateid, e); st != NFS4_OK) return st;
+      if (!(e->file == file)) return NFS4ERR_BAD_STATEID;
+      if (e->kind == StateKind::kDelegation) {
+        // The holder's own I/O under its delegation (§10.2): a read delegation reads only.
+        const auto* d = static_cast<const DelegState*>(e);
+        return write && d->type != DelegType::kWrite ? NFS4ERR_OPENMODE : NFS4_OK;
+      }
+      const OpenState* os = nullptr;
+      if (e->kind == StateKind::kOpen) {
+        os = static_cast<const OpenState*>(e);
+      } else if (e->kind == StateKind::kLock) {
+        os = static_cast<const LockState*>(e)->open;
+      }
+      if (!os) return NFS4ERR_BAD_STATEID;
+      // Writing needs write access. Reading is allowed under any open: a client writing part
+      // of a page must read the rest (as other servers allow).
+      if (write && !(os->access & OPEN4_SHARE_ACCESS_WRITE)) return NFS4ERR_OPENMODE;
+    }
+    // Another client's delegation that this I/O conflicts with (§10.4.1)? Looked for only
+    // where the shard holds delegations at all.
+    if (any_delegs) {
+      auto it = sh.files.find(file);
+      if (it != sh.files.end()) {
+        for (const DelegState* d : it->second.delegs) {
+          if (d->client != client && (write || d->type == DelegType::kWrite)) conflict = true;
+        }
       }
     }
-    return NFS4_OK;
   }
-  StateEntry* e = nullptr;
-  if (auto st = validate_locked(sh, client, stateid, e); st != NFS4_OK) return st;
-  if (!(e->file == file)) return NFS4ERR_BAD_STATEID;
-  const OpenState* os = nullptr;
-  if (e->kind == StateKind::kOpen) {
-    os = static_cast<const OpenState*>(e);
-  } else if (e->kind == StateKind::kLock) {
-    os = static_cast<const LockState*>(e)->open;
-  }
-  if (!os) return NFS4ERR_BAD_STATEID;
-  // Writing needs write access. Reading is allowed under any open: a client writing part
-  // of a page must read the rest (as other servers allow).
-  if (write && !(os->access & OPEN4_SHARE_ACCESS_WRITE)) return NFS4ERR_OPENMODE;
-  return NFS4_OK;
+  if (!conflict) return status;
+  std::vector<Recall> local;
+  return delegation_conflict(client, file, write ? DelegAccess::kWrite : DelegAccess::kRead,
+                             RecallReason::kIo, recalls ? *recalls : local);
 }
 
 // Stateids found by their other alone: the shard it names. An other that names no shard
@@ -294,9 +325,17 @@ nfsstat4 StateManager::free_stateid(ClientRecord& client, const Stateid& stateid
   FileShard* sh = shard_of(stateid.other);
   if (!sh) return test_stateid(client, stateid);
   std::unique_lock lock(sh->mu);
+  // A revoked delegation is freed here, which ends what SEQUENCE reports about it (§8.2.4).
+  if (auto it = sh->states.find(stateid.other);
+      it != sh->states.end() && it->second->kind == StateKind::kDelegation &&
+      it->second->client == &client && static_cast<DelegState*>(it->second.get())->revoked) {
+    remove_delegation_locked(*sh, static_cast<DelegState*>(it->second.get()), false);
+    return NFS4_OK;
+  }
   StateEntry* e = nullptr;
   if (auto st = validate_locked(*sh, &client, stateid, e); st != NFS4_OK) return st;
-  if (e->kind == StateKind::kOpen) return NFS4ERR_LOCKS_HELD;  // §18.38.3: CLOSE it instead
+  // §18.38.3: an open is CLOSEd and a delegation returned, not freed.
+  if (e->kind == StateKind::kOpen || e->kind == StateKind::kDelegation) return NFS4ERR_LOCKS_HELD;
   if (e->kind == StateKind::kLock) {
     auto* ls = static_cast<LockState*>(e);
     auto fit = sh->files.find(ls->file);
@@ -308,12 +347,6 @@ nfsstat4 StateManager::free_stateid(ClientRecord& client, const Stateid& stateid
     remove_lock_state_locked(*sh, ls);
     return NFS4_OK;
   }
-  return NFS4ERR_BAD_STATEID;
-}
-
-nfsstat4 StateManager::delegreturn(ClientRecord& client, const Stateid& stateid) {
-  if (auto st = test_stateid(client, stateid); st != NFS4_OK) return st;
-  // No delegations are granted yet, so no stateid can name one.
   return NFS4ERR_BAD_STATEID;
 }
 

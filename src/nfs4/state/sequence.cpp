@@ -27,9 +27,18 @@ SequenceOutcome StateManager::sequence(const SequenceArgs& args, uint64_t digest
   Slot& slot = s.slots[args.slotid];
   auto report = [&] {
     uint32_t status_flags = 0;
-    // §18.46.3: the client asked for a back channel and no connection serves it any more.
-    if (s.wants_back_channel && !s.has_back_channel_locked()) {
+    // §18.46.3: the client asked for a back channel and no connection serves it any more,
+    // or the one there is did not answer.
+    if (s.wants_back_channel && (s.cb_path_down || !s.has_back_channel_locked())) {
       status_flags |= SEQ4_STATUS_CB_PATH_DOWN_SESSION;
+      if (s.client->cb_paths_down.load(std::memory_order_relaxed) >=
+          s.client->session_count.load(std::memory_order_relaxed)) {
+        status_flags |= SEQ4_STATUS_CB_PATH_DOWN;
+      }
+    }
+    if (s.cb_fault) status_flags |= SEQ4_STATUS_BACKCHANNEL_FAULT;
+    if (s.client->revoked_delegations.load(std::memory_order_relaxed) > 0) {
+      status_flags |= SEQ4_STATUS_RECALLABLE_STATE_REVOKED;
     }
     out.sessionid = args.sessionid;
     out.sequenceid = args.sequenceid;

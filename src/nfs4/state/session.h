@@ -69,6 +69,11 @@ class Session {
   // The client asked for a back channel (CONN_BACK_CHAN at creation, or a back binding
   // since): SEQUENCE then reports when none is left (SEQ4_STATUS_CB_PATH_DOWN_SESSION).
   bool wants_back_channel = false;
+  // What the callback service last learned of the back channel (CB_NULL probe, callbacks):
+  // down after a probe or callback failed for want of a working connection; a fault after
+  // the client lost track of a callback slot (SEQ4_STATUS_BACKCHANNEL_FAULT, §18.46.3).
+  bool cb_path_down = false;
+  bool cb_fault = false;
   bool destroyed = false;
 
   // Requests being executed on this session right now (DESTROY_SESSION waits for none).

@@ -43,6 +43,39 @@ namespace dfs::nfs4::state {
 // Why a session or client went away (for metrics and logs).
 enum class EndReason : uint8_t { kDestroyed, kExpired, kEvicted, kReplaced };
 
+// A delegation being recalled: whom to send CB_RECALL (or CB_NOTIFY_LOCK) to, for what.
+struct Recall {
+  uint64_t clientid = 0;
+  SessionId session{};
+  Stateid stateid;
+  std::vector<uint8_t> fh;
+};
+
+// What another client's access means for a delegation (§10.4.1 conflicts): reading data
+// conflicts with write delegations; writing data, opening for write, changing attributes or
+// the file's names conflicts with every delegation.
+enum class DelegAccess : uint8_t { kRead, kWrite, kChange };
+
+// Why a delegation was recalled (metrics labels).
+enum class RecallReason : uint8_t { kOpen, kIo, kSetattr, kNamespace, kRecallAny };
+const char* recall_reason_name(RecallReason r);
+
+// A blocked lock's waiter to tell (CB_NOTIFY_LOCK) that it may try again.
+struct LockNotice {
+  uint64_t clientid = 0;
+  std::string owner;
+  std::vector<uint8_t> fh;
+};
+
+struct DelegationSummary {
+  Stateid stateid;
+  FileKey file;
+  DelegType type = DelegType::kRead;
+  std::chrono::system_clock::time_point granted_at;
+  bool recalled = false;
+  bool revoked = false;
+};
+
 // Why a connection was turned away or shed (dittofs_nfs_connections_rejected_total).
 enum class RejectReason : uint8_t { kSessionLimit, kWrongCred };
 const char* reject_reason_name(RejectReason r);
@@ -58,6 +91,9 @@ class StateObserver {
   virtual void connection_bound(const Session&, ConnDirection dir) { (void)dir; }
   virtual void connection_unbound(const Session&, UnbindReason why) { (void)why; }
   virtual void binding_rejected(RejectReason why) { (void)why; }
+  virtual void delegation_granted(DelegType type) { (void)type; }
+  virtual void delegation_recalled(RecallReason why) { (void)why; }
+  virtual void delegation_revoked() {}
 };
 
 // What SEQUENCE decided (§18.46.3).
@@ -113,6 +149,9 @@ class StateManager {
   void set_file_open_hook(std::function<void(const FileKey&, bool opened)> hook) {
     file_open_hook_ = std::move(hook);
   }
+  // Run by the reaper once a second, after its own work (the NFS layer's housekeeping:
+  // CB_RECALL_ANY near max_delegations). Set before start().
+  void set_periodic_hook(std::function<void()> hook) { periodic_hook_ = std::move(hook); }
   // Starts the lease reaper.
   void start();
   void stop();
@@ -161,9 +200,56 @@ class StateManager {
   nfsstat4 close(ClientRecord& client, const Stateid& stateid, const FileKey& file, Stateid& out);
   nfsstat4 open_downgrade(ClientRecord& client, const OpenDowngradeArgs& args, const FileKey& file,
                           Stateid& out);
-  // Checks a stateid presented for READ/WRITE/SETATTR(size) on `file`.
+  // Checks a stateid presented for READ/WRITE/SETATTR(size) on `file`. Another client's
+  // delegation that conflicts is recalled (`recalls` says whom to call) and the I/O gets
+  // NFS4ERR_DELAY until it is returned or revoked.
   nfsstat4 check_io(const ClientRecord* client, const Stateid& stateid, const FileKey& file,
-                    bool write) const;
+                    bool write, std::vector<Recall>* recalls = nullptr);
+
+  // ---- delegations (§10.2, §10.4) ----
+  // Delegations of other clients that conflict with `client` doing `what` to `file`: each is
+  // recalled (added to `recalls` the first time) and the access must wait (NFS4ERR_DELAY);
+  // one recalled more than a lease ago is revoked and no longer counts.
+  // (lock_file(file) held.)
+  nfsstat4 delegation_conflict_locked(const ClientRecord* client, const FileKey& file,
+                                      DelegAccess what, RecallReason why,
+                                      std::vector<Recall>& recalls);
+  // The same, taking the file's lock.
+  nfsstat4 delegation_conflict(const ClientRecord* client, const FileKey& file, DelegAccess what,
+                               RecallReason why, std::vector<Recall>& recalls);
+  // Why `client` cannot be given a delegation of `type` on `file` now; nullopt if it can.
+  // (lock_file(file) held.)
+  std::optional<why_no_delegation4> delegation_refusal_locked(const ClientRecord& client,
+                                                              const FileKey& file,
+                                                              DelegType type) const;
+  // Grants it (after delegation_refusal_locked said yes); returns its stateid.
+  Stateid grant_delegation_locked(ClientRecord& client, const SessionId& session,
+                                  const FileKey& file, DelegType type, std::vector<uint8_t> fh);
+  // A delegation stateid presented by OPEN CLAIM_DELEGATE_CUR / CLAIM_DELEG_CUR_FH.
+  nfsstat4 check_delegation_claim(const ClientRecord& client, const Stateid& stateid,
+                                  const FileKey& file) const;
+  nfsstat4 delegreturn(ClientRecord& client, const Stateid& stateid, const FileKey& file);
+  // Revokes delegations recalled more than a lease ago (the reaper); returns how many.
+  size_t revoke_overdue_delegations();
+  // Recalls up to `n` of the oldest unrecalled delegations (CB_RECALL_ANY's fallback and
+  // the reaper when delegations near max_delegations).
+  size_t delegation_count() const;
+  size_t delegation_count(DelegType type) const;
+  std::vector<DelegationSummary> delegations(uint64_t clientid) const;
+  // Clients holding delegations, with how many (for CB_RECALL_ANY).
+  std::vector<std::pair<uint64_t, size_t>> delegation_holders() const;
+  // A session of the client to call back on, preferring `preferred`; nullopt if none.
+  std::optional<SessionId> callback_session(uint64_t clientid, const SessionId& preferred) const;
+
+  // ---- blocked locks (§9.6, §20.11) ----
+  // Remembers that `client`'s lock owner waits for a lock on `file` (a denied READW/WRITEW).
+  void add_lock_waiter(const ClientRecord& client, const std::string& owner, const FileKey& file,
+                       std::vector<uint8_t> fh);
+  // Who to notify now that locks on `file` were released (they are forgotten).
+  std::vector<LockNotice> take_lock_waiters(const FileKey& file);
+  // The lock owner a lock stateid of `client` belongs to, if it is one.
+  std::optional<std::string> lock_owner_of(const ClientRecord& client, const Stateid& stateid,
+                                           const FileKey& file) const;
 
   // ---- byte-range locks (§9.1) ----
   nfsstat4 lock(ClientRecord& client, const LockArgs& args, const FileKey& file, LockResult& out);
@@ -174,7 +260,6 @@ class StateManager {
   // ---- stateid operations ----
   nfsstat4 test_stateid(const ClientRecord& client, const Stateid& stateid) const;
   nfsstat4 free_stateid(ClientRecord& client, const Stateid& stateid);
-  nfsstat4 delegreturn(ClientRecord& client, const Stateid& stateid);
 
   // ---- leases and administration ----
   // Expires every client whose lease has run out; returns how many.
@@ -191,6 +276,7 @@ class StateManager {
   std::vector<std::pair<SessionId, ConnDirection>> connection_bindings(uint64_t conn_id) const;
   size_t client_count() const;
   size_t session_count() const;
+  std::shared_ptr<Session> find_session(const SessionId& id) const { return sessions_.find(id); }
   // Requests being executed across all sessions (a scrape-time sum, for metrics).
   size_t slots_in_use() const;
   size_t open_count() const;
@@ -238,6 +324,8 @@ class StateManager {
   void drop_open_owner_locked(FileShard& sh, OpenOwner* oo);
   void drop_lock_owner_locked(FileShard& sh, LockOwner* lo);
   void remove_open_locked(FileShard& sh, OpenState* os);
+  // Removes a delegation; `revoke` keeps it as a tombstone instead (§10.2.1).
+  void remove_delegation_locked(FileShard& sh, DelegState* d, bool revoke);
   void remove_lock_state_locked(FileShard& sh, LockState* ls);
   // Removes everything the client holds in every shard it has used.
   void purge_file_state(const ClientRecord& client);
@@ -247,6 +335,7 @@ class StateManager {
   SettingsHolder& settings_;
   StateObserver* observer_ = nullptr;
   std::function<void(const FileKey&, bool)> file_open_hook_;
+  std::function<void()> periodic_hook_;
   const uint32_t boot_epoch_;
 
   mutable util::SpinningSharedMutex clients_mu_;

@@ -5,6 +5,8 @@
 // never take the same lock.
 
 #include <array>
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -88,6 +90,20 @@ struct LockState : StateEntry {
   OpenState* open = nullptr;
 };
 
+// A delegation (§10.2): the client may use the file without asking, until recalled.
+enum class DelegType : uint8_t { kRead, kWrite };
+struct DelegState : StateEntry {
+  DelegType type = DelegType::kRead;
+  SessionId session{};      // the session it was granted on (its back channel recalls it)
+  std::vector<uint8_t> fh;  // the file handle CB_RECALL names
+  std::chrono::system_clock::time_point granted_at;
+  bool recalled = false;  // CB_RECALL sent; revoked if not returned within a lease
+  std::chrono::steady_clock::time_point recalled_at;
+  // Revoked (§10.2.1): no longer valid anywhere, kept only so that the client learns why
+  // (DELEG_REVOKED, SEQ4_STATUS_RECALLABLE_STATE_REVOKED) until it frees it.
+  bool revoked = false;
+};
+
 struct OpenOwner {
   OwnerKey key;
   ClientRecord* client = nullptr;
@@ -108,10 +124,20 @@ struct LockRange {
   uint64_t end = 0;
 };
 
+// A client waiting for a byte-range lock it was denied with a blocking lock type: it is told
+// (CB_NOTIFY_LOCK, §20.11) when a lock on the file is released.
+struct LockWaiter {
+  uint64_t clientid = 0;
+  std::string owner;
+  std::vector<uint8_t> fh;
+};
+
 struct FileState {
   std::vector<OpenState*> opens;
   std::vector<LockRange> locks;
-  bool empty() const { return opens.empty() && locks.empty(); }
+  std::vector<DelegState*> delegs;  // not revoked
+  std::vector<LockWaiter> waiters;
+  bool empty() const { return opens.empty() && locks.empty() && delegs.empty() && waiters.empty(); }
 };
 
 // What one client holds in one shard (for purging a client and telling whether it holds any
@@ -119,7 +145,8 @@ struct FileState {
 struct ClientHoldings {
   std::unordered_set<OpenOwner*> open_owners;
   std::unordered_set<LockOwner*> lock_owners;
-  bool empty() const { return open_owners.empty() && lock_owners.empty(); }
+  std::unordered_set<DelegState*> delegs;  // revoked ones included until freed
+  bool empty() const { return open_owners.empty() && lock_owners.empty() && delegs.empty(); }
 };
 
 // One shard of the file state: every stateid, owner and per-file record of the files that
@@ -134,6 +161,10 @@ struct alignas(util::kCacheLine) FileShard {
   std::unordered_map<OwnerKey, std::unique_ptr<LockOwner>, OwnerKeyHash> lock_owners;
   std::unordered_map<uint64_t, ClientHoldings> by_client;
   uint64_t next_state = 1;  // the counter part of the shard's stateids
+  // Delegations held (not revoked) in this shard, by type: the I/O stateid check looks for
+  // conflicting delegations only where there are some; the sum bounds max_delegations.
+  std::atomic<uint32_t> read_delegs{0};
+  std::atomic<uint32_t> write_delegs{0};
 };
 
 // Fits the bit mask of shards in ClientRecord::file_shards.

@@ -1,0 +1,141 @@
+#pragma once
+// The backchannel (RFC 8881 §2.10.3.1, §20): callbacks to NFSv4.1 clients over the
+// connections they bound to their sessions for the back channel.
+//
+// Each session has a callback slot table of the size the client offered at CREATE_SESSION
+// (at most kMaxSlots); callbacks queue per session (at most kMaxQueued) and go out as slots
+// free up, each as one CB_COMPOUND whose first operation is CB_SEQUENCE, over the back
+// connection that was active last (another one after a failure). Nothing waits for a reply:
+// callers give a completion that runs when the reply arrives (on the reactor that read it),
+// or when all attempts failed (a bounded number, each with a longer timeout than the last,
+// starting at `callback_timeout`). What the client's CB_SEQUENCE says is handled as §20.9.3
+// and §2.10.6 want: DELAY retries, BADSLOT shrinks the table, SEQ_MISORDERED is a fault.
+// The session's flags for SEQUENCE (CB_PATH_DOWN_SESSION, BACKCHANNEL_FAULT) follow what
+// happened last; a CB_NULL probe, sent when a back connection is bound, tells up front.
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "nfs4/callback_types.h"
+#include "nfs4/settings.h"
+#include "nfs4/state/state_manager.h"
+#include "rpc/outbound_calls.h"
+#include "xdr/byte_buffer.h"
+
+namespace dfs::nfs4 {
+
+class CallbackObserver {
+ public:
+  virtual ~CallbackObserver() = default;
+  virtual void callback_sent(uint32_t op) { (void)op; }  // the first op after CB_SEQUENCE
+  virtual void callback_failed(const std::string& reason) { (void)reason; }
+  virtual void callback_retried() {}
+  virtual void callback_done(std::chrono::nanoseconds elapsed) { (void)elapsed; }
+};
+
+class CallbackService {
+ public:
+  static constexpr size_t kMaxSlots = 16;
+  static constexpr size_t kMaxQueued = 64;
+  static constexpr int kMaxAttempts = 3;
+
+  // One operation after CB_SEQUENCE: its number and its arguments, encoded.
+  struct Op {
+    uint32_t op = 0;
+    xdr::ByteBuffer args;
+  };
+  struct Outcome {
+    bool delivered = false;     // the client took it (CB_SEQUENCE succeeded)
+    nfsstat4 status = NFS4_OK;  // the CB_COMPOUND's status, when delivered
+    std::string failure;        // why not: no_path, timeout, closed, queue_full, rpc, cb_sequence,
+                                // bad_reply, security, no_session
+    xdr::ByteBuffer results;    // the results after CB_SEQUENCE's
+  };
+  using Done = std::function<void(const Outcome&)>;
+
+  CallbackService(state::StateManager& state, SettingsHolder& settings, rpc::OutboundCalls& calls);
+
+  void set_observer(CallbackObserver* o) { observer_ = o; }
+
+  // Queues one CB_COMPOUND for the session; `done` (may be empty) runs once.
+  void call(const SessionId& session, std::vector<Op> ops, Done done = nullptr);
+  // CB_NULL over the session's back connection: the path is up if it is answered.
+  void probe(const SessionId& session);
+
+  // The callbacks the state layer asks for.
+  void recall(const state::Recall& r);
+  void notify_lock(const state::LockNotice& n);
+  void recall_any(uint64_t clientid, uint32_t objects_to_keep);
+
+  struct Status {
+    uint32_t program = 0;
+    size_t slots = 0;      // usable callback slots
+    size_t in_flight = 0;  // callbacks sent and not answered
+    size_t queued = 0;
+    bool path_up = false;  // a back connection is bound and the last probe/callback worked
+    bool fault = false;
+    std::string last_result;  // "ok", "NFS4ERR_...", or the failure
+    std::optional<std::chrono::system_clock::time_point> last_at;
+    uint64_t sent = 0;
+  };
+  Status status(const SessionId& session) const;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  struct Request {
+    std::vector<Op> ops;
+    Done done;
+    int attempts = 0;
+    uint64_t avoid_conn = 0;  // the connection that failed last
+    Clock::time_point started;
+  };
+  struct Channel {
+    std::vector<uint32_t> slot_seq;  // last sequence id used per slot
+    std::vector<bool> slot_busy;
+    size_t usable = 0;  // slots the client has (BADSLOT lowers it)
+    std::deque<Request> queue;
+    std::string last_result;
+    std::optional<std::chrono::system_clock::time_point> last_at;
+    uint64_t sent = 0;
+    bool initialized = false;
+  };
+  struct SessionIdHash {
+    size_t operator()(const SessionId& id) const;
+  };
+
+  // Sends what the session's free slots allow.
+  void pump(const SessionId& session);
+  void dispatch(const SessionId& session, uint32_t slot, uint32_t seqid, Request req);
+  void on_reply(const SessionId& session, uint32_t slot, uint32_t seqid, Request req,
+                uint64_t conn_id, std::optional<rpc::CallReply> reply);
+  // Ends a request: frees its slot (unless `retire`), records the result, runs `done`.
+  void finish(const SessionId& session, uint32_t slot, bool retire, Request& req, Outcome out);
+  void set_path(const SessionId& session, bool up, bool fault = false);
+  // The connection to call on, the program and the credential, from the session's state.
+  struct Route {
+    std::shared_ptr<rpc::Connection> conn;
+    uint32_t program = 0;
+    rpc::AuthFlavor flavor = rpc::AuthFlavor::kNone;
+    xdr::ByteBuffer cred;
+    uint32_t minor = 1;
+  };
+  std::optional<Route> route(const SessionId& session, uint64_t avoid, std::string& why);
+  static rpc::OutboundMessage encode_call(uint32_t xid, const Route& r, uint32_t procedure,
+                                          const xdr::ByteBuffer& args);
+
+  state::StateManager& state_;
+  SettingsHolder& settings_;
+  rpc::OutboundCalls& calls_;
+  CallbackObserver* observer_ = nullptr;
+  mutable std::mutex mu_;
+  std::unordered_map<SessionId, Channel, SessionIdHash> channels_;
+};
+
+}  // namespace dfs::nfs4
