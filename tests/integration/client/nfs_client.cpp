@@ -54,7 +54,8 @@ CompoundReply NfsClient::compound(const CompoundBuilder& b) {
   return wait(send(b));
 }
 
-void NfsClient::establish(const std::string& owner, uint32_t slots, uint32_t flags) {
+void NfsClient::establish(const std::string& owner, uint32_t slots, uint32_t flags,
+                          uint32_t back_slots) {
   if (owner.empty()) {
     std::random_device rd;
     std::ostringstream os;
@@ -86,7 +87,7 @@ void NfsClient::establish(const std::string& owner, uint32_t slots, uint32_t fla
   cs.flags = flags;
   cs.fore = requested_fore;
   cs.fore.maxrequests = slots;
-  cs.back = {0, 4096, 4096, 0, 4, 1, {}};
+  cs.back = {0, 4096, 4096, 0, 4, back_slots, {}};
   cs.cb_program = 0x40000000;
   CallbackSecParms none;
   none.flavor = 0;

@@ -121,7 +121,9 @@ class NfsClient {
 
   // ---- session set-up and use ----
   // EXCHANGE_ID + CREATE_SESSION; throws CompoundError if either fails.
-  void establish(const std::string& owner = "", uint32_t slots = 16, uint32_t flags = 0);
+  // `back_slots`: the callback slots offered for the back channel.
+  void establish(const std::string& owner = "", uint32_t slots = 16, uint32_t flags = 0,
+                 uint32_t back_slots = 1);
   // Fore-channel attributes establish() asks for (maxrequests comes from `slots`).
   ChannelAttrs requested_fore{0, 1u << 20, 1u << 20, 64u << 10, 64, 16, {}};
   // establish() ends with RECLAIM_COMPLETE unless this is cleared.
