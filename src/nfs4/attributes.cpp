@@ -54,7 +54,23 @@ Bitmap make_supported() {
                 FATTR4_TIME_MODIFY,
                 FATTR4_TIME_MODIFY_SET,
                 FATTR4_MOUNTED_ON_FILEID,
-                FATTR4_SUPPATTR_EXCLCREAT};
+                FATTR4_SUPPATTR_EXCLCREAT,
+                FATTR4_OPEN_ARGUMENTS};
+}
+
+// fattr4_open_arguments: the share access and deny values, delegation wants, claims and
+// create modes OPEN accepts here (each a bitmap of the values, RFC 9754).
+void put_open_arguments(xdr::Encoder& e) {
+  const Bitmap access{1, 2, 3};          // READ, WRITE, BOTH
+  const Bitmap deny{0, 1, 2, 3};         // NONE, READ, WRITE, BOTH
+  const Bitmap want{1, 2, 3, 4, 5};      // READ, WRITE, ANY (deleg), NO_DELEG, CANCEL
+  const Bitmap claim{0, 2, 4, 5};        // NULL, DELEGATE_CUR, FH, DELEG_CUR_FH
+  const Bitmap create_mode{0, 1, 2, 3};  // UNCHECKED4, GUARDED4, EXCLUSIVE4, EXCLUSIVE4_1
+  e(access);
+  e(deny);
+  e(want);
+  e(claim);
+  e(create_mode);
 }
 
 void put_time(xdr::Encoder& e, const vfs::Timespec& t) {
@@ -214,6 +230,9 @@ void encode_one(uint32_t bit, const AttrSource& s, xdr::Encoder& e,
     case FATTR4_SUPPATTR_EXCLCREAT:
       e(exclcreat_attrs());
       break;
+    case FATTR4_OPEN_ARGUMENTS:
+      put_open_arguments(e);
+      break;
     default:
       break;
   }
@@ -300,6 +319,9 @@ size_t max_attr_size(const Bitmap& request) {
       case FATTR4_SUPPORTED_ATTRS:
       case FATTR4_SUPPATTR_EXCLCREAT:
         n += 4 + 4 * Bitmap::kWords;
+        break;
+      case FATTR4_OPEN_ARGUMENTS:
+        n += 5 * (4 + 4 * Bitmap::kWords);
         break;
       case FATTR4_FILEHANDLE:
         n += 4 + kFhSize;

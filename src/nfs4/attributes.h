@@ -60,6 +60,7 @@ enum AttrId : uint32_t {
   FATTR4_TIME_MODIFY_SET = 54,
   FATTR4_MOUNTED_ON_FILEID = 55,
   FATTR4_SUPPATTR_EXCLCREAT = 75,
+  FATTR4_OPEN_ARGUMENTS = 86,  // RFC 9754 (OPEN extensions): what OPEN accepts
 };
 
 const Bitmap& supported_attrs();

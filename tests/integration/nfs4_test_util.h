@@ -158,6 +158,12 @@ class Attrs {
         xdr::io(d, b);
         return d.ok();
       }
+      case FATTR4_OPEN_ARGUMENTS: {  // five bitmaps
+        Bitmap b;
+        for (int i = 0; i < 5; ++i)
+          xdr::io(d, b);
+        return d.ok();
+      }
       case FATTR4_TYPE:
       case FATTR4_FH_EXPIRE_TYPE:
       case FATTR4_LINK_SUPPORT:

@@ -9,6 +9,16 @@ namespace dfs::nfs4::ops {
 
 nfsstat4 getattr(Compound& c, GetattrArgs& a, GetattrResult& r) {
   if (!(a.request & write_only_attrs()).empty()) return NFS4ERR_INVAL;
+  // Size and change of a file another client holds a write delegation on are the holder's
+  // to know (§10.4.3): the delegation is recalled, so that the holder writes back and the
+  // answer is right. (CB_GETATTR would let the holder keep it: not done yet.)
+  if (a.request.test(FATTR4_SIZE) || a.request.test(FATTR4_CHANGE)) {
+    std::vector<state::Recall> recalls;
+    nfsstat4 st = c.svc.state.delegation_conflict(
+        c.client(), c.current.key(), state::DelegAccess::kRead, state::RecallReason::kIo, recalls);
+    c.svc.send_recalls(recalls);
+    if (st != NFS4_OK) return st;
+  }
   auto attrs = c.current.node.fs->getattr(c.current.node.inode);
   if (!attrs.ok()) return to_nfs(attrs.status());
   encode_attrs(a.request, current_attr_source(c, *attrs), r.ok.attrs);
