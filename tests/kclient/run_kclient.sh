@@ -4,7 +4,7 @@
 #   run_kclient.sh DFS_BINARY SCRIPT VERS [MOUNT_OPTS] [-- extra kclient args]
 # Passes when the script exits 0 and the unmount was clean. With KCLIENT_HOST_HOOK set, that
 # host program runs next to the VM (with DFS_API and DFS_ADMIN_PASSWORD in its environment)
-# and must exit 0 too.
+# and must exit 0 too (DFS_PORT and DFS_METRICS are there as well).
 set -u
 DFS=$1; SCRIPT=$2; VERS=$3; OPTS=${4:-}
 shift 4 2>/dev/null || shift $#
@@ -41,7 +41,9 @@ if [ -n "${KCLIENT_HOST_HOOK:-}" ]; then
     [ -n "$API" ] && break
     sleep 0.1
   done
-  DFS_API=http://$API DFS_ADMIN_PASSWORD=$ADMIN_PASSWORD "$KCLIENT_HOST_HOOK" > "$WORK/hook.log" 2>&1 &
+  HOOK_METRICS=$(grep -oE 'metrics on http://[0-9.:]+/metrics' "$WORK/dfs.log" | head -1 | cut -d' ' -f3)
+  DFS_API=http://$API DFS_ADMIN_PASSWORD=$ADMIN_PASSWORD DFS_PORT=$PORT DFS_METRICS=$HOOK_METRICS \
+    "$KCLIENT_HOST_HOOK" > "$WORK/hook.log" 2>&1 &
   HOOK_PID=$!
 fi
 
