@@ -15,8 +15,13 @@ WORK=$(mktemp -d /tmp/dfs-kclient.XXXXXX)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 
 ADMIN_PASSWORD=kclient-$RANDOM-$RANDOM
+CONFIG_ARGS=()
+if [ -n "${KCLIENT_DFS_CONFIG:-}" ]; then  # YAML for dfs --config (e.g. "nfs: {...}")
+  echo "$KCLIENT_DFS_CONFIG" > "$WORK/dfs.yaml"
+  CONFIG_ARGS=(--config "$WORK/dfs.yaml")
+fi
 DITTOFS_ADMIN_INITIAL_PASSWORD=$ADMIN_PASSWORD \
-  "$DFS" --listen 127.0.0.1 --port "$PORT" --api-port 0 --metrics-port 0 --data-dir "$WORK/data" \
+  "$DFS" "${CONFIG_ARGS[@]}" --listen 127.0.0.1 --port "$PORT" --api-port 0 --metrics-port 0 --data-dir "$WORK/data" \
   --log-level info > "$WORK/dfs.log" 2>&1 &
 DFS_PID=$!
 HOOK_PID=""
@@ -57,6 +62,10 @@ rc=${PIPESTATUS[0]}
 if ! kill -0 "$DFS_PID" 2>/dev/null; then
   echo "FAIL: dfs died during the run"; cat "$WORK/dfs.log"; exit 1
 fi
+# What went over the backchannel during the run.
+RUN_METRICS=$(grep -oE 'metrics on http://[0-9.:]+/metrics' "$WORK/dfs.log" | head -1 | cut -d' ' -f3)
+[ -n "$RUN_METRICS" ] && curl -sf "$RUN_METRICS" |
+  grep -E '^dittofs_nfs_(backchannel_callbacks|delegations_(granted|recalled))_total' | sed 's/^/kclient: /'
 if [ -n "$HOOK_PID" ]; then
   wait "$HOOK_PID"
   hook_rc=$?

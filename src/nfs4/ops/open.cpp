@@ -194,7 +194,9 @@ nfsstat4 open(Compound& c, OpenArgs& a, OpenResult& r) {
     return st;
   }
   r.ok.stateid = sid;
-  r.ok.rflags = OPEN4_RESULT_LOCKTYPE_POSIX;
+  // §18.16.4: POSIX locking semantics, and blocked locks on the file are announced with
+  // CB_NOTIFY_LOCK (the client may wait for it instead of polling).
+  r.ok.rflags = OPEN4_RESULT_LOCKTYPE_POSIX | OPEN4_RESULT_MAY_NOTIFY_LOCK;
   if (auto st = c.set_current(target); st != NFS4_OK) return st;
   c.current_stateid = sid;
   // A delegation for the open (§10.4), when the client may be called back (a back channel
