@@ -232,6 +232,11 @@ def kclient_rows(out):
                                  "problems": problems.get((script, s), [])}
         d, g = row["servers"]["dfs"]["median_s"], row["servers"]["ganesha"]["median_s"]
         row["ratio"] = (g / d) if d and g else None  # time: ganesha/dfs, >1 = dfs faster
+        # dfs with delegations off (run.sh --kclient-nodeleg), when it ran.
+        nd = times.get((step, "dfs-nodeleg"), [])
+        if nd:
+            row["nodeleg"] = {"median_s": median(nd), "values": nd,
+                              "problems": problems.get((step.split("-")[0], "dfs-nodeleg"), [])}
         rows.append(row)
     kc_problems = {"%s/%s" % k: v for k, v in problems.items()}
     return rows, kc_problems
@@ -277,14 +282,26 @@ def render_table(rows, kc_rows, ceiling, meta):
         lines.append("")
         lines.append("Kernel client (Linux 6.1 in a TCG-emulated VM: ratios only), seconds, median:")
         lines.append("")
-        lines.append("| step | dfs s | ganesha s | dfs speed / ganesha |")
-        lines.append("|---|---:|---:|---:|")
+        nodeleg = any("nodeleg" in row for row in kc_rows)
+        if nodeleg:
+            lines.append("| step | dfs s | dfs without delegations s | ganesha s | dfs speed / ganesha |"
+                         " delegations' speed-up |")
+            lines.append("|---|---:|---:|---:|---:|---:|")
+        else:
+            lines.append("| step | dfs s | ganesha s | dfs speed / ganesha |")
+            lines.append("|---|---:|---:|---:|")
         for row in kc_rows:
             d, g = row["servers"]["dfs"], row["servers"]["ganesha"]
-            lines.append("| %s | %s%s | %s%s | %s |" % (
-                row["step"], fmt(d["median_s"], 2), " FAILED" if d["problems"] else "",
-                fmt(g["median_s"], 2), " FAILED" if g["problems"] else "",
-                "%.2fx" % row["ratio"] if row["ratio"] else "-"))
+            cells = [row["step"], "%s%s" % (fmt(d["median_s"], 2), " FAILED" if d["problems"] else "")]
+            if nodeleg:
+                n = row.get("nodeleg", {"median_s": None, "problems": []})
+                cells.append("%s%s" % (fmt(n["median_s"], 2), " FAILED" if n["problems"] else ""))
+            cells.append("%s%s" % (fmt(g["median_s"], 2), " FAILED" if g["problems"] else ""))
+            cells.append("%.2fx" % row["ratio"] if row["ratio"] else "-")
+            if nodeleg:
+                n = row.get("nodeleg", {}).get("median_s")
+                cells.append("%.2fx" % (n / d["median_s"]) if n and d["median_s"] else "-")
+            lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

@@ -2,7 +2,7 @@
 # Benchmarks dfs against nfs-ganesha (FSAL VFS on tmpfs) in the same run, on loopback.
 #
 #   ./bench/run.sh [--quick] [--reps N] [--duration S] [--workloads "a b ..."] [--kclient]
-#                  [--kclient-reps N] [--no-setup] [--no-build] [--out DIR]
+#                  [--kclient-reps N] [--kclient-nodeleg] [--no-setup] [--no-build] [--out DIR]
 #
 # Builds dfs and dfs_loadgen in Release (build-release/), starts both servers, measures the
 # loopback TCP ceiling with iperf3, then runs every workload against each server alternately
@@ -27,6 +27,7 @@ KCLIENT=0
 KCLIENT_REPS=""
 SETUP=1
 BUILD=1
+KCLIENT_NODELEG=0
 OUT=""
 WORKLOADS="rpc-null seq-only metadata smallfile seqwrite seqoverwrite seqread randread randwrite bigdir"
 while [ $# -gt 0 ]; do
@@ -37,6 +38,7 @@ while [ $# -gt 0 ]; do
     --workloads) WORKLOADS=$2; shift ;;
     --kclient) KCLIENT=1 ;;
     --kclient-reps) KCLIENT_REPS=$2; shift ;;
+    --kclient-nodeleg) KCLIENT_NODELEG=1 ;;
     --no-setup) SETUP=0 ;;
     --no-build) BUILD=0 ;;
     --out) OUT=$2; shift ;;
@@ -188,8 +190,12 @@ GANESHA_PID=$(cat "$GANESHA_STATE/ganesha.pid")
 GANESHA_LOG="$GANESHA_STATE/ganesha.log"
 log "ganesha pid $GANESHA_PID on 127.0.0.1:$GANESHA_PORT (FSAL VFS)"
 
-server_port() { if [ "$1" = dfs ]; then echo "$DFS_PORT"; else echo "$GANESHA_PORT"; fi; }
-server_pid() { if [ "$1" = dfs ]; then echo "$DFS_PID"; else echo "$GANESHA_PID"; fi; }
+server_port() {
+  case "$1" in dfs) echo "$DFS_PORT" ;; dfs-nodeleg) echo "$NODELEG_PORT" ;; *) echo "$GANESHA_PORT" ;; esac
+}
+server_pid() {
+  case "$1" in dfs) echo "$DFS_PID" ;; dfs-nodeleg) echo "$NODELEG_PID" ;; *) echo "$GANESHA_PID" ;; esac
+}
 server_log() { if [ "$1" = dfs ]; then echo "$DFS_LOG"; else echo "$GANESHA_LOG"; fi; }
 
 cat >"$OUT/meta.json" <<EOF
@@ -290,6 +296,20 @@ done
 # ---- the kernel client's view (optional, slow) -----------------------------------------------
 if [ "$KCLIENT" = 1 ]; then
   mkdir -p "$OUT/kclient"
+  KC_SERVERS="dfs ganesha"
+  if [ "$KCLIENT_NODELEG" = 1 ]; then
+    # The same dfs with delegations off, to see what they buy the kernel client.
+    NODELEG_PORT=$(free_port)
+    mkdir -p "$WORK/nodeleg-data"
+    printf 'nfs:\n  delegations_enabled: false\n' >"$WORK/nodeleg.yaml"
+    DITTOFS_ADMIN_INITIAL_PASSWORD=$(head -c 18 /dev/urandom | base64) setsid "$DFS_BIN" \
+      --config "$WORK/nodeleg.yaml" --listen 127.0.0.1 --port "$NODELEG_PORT" --api-port 0 \
+      --metrics-port 0 --data-dir "$WORK/nodeleg-data" </dev/null >>"$OUT/dfs-nodeleg.log" 2>&1 &
+    NODELEG_PID=$!
+    wait_port "$NODELEG_PORT" "$NODELEG_PID" || { log "dfs (no delegations) did not start"; exit 1; }
+    log "dfs without delegations pid $NODELEG_PID on 127.0.0.1:$NODELEG_PORT"
+    KC_SERVERS="dfs dfs-nodeleg ganesha"
+  fi
   for rep in $(seq "$KCLIENT_REPS"); do
     for script in "$ROOT"/bench/kclient/*.sh; do
       name=$(basename "$script" .sh)
@@ -303,7 +323,7 @@ if [ "$KCLIENT" = 1 ]; then
       # randio runs fio in the guest: carry Debian's fio (and its libraries) in.
       extra=""
       if [ "$name" = randio ]; then extra="--add-bin fio"; fi
-      for srv in dfs ganesha; do
+      for srv in $KC_SERVERS; do
         wait_quiet
         base="$OUT/kclient/$name.$srv.$rep"
         rc=0
@@ -316,6 +336,7 @@ if [ "$KCLIENT" = 1 ]; then
       done
     done
   done
+  if [ -n "${NODELEG_PID:-}" ]; then kill -TERM "$NODELEG_PID"; wait "$NODELEG_PID" 2>/dev/null; fi
 fi
 
 echo "{\"waited_for_builds\": $WAITED_FOR_BUILDS}" >"$OUT/harness.json"
