@@ -33,11 +33,13 @@ CallbackService::CallbackService(state::StateManager& state, SettingsHolder& set
                                  rpc::OutboundCalls& calls)
     : state_(state), settings_(settings), calls_(calls) {}
 
-void CallbackService::call(const SessionId& session, std::vector<Op> ops, Done done) {
+void CallbackService::call(const SessionId& session, std::vector<Op> ops, Done done,
+                           uint64_t clientid) {
   Request req;
   req.ops = std::move(ops);
   req.done = std::move(done);
   req.started = Clock::now();
+  req.clientid = clientid;
   bool queued = false;
   {
     std::lock_guard lock(mu_);
@@ -189,6 +191,7 @@ void CallbackService::dispatch(const SessionId& session, uint32_t slot, uint32_t
                                Request req) {
   std::string why;
   auto r = route(session, req.avoid_conn, why);
+  if (!r && why == "no_session" && move(session, slot, req)) return;
   if (!r) {
     Outcome out;
     out.failure = why;
@@ -318,6 +321,13 @@ void CallbackService::on_reply(const SessionId& session, uint32_t slot, uint32_t
       set_path(session, false, true);
       finish(session, slot, true, req, std::move(out));
       return;
+    case NFS4ERR_BADSESSION:
+      // The client no longer knows the session: another of its sessions may carry it.
+      set_path(session, false);
+      if (move(session, slot, req)) return;
+      out.failure = "cb_sequence";
+      finish(session, slot, false, req, std::move(out));
+      return;
     default:
       out.failure = "cb_sequence";
       set_path(session, false);
@@ -366,6 +376,26 @@ void CallbackService::finish(const SessionId& session, uint32_t slot, bool retir
   }
   if (req.done) req.done(out);
   pump(session);
+}
+
+bool CallbackService::move(const SessionId& session, uint32_t slot, Request& req) {
+  constexpr int kMaxMoves = 3;
+  if (req.clientid == 0 || req.moves >= kMaxMoves) return false;
+  auto other = state_.callback_session(req.clientid, SessionId{});
+  if (!other || *other == session) return false;
+  {
+    std::lock_guard lock(mu_);
+    auto it = channels_.find(session);
+    if (it != channels_.end() && slot < it->second.slot_busy.size()) {
+      it->second.slot_busy[slot] = false;
+    }
+    req.moves++;
+    req.attempts = 0;
+    req.avoid_conn = 0;
+    channels_[*other].queue.push_back(std::move(req));
+  }
+  pump(*other);
+  return true;
 }
 
 void CallbackService::set_path(const SessionId& session, bool up, bool fault) {
@@ -419,9 +449,10 @@ void CallbackService::probe(const SessionId& session) {
 void CallbackService::recall(const state::Recall& r) {
   auto sid = state_.callback_session(r.clientid, r.session);
   if (!sid) {
-    // No back channel at all: nothing to send; the delegation is revoked when its lease
-    // after the recall runs out.
+    // No back channel now: tried again later; revoked when its lease after the recall runs
+    // out.
     if (observer_) observer_->callback_failed("no_path");
+    state_.recall_failed(r.stateid);
     return;
   }
   CbRecallArgs args;
@@ -431,7 +462,14 @@ void CallbackService::recall(const state::Recall& r) {
   std::memcpy(args.fh.data.data(), r.fh.data(), args.fh.len);
   std::vector<Op> ops;
   ops.push_back({OP_CB_RECALL, encode_args(args)});
-  call(*sid, std::move(ops));
+  // A recall that does not get through is sent again later (recalls_to_resend): the holder
+  // may make a new session, or its path may come back, before the delegation is revoked.
+  call(
+      *sid, std::move(ops),
+      [this, stateid = r.stateid](const Outcome& out) {
+        if (!out.delivered || out.status != NFS4_OK) state_.recall_failed(stateid);
+      },
+      r.clientid);
 }
 
 void CallbackService::notify_lock(const state::LockNotice& n) {
@@ -444,7 +482,7 @@ void CallbackService::notify_lock(const state::LockNotice& n) {
   args.lock_owner.owner.assign(n.owner.begin(), n.owner.end());
   std::vector<Op> ops;
   ops.push_back({OP_CB_NOTIFY_LOCK, encode_args(args)});
-  call(*sid, std::move(ops));
+  call(*sid, std::move(ops), nullptr, n.clientid);
 }
 
 void CallbackService::recall_any(uint64_t clientid, uint32_t objects_to_keep) {

@@ -64,8 +64,11 @@ class CallbackService {
 
   void set_observer(CallbackObserver* o) { observer_ = o; }
 
-  // Queues one CB_COMPOUND for the session; `done` (may be empty) runs once.
-  void call(const SessionId& session, std::vector<Op> ops, Done done = nullptr);
+  // Queues one CB_COMPOUND for the session; `done` (may be empty) runs once. With a
+  // `clientid`, a callback whose session goes away is sent again over another session of the
+  // client (a client that destroys a session and makes a new one still gets its recall).
+  void call(const SessionId& session, std::vector<Op> ops, Done done = nullptr,
+            uint64_t clientid = 0);
   // CB_NULL over the session's back connection: the path is up if it is answered.
   void probe(const SessionId& session);
 
@@ -95,6 +98,8 @@ class CallbackService {
     int attempts = 0;
     uint64_t avoid_conn = 0;  // the connection that failed last
     Clock::time_point started;
+    uint64_t clientid = 0;  // for sending it over another session of the client
+    int moves = 0;          // how often it moved to another session (bounded)
   };
   struct Channel {
     std::vector<uint32_t> slot_seq;  // last sequence id used per slot
@@ -117,6 +122,9 @@ class CallbackService {
                 uint64_t conn_id, std::optional<rpc::CallReply> reply);
   // Ends a request: frees its slot (unless `retire`), records the result, runs `done`.
   void finish(const SessionId& session, uint32_t slot, bool retire, Request& req, Outcome out);
+  // The request's session is gone: queue it on another session of its client; false if
+  // there is none (or it moved too often already). Frees `slot` on the old session.
+  bool move(const SessionId& session, uint32_t slot, Request& req);
   void set_path(const SessionId& session, bool up, bool fault = false);
   // The connection to call on, the program and the credential, from the session's state.
   struct Route {

@@ -41,6 +41,8 @@ void Nfs4Service::start() {
   // holder keeps half of what it has, at most once a second.
   state.set_periodic_hook([this] {
     auto s = settings.get();
+    // Recalls that did not get through go out again, every callback_timeout.
+    send_recalls(state.recalls_to_resend(std::chrono::seconds(s->callback_timeout)));
     if (!s->delegations_enabled || s->max_delegations == 0) return;
     if (state.delegation_count() * 10 < static_cast<size_t>(s->max_delegations) * 9) return;
     for (const auto& [clientid, n] : state.delegation_holders())

@@ -20,6 +20,8 @@ using namespace std::chrono_literals;
 
 class DelegationTest : public ServerTest {
  protected:
+  // How many CB_RECALLs the resend test answers wrongly before the last, right answer.
+  static constexpr int kMaxAttemptsSeen = 4;
   // A client whose session has a back channel on its connection, answering callbacks while
   // it waits for its own replies, with the CB_NULL probe answered.
   std::unique_ptr<NfsClient> deleg_client(uint32_t back_slots = 1) {
@@ -289,6 +291,72 @@ TEST_F(DelegationTest, LosingTheBackConnectionIsReportedAndANewBindRepairsIt) {
         return (seq_flags(*a) & SEQ4_STATUS_CB_PATH_DOWN_SESSION) == 0;
       },
       10s, 20ms));
+}
+
+TEST_F(DelegationTest, ARecallFollowsTheClientToItsNewSession) {
+  server::Config cfg;
+  cfg.nfs.callback_timeout = 1;
+  start(cfg);
+  auto a = deleg_client();
+  auto o = open_new(*a, "moved", OPEN4_SHARE_ACCESS_READ, OPEN4_SHARE_ACCESS_WANT_READ_DELEG);
+  ASSERT_EQ(o.ok.delegation.type, OPEN_DELEGATE_READ);
+  a->rpc().set_call_handler(nullptr);
+  auto b = client(0, 0);
+  EXPECT_EQ(open_existing(*b, "moved", OPEN4_SHARE_ACCESS_BOTH).status, NFS4ERR_DELAY);
+  auto first = next_cb_compound(*a);  // seen, not answered
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->sequence.sessionid, a->sessionid);
+  // The client destroys that session and makes another on the same connection.
+  ASSERT_EQ(a->compound(a->builder().op(OP_DESTROY_SESSION, SessionIdArgs{a->sessionid}))
+                .next_status(OP_DESTROY_SESSION),
+            NFS4_OK);
+  auto cs = create_session(
+      *a, session_args(a->clientid, a->create_seq++, 8, CREATE_SESSION4_FLAG_CONN_BACK_CHAN));
+  ASSERT_EQ(cs.status, NFS4_OK);
+  adopt_session(*a, a->clientid, cs.ok);
+  // The unanswered recall comes again over the new session.
+  CbCall again;
+  for (;;) {
+    auto cb = next_callback(*a);
+    ASSERT_TRUE(cb);
+    if (cb->procedure == kCbProcNull) {
+      a->rpc().send_reply(cb->xid, {});
+      continue;
+    }
+    if (cb->sequence.sessionid == cs.ok.sessionid) {
+      again = *cb;
+      break;
+    }
+  }
+  EXPECT_EQ(again.ops.at(0).recall.stateid.other, o.ok.delegation.stateid.other);
+  a->rpc().send_reply(again.xid, callback_reply(again).span());
+}
+
+TEST_F(DelegationTest, ARecallThatFailsIsSentAgainUntilReturned) {
+  server::Config cfg;
+  cfg.nfs.callback_timeout = 1;
+  start(cfg);
+  auto a = deleg_client();
+  auto o = open_new(*a, "again", OPEN4_SHARE_ACCESS_READ, OPEN4_SHARE_ACCESS_WANT_READ_DELEG);
+  ASSERT_EQ(o.ok.delegation.type, OPEN_DELEGATE_READ);
+  a->rpc().set_call_handler(nullptr);
+  auto b = client(0, 0);
+  EXPECT_EQ(open_existing(*b, "again", OPEN4_SHARE_ACCESS_BOTH).status, NFS4ERR_DELAY);
+  // The client answers with an RPC error each time: that callback has failed, and the
+  // server sends the recall again a callback_timeout later, until one gets through.
+  int seen = 0;
+  CbCall last;
+  while (seen < kMaxAttemptsSeen) {
+    auto cb = next_cb_compound(*a);
+    ASSERT_TRUE(cb);
+    last = *cb;
+    if (++seen < kMaxAttemptsSeen) a->rpc().send_reply(cb->xid, {}, rpc::AcceptStat::kSystemErr);
+  }
+  EXPECT_EQ(last.ops.at(0).recall.stateid.other, o.ok.delegation.stateid.other);
+  a->rpc().send_reply(last.xid, callback_reply(last).span());
+  answer_callbacks(*a);
+  EXPECT_EQ(delegreturn(*a, o.fh, o.ok.delegation.stateid), NFS4_OK);
+  EXPECT_EQ(open_existing(*b, "again", OPEN4_SHARE_ACCESS_BOTH).status, NFS4_OK);
 }
 
 TEST_F(DelegationTest, SeveralCallbacksInFlightAnsweredOutOfOrder) {

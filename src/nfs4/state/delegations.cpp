@@ -82,6 +82,7 @@ nfsstat4 StateManager::delegation_conflict_locked(const ClientRecord* client, co
     if (!d->recalled) {
       d->recalled = true;
       d->recalled_at = now;
+      d->recall_sent_at = now;
       recalls.push_back({d->client->id, d->session, d->stateid(), d->fh});
       if (observer_) observer_->delegation_recalled(why);
     } else if (now - d->recalled_at > lease) {
@@ -208,6 +209,36 @@ size_t StateManager::revoke_overdue_delegations() {
     n += overdue.size();
   }
   return n;
+}
+
+void StateManager::recall_failed(const Stateid& stateid) {
+  FileShard* sh = shard_of(stateid.other);
+  if (!sh) return;
+  std::unique_lock lock(sh->mu);
+  auto it = sh->states.find(stateid.other);
+  if (it == sh->states.end() || it->second->kind != StateKind::kDelegation) return;
+  static_cast<DelegState*>(it->second.get())->recall_failed = true;
+}
+
+std::vector<Recall> StateManager::recalls_to_resend(std::chrono::steady_clock::duration interval) {
+  const auto now = Clock::now();
+  std::vector<Recall> out;
+  for (auto& sh : shards_) {
+    if (sh.read_delegs.load(std::memory_order_relaxed) == 0 &&
+        sh.write_delegs.load(std::memory_order_relaxed) == 0) {
+      continue;
+    }
+    std::unique_lock lock(sh.mu);
+    for (auto& [key, fs] : sh.files) {
+      for (DelegState* d : fs.delegs) {
+        if (!d->recalled || !d->recall_failed || now - d->recall_sent_at < interval) continue;
+        d->recall_failed = false;
+        d->recall_sent_at = now;
+        out.push_back({d->client->id, d->session, d->stateid(), d->fh});
+      }
+    }
+  }
+  return out;
 }
 
 size_t StateManager::delegation_count() const {

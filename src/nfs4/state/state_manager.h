@@ -231,6 +231,11 @@ class StateManager {
   nfsstat4 delegreturn(ClientRecord& client, const Stateid& stateid, const FileKey& file);
   // Revokes delegations recalled more than a lease ago (the reaper); returns how many.
   size_t revoke_overdue_delegations();
+  // A CB_RECALL for this delegation failed (no answer, no path).
+  void recall_failed(const Stateid& stateid);
+  // Recalls to send again: delegations still recalled whose last recall failed at least
+  // `interval` ago (marked as sent now).
+  std::vector<Recall> recalls_to_resend(std::chrono::steady_clock::duration interval);
   // Recalls up to `n` of the oldest unrecalled delegations (CB_RECALL_ANY's fallback and
   // the reaper when delegations near max_delegations).
   size_t delegation_count() const;

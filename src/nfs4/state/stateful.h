@@ -99,6 +99,10 @@ struct DelegState : StateEntry {
   std::chrono::system_clock::time_point granted_at;
   bool recalled = false;  // CB_RECALL sent; revoked if not returned within a lease
   std::chrono::steady_clock::time_point recalled_at;
+  // The last CB_RECALL did not reach the client: it is sent again (over whichever session
+  // the client has then) until the delegation is returned or revoked.
+  bool recall_failed = false;
+  std::chrono::steady_clock::time_point recall_sent_at;
   // Revoked (§10.2.1): no longer valid anywhere, kept only so that the client learns why
   // (DELEG_REVOKED, SEQ4_STATUS_RECALLABLE_STATE_REVOKED) until it frees it.
   bool revoked = false;
