@@ -56,8 +56,8 @@ int main(int argc, char** argv) {
       return 1;
     }
     c.close(o.opened());
-    std::printf("nfs_write: wrote %zu bytes to %s after %d NFS4ERR_DELAY answer(s)\n",
-                data.size(), path.c_str(), delays);
+    std::printf("nfs_write: wrote %zu bytes to %s after %d NFS4ERR_DELAY answer(s)\n", data.size(),
+                path.c_str(), delays);
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "nfs_write: %s\n", e.what());

@@ -60,11 +60,10 @@ nfsstat4 open(Compound& c, OpenArgs& a, OpenResult& r) {
   // RFC 9754's WANT_DELEG_TIMESTAMPS and WANT_OPEN_XOR_DELEGATION are known and declined:
   // delegations here never carry timestamps, and an open always gets its own stateid (the
   // open_arguments attribute does not offer them).
-  constexpr uint32_t kKnownFlags = OPEN4_SHARE_ACCESS_WANT_DELEG_MASK |
-                                   OPEN4_SHARE_ACCESS_WANT_SIGNAL_DELEG_WHEN_RESRC_AVAIL |
-                                   OPEN4_SHARE_ACCESS_WANT_PUSH_DELEG_WHEN_UNCONTENDED |
-                                   OPEN4_SHARE_ACCESS_WANT_DELEG_TIMESTAMPS |
-                                   OPEN4_SHARE_ACCESS_WANT_OPEN_XOR_DELEGATION;
+  constexpr uint32_t kKnownFlags =
+      OPEN4_SHARE_ACCESS_WANT_DELEG_MASK | OPEN4_SHARE_ACCESS_WANT_SIGNAL_DELEG_WHEN_RESRC_AVAIL |
+      OPEN4_SHARE_ACCESS_WANT_PUSH_DELEG_WHEN_UNCONTENDED |
+      OPEN4_SHARE_ACCESS_WANT_DELEG_TIMESTAMPS | OPEN4_SHARE_ACCESS_WANT_OPEN_XOR_DELEGATION;
   if (access == 0 || (flags & ~kKnownFlags) || a.share_deny > OPEN4_SHARE_DENY_BOTH) {
     return NFS4ERR_INVAL;
   }
