@@ -3,6 +3,8 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include "control/http_guard.h"
+
 #include <algorithm>
 #include <iomanip>
 #include <sstream>
@@ -54,6 +56,14 @@ const char* title_for(int status) {
       return "Not found";
     case 409:
       return "Conflict";
+    case 411:
+      return "Length required";
+    case 413:
+      return "Payload too large";
+    case 414:
+      return "URI too long";
+    case 415:
+      return "Unsupported media type";
     case 429:
       return "Too many requests";
     default:
@@ -260,11 +270,98 @@ std::optional<nfs4::SessionId> parse_session_id(const std::string& s) {
 
 enum class Need { kAnyUser, kReader, kAdmin };
 
+json tokens_json(const Tokens& t) {
+  return {{"access_token", t.access},
+          {"refresh_token", t.refresh},
+          {"token_type", "Bearer"},
+          {"expires_in", t.expires_in},
+          {"role", t.role}};
+}
+
+// Before a request's body is read: refuses bodies the API would not take (too large, of no
+// stated length, compressed), so they are never read; the connection then closes, as the
+// unread body cannot be told apart from a next request. (Over HTTPS it cannot be closed
+// from here: an oversized body is then read and dropped by cpp-httplib.)
+httplib::Server::HandlerResponse check_body(const Request& req, Response& res) {
+  http_begin_body();
+  auto refuse = [&](int status, const std::string& detail) {
+    problem(res, status, title_for(status), detail);
+    res.set_header("Connection", "close");
+    http_close_after_response();
+    return httplib::Server::HandlerResponse::Handled;
+  };
+  const bool has_body_method = req.method == "POST" || req.method == "PUT" ||
+                               req.method == "PATCH" || req.method == "DELETE";
+  const std::string encoding = req.get_header_value("Content-Encoding");
+  if (!encoding.empty() && encoding != "identity") {
+    return refuse(415, "compressed request bodies are not accepted");
+  }
+  if (req.has_header("Transfer-Encoding")) {
+    return refuse(411, "send the body with a Content-Length, not chunked");
+  }
+  if (req.has_header("Content-Length")) {
+    const std::string len = req.get_header_value("Content-Length");
+    if (len.empty() || len.size() > 19 ||
+        !std::all_of(len.begin(), len.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return refuse(400, "Content-Length is not a number");
+    }
+    // Where the connection cannot be closed (HTTPS), cpp-httplib reads and drops the body
+    // (payload_max_length) and answers 413, so the next request is found.
+    if (std::stoull(len) > HttpLimits::kMaxBody && http_close_after_response()) {
+      return refuse(413, "the request body is larger than " + std::to_string(HttpLimits::kMaxBody) +
+                             " bytes");
+    }
+    // A body where none is read (GET): answer, then close rather than parse it as a request.
+    if (!has_body_method && len != "0") http_close_after_response();
+  } else if (has_body_method && req.method != "DELETE") {
+    return refuse(411, "a Content-Length is required");
+  }
+  return httplib::Server::HandlerResponse::Unhandled;
+}
+
+std::unique_ptr<httplib::Server> make_http_server(const ApiDeps& d) {
+  if (d.tls_cert.empty() != d.tls_key.empty()) {
+    throw std::runtime_error("api.tls_cert and api.tls_key must be given together");
+  }
+  if (d.tls_cert.empty()) return std::make_unique<GuardedServer>();
+  auto tls = std::make_unique<httplib::SSLServer>(d.tls_cert.c_str(), d.tls_key.c_str());
+  if (!tls->is_valid()) {
+    throw std::runtime_error("cannot load the API's TLS certificate " + d.tls_cert + " or key " +
+                             d.tls_key);
+  }
+  return tls;
+}
+
 }  // namespace
 
-ApiServer::ApiServer(ApiDeps deps)
-    : d_(std::move(deps)), http_(std::make_unique<httplib::Server>()) {
+ApiServer::ApiServer(ApiDeps deps) : d_(std::move(deps)), http_(make_http_server(d_)) {
+  tls_ = !d_.tls_cert.empty();
+  limits();
   routes();
+}
+
+void ApiServer::limits() {
+  auto& h = *http_;
+  h.set_payload_max_length(HttpLimits::kMaxBody);
+  h.set_read_timeout(HttpLimits::kReadTimeout);
+  h.set_write_timeout(HttpLimits::kWriteTimeout);
+  h.set_keep_alive_timeout(HttpLimits::kKeepAlive.count());
+  h.set_keep_alive_max_count(HttpLimits::kKeepAliveRequests);
+  // Over TLS cpp-httplib reads the connection itself: no turning away when the queue is full
+  // (it would shake hands on the accepting thread).
+  const size_t queued = tls_ ? 0 : HttpLimits::kMaxQueued;
+  h.new_task_queue = [queued] { return new WorkerPool(HttpLimits::kMaxWorkers, queued); };
+  h.set_pre_routing_handler(check_body);
+  h.set_exception_handler([](const Request& req, Response& res, std::exception_ptr ep) {
+    try {
+      if (ep) std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      spdlog::error("API {} {}: {}", req.method, printable(req.path), printable(e.what()));
+    } catch (...) {
+      spdlog::error("API {} {}: unknown exception", req.method, printable(req.path));
+    }
+    problem(res, 500, "Internal error", "the request failed; the server log says why");
+  });
 }
 
 ApiServer::~ApiServer() {
@@ -317,7 +414,7 @@ void ApiServer::routes() {
       try {
         fn(req, res, *caller);
       } catch (const std::exception& e) {
-        spdlog::error("API {} {}: {}", req.method, req.path, e.what());
+        spdlog::error("API {} {}: {}", req.method, printable(req.path), printable(e.what()));
         problem(res, 500, "Internal error", e.what());
       }
     };
@@ -341,12 +438,7 @@ void ApiServer::routes() {
     int64_t retry = 0;
     switch (d_.auth.login((*body)["username"], (*body)["password"], req.remote_addr, t, retry)) {
       case AuthService::LoginStatus::kOk:
-        return send_json(res, 200,
-                         {{"access_token", t.access},
-                          {"refresh_token", t.refresh},
-                          {"token_type", "Bearer"},
-                          {"expires_in", t.expires_in},
-                          {"role", t.role}});
+        return send_json(res, 200, tokens_json(t));
       case AuthService::LoginStatus::kThrottled:
         res.set_header("Retry-After", std::to_string(retry));
         return problem(res, 429, "Too many requests",
@@ -363,13 +455,41 @@ void ApiServer::routes() {
     }
     auto t = d_.auth.refresh((*body)["refresh_token"]);
     if (!t) return problem(res, 401, "Unauthorized", "the refresh token is invalid or expired");
-    send_json(res, 200,
-              {{"access_token", t->access},
-               {"refresh_token", t->refresh},
-               {"token_type", "Bearer"},
-               {"expires_in", t->expires_in},
-               {"role", t->role}});
+    send_json(res, 200, tokens_json(*t));
   });
+  // Ends every session of the caller (the user behind the access token, or behind the
+  // refresh token in the body): all its tokens stop working.
+  h.Post("/api/v1/auth/logout", [this](const Request& req, Response& res) {
+    const std::string auth = req.get_header_value("Authorization");
+    std::optional<std::string> user;
+    if (auth.rfind("Bearer ", 0) == 0) {
+      if (auto c = d_.auth.authenticate(auth.substr(7))) user = c->username;
+    } else if (!req.body.empty()) {
+      auto body = parse_body(req, res);
+      if (!body) return;
+      if (body->is_object() && (*body)["refresh_token"].is_string()) {
+        user = d_.auth.refresh_user((*body)["refresh_token"]);
+      }
+    }
+    if (!user) {
+      res.set_header("WWW-Authenticate", "Bearer");
+      return problem(res, 401, "Unauthorized",
+                     "a valid access token (Authorization) or refresh_token is required");
+    }
+    d_.auth.revoke_tokens(*user);
+    res.status = 204;
+  });
+  h.Get("/api/v1/auth/stats",
+        guarded(Need::kReader, [this](const Request&, Response& res, const Caller&) {
+          AuthStats s = d_.auth.stats();
+          send_json(res, 200,
+                    {{"password_checks", s.password_checks},
+                     {"logins_ok", s.logins_ok},
+                     {"logins_failed", s.logins_failed},
+                     {"logins_throttled", s.logins_throttled},
+                     {"tracked_addresses", s.tracked_addresses},
+                     {"tracked_pairs", s.tracked_pairs}});
+        }));
   h.Get("/api/v1/auth/me",
         guarded(Need::kAnyUser, [](const Request&, Response& res, const Caller& c) {
           json j = {{"username", c.username}, {"role", c.role}};
@@ -462,6 +582,61 @@ void ApiServer::routes() {
           }
           res.status = 204;
         }));
+  h.Patch(R"(/api/v1/users/([^/]+))",
+          guarded(Need::kAdmin, [this](const Request& req, Response& res, const Caller&) {
+            std::string name = req.matches[1];
+            auto body = parse_body(req, res);
+            if (!body) return;
+            if (!body->is_object()) return problem(res, 400, "Bad request", "expected an object");
+            std::optional<std::string> role;
+            std::optional<std::optional<uint32_t>> uid;
+            try {
+              for (const auto& [key, value] : body->items()) {
+                if (key == "role") {
+                  role = value.get<std::string>();
+                  if (!valid_role(*role)) {
+                    return problem(res, 400, "Bad request", "role must be admin, operator or user",
+                                   "role");
+                  }
+                } else if (key == "uid") {
+                  if (value.is_null()) {
+                    uid = std::optional<uint32_t>{};
+                  } else {
+                    int64_t v = value.get<int64_t>();
+                    if (v < 0 || v > 0xFFFFFFFEll) {
+                      return problem(res, 400, "Bad request", "uid must be 0..4294967294", "uid", 0,
+                                     4294967294ull);
+                    }
+                    uid = static_cast<uint32_t>(v);
+                  }
+                } else {
+                  return problem(res, 400, "Bad request", "unknown field " + key, key);
+                }
+              }
+            } catch (const json::exception&) {
+              return problem(res, 400, "Bad request", "a field has the wrong type");
+            }
+            if (!d_.db.user(name)) return problem(res, 404, "Not found", "no user named " + name);
+            if (role) {
+              switch (d_.db.update_role(name, *role)) {
+                case ControlDb::RoleChange::kNoUser:
+                  return problem(res, 404, "Not found", "no user named " + name);
+                case ControlDb::RoleChange::kLastAdmin:
+                  return problem(res, 409, "Conflict", "the last admin keeps its role", "role");
+                case ControlDb::RoleChange::kChanged:
+                  spdlog::info("user {} is now {}; its tokens are revoked", name, *role);
+                  break;
+                case ControlDb::RoleChange::kUnchanged:
+                  break;
+              }
+            }
+            if (uid && !d_.db.update_uid(name, *uid)) {
+              return problem(res, 404, "Not found", "no user named " + name);
+            }
+            auto u = d_.db.user(name);
+            if (!u) return problem(res, 404, "Not found", "no user named " + name);
+            send_json(res, 200, user_json(*u));
+          }));
   h.Delete(R"(/api/v1/users/([^/]+))",
            guarded(Need::kAdmin, [this](const Request& req, Response& res, const Caller&) {
              std::string name = req.matches[1];

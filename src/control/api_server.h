@@ -34,10 +34,14 @@ struct ApiDeps {
   nfs4::CallbackService& callbacks;             // back-channel state per session
   std::function<nlohmann::json()> server_info;  // version, uptime, listeners
   std::function<bool()> ready;
+  // PEM files; with both set the API speaks HTTPS only (api.tls_cert, api.tls_key).
+  std::string tls_cert = {};
+  std::string tls_key = {};
 };
 
 class ApiServer {
  public:
+  // Throws std::runtime_error if only one of the TLS files is given or they cannot be loaded.
   explicit ApiServer(ApiDeps deps);
   ~ApiServer();
 
@@ -45,14 +49,17 @@ class ApiServer {
   void start(const std::string& address, uint16_t port);
   void stop();
   uint16_t port() const { return port_; }
+  bool tls() const { return tls_; }
 
  private:
+  void limits();
   void routes();
 
   ApiDeps d_;
   std::unique_ptr<httplib::Server> http_;
   std::thread thread_;
   uint16_t port_ = 0;
+  bool tls_ = false;
 };
 
 }  // namespace dfs::control

@@ -5,6 +5,9 @@
 #include <ctime>
 #include <stdexcept>
 
+// A random token generation (62 bits, never 0), in SQL.
+#define DFS_RANDOM_GEN "((random() & 4611686018427387903) + 1)"
+
 namespace dfs::control {
 namespace {
 
@@ -65,6 +68,7 @@ UserRecord read_user(Stmt& st) {
   u.role = st.text(2);
   if (!st.is_null(3)) u.uid = static_cast<uint32_t>(st.integer(3));
   u.created_at = st.text(4);
+  u.token_gen = st.integer(5);
   return u;
 }
 
@@ -91,13 +95,29 @@ ControlDb::ControlDb(const std::string& path) {
   exec("PRAGMA synchronous=FULL");
   exec(R"(CREATE TABLE IF NOT EXISTS users (
             username TEXT PRIMARY KEY, password_hash TEXT NOT NULL, role TEXT NOT NULL,
-            uid INTEGER, created_at TEXT NOT NULL))");
+            uid INTEGER, created_at TEXT NOT NULL,
+            token_gen INTEGER NOT NULL DEFAULT 0))");
   exec(R"(CREATE TABLE IF NOT EXISTS shares (
             name TEXT PRIMARY KEY, path TEXT NOT NULL UNIQUE, idx INTEGER NOT NULL UNIQUE,
             metadata_store TEXT NOT NULL, block_store TEXT NOT NULL,
             read_only INTEGER NOT NULL, root_squash INTEGER NOT NULL,
             allowed_hosts TEXT NOT NULL, allowed_users TEXT NOT NULL, created_at TEXT NOT NULL))");
   exec("CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+  migrate();
+}
+
+void ControlDb::migrate() {
+  // Databases from before token generations: add the column; every user gets a random one
+  // (tokens issued before carry none and stop working).
+  bool has_gen = false;
+  {
+    Stmt st(db_, "PRAGMA table_info(users)");
+    while (st.step() == SQLITE_ROW) {
+      if (st.text(1) == "token_gen") has_gen = true;
+    }
+  }
+  if (!has_gen) exec("ALTER TABLE users ADD COLUMN token_gen INTEGER NOT NULL DEFAULT 0");
+  exec("UPDATE users SET token_gen = " DFS_RANDOM_GEN " WHERE token_gen = 0");
 }
 
 ControlDb::~ControlDb() {
@@ -116,7 +136,8 @@ void ControlDb::exec(const char* sql) {
 std::vector<UserRecord> ControlDb::users() {
   std::lock_guard lock(mu_);
   Stmt st(db_,
-          "SELECT username, password_hash, role, uid, created_at FROM users ORDER BY username");
+          "SELECT username, password_hash, role, uid, created_at, token_gen FROM users "
+          "ORDER BY username");
   std::vector<UserRecord> out;
   while (st.step() == SQLITE_ROW)
     out.push_back(read_user(st));
@@ -125,7 +146,9 @@ std::vector<UserRecord> ControlDb::users() {
 
 std::optional<UserRecord> ControlDb::user(const std::string& name) {
   std::lock_guard lock(mu_);
-  Stmt st(db_, "SELECT username, password_hash, role, uid, created_at FROM users WHERE username=?");
+  Stmt st(db_,
+          "SELECT username, password_hash, role, uid, created_at, token_gen FROM users "
+          "WHERE username=?");
   st.bind(1, name);
   if (st.step() != SQLITE_ROW) return std::nullopt;
   return read_user(st);
@@ -134,8 +157,8 @@ std::optional<UserRecord> ControlDb::user(const std::string& name) {
 bool ControlDb::insert_user(const UserRecord& u) {
   std::lock_guard lock(mu_);
   Stmt st(db_,
-          "INSERT OR IGNORE INTO users (username, password_hash, role, uid, created_at) "
-          "VALUES (?, ?, ?, ?, ?)");
+          "INSERT OR IGNORE INTO users (username, password_hash, role, uid, created_at, token_gen) "
+          "VALUES (?, ?, ?, ?, ?, " DFS_RANDOM_GEN ")");
   st.bind(1, u.username).bind(2, u.password_hash).bind(3, u.role);
   if (u.uid) {
     st.bind(4, static_cast<int64_t>(*u.uid));
@@ -148,8 +171,48 @@ bool ControlDb::insert_user(const UserRecord& u) {
 
 bool ControlDb::update_password(const std::string& name, const std::string& hash) {
   std::lock_guard lock(mu_);
-  Stmt st(db_, "UPDATE users SET password_hash=? WHERE username=?");
+  Stmt st(db_, "UPDATE users SET password_hash=?, token_gen=token_gen+1 WHERE username=?");
   st.bind(1, hash).bind(2, name);
+  return st.step() == SQLITE_DONE && st.changes() == 1;
+}
+
+bool ControlDb::bump_token_gen(const std::string& name) {
+  std::lock_guard lock(mu_);
+  Stmt st(db_, "UPDATE users SET token_gen=token_gen+1 WHERE username=?");
+  st.bind(1, name);
+  return st.step() == SQLITE_DONE && st.changes() == 1;
+}
+
+ControlDb::RoleChange ControlDb::update_role(const std::string& name, const std::string& role) {
+  std::lock_guard lock(mu_);
+  std::string current;
+  {
+    Stmt st(db_, "SELECT role FROM users WHERE username=?");
+    st.bind(1, name);
+    if (st.step() != SQLITE_ROW) return RoleChange::kNoUser;
+    current = st.text(0);
+  }
+  if (current == role) return RoleChange::kUnchanged;
+  if (current == "admin") {
+    Stmt st(db_, "SELECT COUNT(*) FROM users WHERE role='admin'");
+    if (st.step() != SQLITE_ROW || st.integer(0) <= 1) return RoleChange::kLastAdmin;
+  }
+  // One connection under mu_: nothing changes between the reads and this write.
+  Stmt st(db_, "UPDATE users SET role=?, token_gen=token_gen+1 WHERE username=?");
+  st.bind(1, role).bind(2, name);
+  if (st.step() != SQLITE_DONE) throw std::runtime_error("sqlite: cannot change a role");
+  return RoleChange::kChanged;
+}
+
+bool ControlDb::update_uid(const std::string& name, std::optional<uint32_t> uid) {
+  std::lock_guard lock(mu_);
+  Stmt st(db_, "UPDATE users SET uid=? WHERE username=?");
+  if (uid) {
+    st.bind(1, static_cast<int64_t>(*uid));
+  } else {
+    st.bind_null(1);
+  }
+  st.bind(2, name);
   return st.step() == SQLITE_DONE && st.changes() == 1;
 }
 

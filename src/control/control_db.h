@@ -21,6 +21,10 @@ struct UserRecord {
   std::string role;  // admin, operator, user
   std::optional<uint32_t> uid;
   std::string created_at;  // RFC 3339
+  // Tokens carry it and stop working once it changes: a random start (a user deleted and
+  // created again under the same name starts elsewhere), bumped on a password or role change
+  // and on logout. Set by the database.
+  int64_t token_gen = 0;
 };
 
 struct ShareRecord {
@@ -47,7 +51,13 @@ class ControlDb {
   std::vector<UserRecord> users();
   std::optional<UserRecord> user(const std::string& name);
   bool insert_user(const UserRecord& u);  // false if the name exists
+  // Both revoke the user's tokens (bump token_gen). false: no such user.
   bool update_password(const std::string& name, const std::string& hash);
+  bool bump_token_gen(const std::string& name);
+  enum class RoleChange { kChanged, kUnchanged, kNoUser, kLastAdmin };
+  // A role change revokes the user's tokens; the last admin keeps its role.
+  RoleChange update_role(const std::string& name, const std::string& role);
+  bool update_uid(const std::string& name, std::optional<uint32_t> uid);
   bool delete_user(const std::string& name);
   size_t count_role(const std::string& role);
 
@@ -62,6 +72,7 @@ class ControlDb {
 
  private:
   void exec(const char* sql);
+  void migrate();
 
   std::mutex mu_;
   sqlite3* db_ = nullptr;

@@ -2,11 +2,84 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <regex>
 
 #include "util/cidr.h"
 
 namespace dfs::control {
+namespace {
+
+// Length of the UTF-8 sequence starting at s[i] (0: invalid), without overlong forms or
+// surrogates.
+size_t utf8_length(const std::string& s, size_t i) {
+  auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  auto cont = [&](size_t k) { return k < s.size() && (b(k) & 0xC0) == 0x80; };
+  unsigned char c = b(i);
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) return cont(i + 1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (!cont(i + 1) || !cont(i + 2)) return 0;
+    if (c == 0xE0 && b(i + 1) < 0xA0) return 0;   // overlong
+    if (c == 0xED && b(i + 1) >= 0xA0) return 0;  // surrogate
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (!cont(i + 1) || !cont(i + 2) || !cont(i + 3)) return 0;
+    if (c == 0xF0 && b(i + 1) < 0x90) return 0;   // overlong
+    if (c == 0xF4 && b(i + 1) >= 0x90) return 0;  // beyond U+10FFFF
+    return 4;
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::optional<std::string> share_path_problem(const std::string& path) {
+  if (path.empty() || path[0] != '/') return "path must be absolute (start with '/')";
+  if (path.size() > 1024) return "path must be at most 1024 bytes";
+  for (size_t i = 0; i < path.size();) {
+    auto c = static_cast<unsigned char>(path[i]);
+    if (c < 0x20 || c == 0x7f)
+      return "path must not contain control characters (NUL, newline, ...)";
+    size_t n = utf8_length(path, i);
+    if (n == 0) return "path must be valid UTF-8";
+    i += n;
+  }
+  if (path == "/") return "path must not be '/': a share there would hide every other share";
+  for (size_t start = 1; start <= path.size();) {
+    size_t end = std::min(path.find('/', start), path.size());
+    std::string_view part(path.data() + start, end - start);
+    if (part.empty()) return "path must not contain empty components ('//' or a trailing '/')";
+    if (part == "." || part == "..") return "path must not contain '.' or '..' components";
+    if (part.size() > 255) return "each component of path must be at most 255 bytes";
+    start = end + 1;
+  }
+  return std::nullopt;
+}
+
+bool share_paths_overlap(const std::string& a, const std::string& b) {
+  const std::string& shorter = a.size() <= b.size() ? a : b;
+  const std::string& longer = a.size() <= b.size() ? b : a;
+  if (longer.compare(0, shorter.size(), shorter) != 0) return false;
+  return longer.size() == shorter.size() || shorter == "/" || longer[shorter.size()] == '/';
+}
+
+std::string printable(std::string_view s) {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  out.reserve(s.size());
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f || c == '\\') {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
 
 ShareService::ShareService(ControlDb& db, vfs::Namespace& ns, FileSystemFactory factory)
     : db_(db), ns_(ns), factory_(std::move(factory)) {}
@@ -60,6 +133,12 @@ std::shared_ptr<vfs::FileSystem> ShareService::make(const ShareRecord& r,
 
 void ShareService::load() {
   for (const auto& r : db_.shares()) {
+    if (auto why = share_path_problem(r.path)) {
+      // Stored before paths were checked: left in the database (it can be deleted), not
+      // mounted.
+      spdlog::error("share {} ({}) not mounted: {}", printable(r.name), printable(r.path), *why);
+      continue;
+    }
     try {
       auto opts = options_for(r);
       if (auto* err = std::get_if<ApiError>(&opts)) throw std::invalid_argument(err->detail);
@@ -68,7 +147,8 @@ void ShareService::load() {
       if (!res.ok()) throw std::invalid_argument(vfs::to_string(res.status()));
       spdlog::info("share {} ({}) mounted from the control database", r.name, r.path);
     } catch (const std::exception& e) {
-      spdlog::error("share {} ({}) not mounted: {}", r.name, r.path, e.what());
+      spdlog::error("share {} ({}) not mounted: {}", printable(r.name), printable(r.path),
+                    printable(e.what()));
     }
   }
 }
@@ -137,15 +217,28 @@ std::variant<nlohmann::json, ApiError> ShareService::create(const nlohmann::json
   if (!std::regex_match(r.name, name_re)) {
     return ApiError{400, "name must be 1-64 letters, digits, '_', '.' or '-'", "name"};
   }
-  if (r.path.empty() || r.path[0] != '/' || r.path.find("/../") != std::string::npos ||
-      r.path.size() > 1024) {
-    return ApiError{400, "path must be an absolute path in the pseudo-root", "path"};
-  }
+  if (auto why = share_path_problem(r.path)) return ApiError{400, *why, "path"};
   auto opts = options_for(r);
   if (auto* err = std::get_if<ApiError>(&opts)) return *err;
   if (get(r.name)) return ApiError{409, "a share named " + r.name + " exists", "name"};
+  // Shares do not nest: one inside another would hide it, or part of it, from clients.
+  // (The stored ones too: one that could not be mounted is still there.)
+  for (const auto& s : list()) {
+    const std::string other = s["path"];
+    if (other == r.path)
+      return ApiError{409, "share " + s["name"].get<std::string>() + " is at " + r.path, "path"};
+    if (share_paths_overlap(other, r.path)) {
+      return ApiError{409,
+                      "path " + r.path +
+                          (other.size() < r.path.size() ? " is inside" : " contains") + " share " +
+                          s["name"].get<std::string>() + " at " + other,
+                      "path"};
+    }
+  }
   for (const auto& s : ns_.shares()) {
-    if (s.path == r.path) return ApiError{409, "a share is mounted at " + r.path, "path"};
+    if (share_paths_overlap(s.path, r.path)) {
+      return ApiError{409, "path " + r.path + " overlaps the share mounted at " + s.path, "path"};
+    }
   }
   r.index = next_index();
   r.created_at = now_rfc3339();

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -28,6 +29,17 @@ struct ApiError {
   std::string detail;
   std::string field;
 };
+
+// Why `path` cannot be a share's place in the pseudo-root, or nullopt if it can: it must be
+// absolute and normalised (no empty, "." or ".." components, no trailing '/'), valid UTF-8
+// without control characters (NUL, newline, ...), at most 1024 bytes, and not "/".
+std::optional<std::string> share_path_problem(const std::string& path);
+// Whether one of the paths is the other or lies inside it ("/a" and "/a/b", not "/ab").
+bool share_paths_overlap(const std::string& a, const std::string& b);
+
+// `s` with control characters and backslashes escaped as \xNN, for log lines made from
+// what a request says.
+std::string printable(std::string_view s);
 
 class ShareService {
  public:

@@ -86,16 +86,33 @@ TEST_F(ApiTest, MissingBadAndExpiredTokensAreRefused) {
   auto now = std::chrono::duration_cast<std::chrono::seconds>(
                  std::chrono::system_clock::now().time_since_epoch())
                  .count();
-  std::string expired =
-      signer.sign({{"sub", "admin"}, {"role", "admin"}, {"typ", "access"}, {"exp", now - 5}});
+  // Tokens carry the user's token generation; a real token's claims tell the current one.
+  auto dot1 = admin_token_.find('.'), dot2 = admin_token_.rfind('.');
+  auto claims = control::base64url_decode(admin_token_.substr(dot1 + 1, dot2 - dot1 - 1));
+  ASSERT_TRUE(claims);
+  int64_t gen = json::parse(*claims)["gen"];
+  std::string expired = signer.sign(
+      {{"sub", "admin"}, {"role", "admin"}, {"typ", "access"}, {"gen", gen}, {"exp", now - 5}});
   r = get("/api/v1/users", expired);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 401);
-  std::string valid =
-      signer.sign({{"sub", "admin"}, {"role", "admin"}, {"typ", "access"}, {"exp", now + 60}});
+  std::string valid = signer.sign(
+      {{"sub", "admin"}, {"role", "admin"}, {"typ", "access"}, {"gen", gen}, {"exp", now + 60}});
   r = get("/api/v1/users", valid);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
+  // Without the generation, or with another, a well-signed token is refused.
+  r = get("/api/v1/users",
+          signer.sign({{"sub", "admin"}, {"role", "admin"}, {"typ", "access"}, {"exp", now + 60}}));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401);
+  r = get("/api/v1/users", signer.sign({{"sub", "admin"},
+                                        {"role", "admin"},
+                                        {"typ", "access"},
+                                        {"gen", gen + 1},
+                                        {"exp", now + 60}}));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401);
   // A token signed with another secret.
   control::JwtSigner other(std::string(48, 'x'));
   r = get("/api/v1/users",
@@ -168,6 +185,8 @@ TEST_F(ApiTest, RolesAreEnforced) {
   // A user changes its own password but not another's.
   EXPECT_EQ(put("/api/v1/users/ulrich/password", {{"password", "new-password-1"}}, user)->status,
             204);
+  user = login("ulrich", "new-password-1");  // the change revoked the old token
+  ASSERT_FALSE(user.empty());
   EXPECT_EQ(put("/api/v1/users/olga/password", {{"password", "new-password-2"}}, user)->status,
             403);
   EXPECT_FALSE(login("ulrich", "new-password-1").empty());
