@@ -104,7 +104,7 @@ cleanup() {
   for pid in "${IPERF_PIDS[@]}"; do
     if kill -0 "$pid" 2>/dev/null; then kill "$pid"; wait "$pid" 2>/dev/null; fi
   done
-  stop_dfs
+  declare -F stop_dfs >/dev/null && stop_dfs
   if [ "$GANESHA_STARTED" = 1 ]; then
     GANESHA_STATE="$GANESHA_STATE" "$SHARED/ganesha/stop.sh" >>"$LOG" 2>&1
     cp "$GANESHA_STATE/ganesha.log" "$OUT/ganesha.log" 2>/dev/null

@@ -242,6 +242,15 @@ NfsMetrics::NfsMetrics(Registry& registry, nfs4::Nfs4Service& service, rpc::TcpS
     delegs_revoked_ =
         &counter(kDelegationsRevoked, "Delegations revoked: recalled and not returned in a lease.")
              .labels();
+    auto& budgets = counter(kBudgetRefusals,
+                            "Requests refused because a budget was full: client records, lock "
+                            "owners or locks of a client, the reply cache, the receive buffers.",
+                            {"budget"});
+    for (size_t i = 0; i < 4; ++i) {
+      budget_refusals_[i] =
+          &budgets.labels({nfs4::state::budget_name(static_cast<nfs4::state::Budget>(i))});
+    }
+    budget_refusals_[4] = &budgets.labels({"receive"});
     auto& active = registry_.gauge(kDelegationsActive, "Delegations held now, by type.", {"type"});
     registered_.push_back(kDelegationsActive);
     active.computed({"read"}, [&s = service_.state] {
@@ -436,8 +445,23 @@ void NfsMetrics::callback_done(std::chrono::nanoseconds elapsed) {
   callback_duration_->observe(std::chrono::duration<double>(elapsed).count());
 }
 
+void NfsMetrics::budget_refused(nfs4::state::Budget b) {
+  const auto i = static_cast<size_t>(b);
+  if (i < 4) budget_refusals_[i]->inc();
+}
+
 void NfsMetrics::connection_shed(rpc::ShedReason why) {
-  rejected_[why == rpc::ShedReason::kMaxConnections ? 2 : 3]->inc();
+  switch (why) {
+    case rpc::ShedReason::kMaxConnections:
+      rejected_[2]->inc();
+      break;
+    case rpc::ShedReason::kIdleTimeout:
+      rejected_[3]->inc();
+      break;
+    case rpc::ShedReason::kReceiveBudget:
+      budget_refusals_[4]->inc();
+      break;
+  }
 }
 
 void NfsMetrics::client_created(const nfs4::state::ClientRecord&) {

@@ -61,6 +61,7 @@ class NfsMetrics final : public nfs4::OpObserver,
   void delegation_granted(nfs4::state::DelegType type) override;
   void delegation_recalled(nfs4::state::RecallReason why) override;
   void delegation_revoked() override;
+  void budget_refused(nfs4::state::Budget b) override;
 
   // ---- CallbackObserver ----
   void callback_sent(uint32_t op) override;
@@ -119,6 +120,7 @@ class NfsMetrics final : public nfs4::OpObserver,
   static constexpr const char* kDelegationsRecalled = "dittofs_nfs_delegations_recalled_total";
   static constexpr const char* kDelegationsRevoked = "dittofs_nfs_delegations_revoked_total";
   static constexpr const char* kDelegationsActive = "dittofs_nfs_delegations_active";
+  static constexpr const char* kBudgetRefusals = "dittofs_nfs_budget_refusals_total";
   static constexpr const char* kBuildInfo = "dittofs_build_info";
 
  private:
@@ -168,6 +170,7 @@ class NfsMetrics final : public nfs4::OpObserver,
   std::array<Counter*, 2> delegs_granted_{};   // by DelegType
   std::array<Counter*, 5> delegs_recalled_{};  // by RecallReason
   Counter* delegs_revoked_ = nullptr;
+  std::array<Counter*, 5> budget_refusals_{};  // by state::Budget, then receive
 
   SeriesCache<Counter> op_counts_;              // [op * status_slots() + status]
   SeriesCache<Histogram> op_durations_;         // [op]

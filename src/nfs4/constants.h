@@ -21,6 +21,9 @@ inline constexpr size_t kOtherSize = 12;            // NFS4_OTHER_SIZE
 inline constexpr uint32_t kOpaqueLimit = 1024;      // NFS4_OPAQUE_LIMIT
 inline constexpr size_t kSessionIdSize = 16;        // NFS4_SESSIONID_SIZE
 inline constexpr uint64_t kUint64Max = UINT64_MAX;  // NFS4_UINT64_MAX (lock length "to EOF")
+// Callback credentials a CREATE_SESSION or BACKCHANNEL_CTL may list: a client needs one or two;
+// more is refused at decoding (NFS4ERR_BADXDR) before anything is allocated for them.
+inline constexpr uint32_t kMaxCallbackSecParms = 16;
 
 enum nfsstat4 : uint32_t {
   NFS4_OK = 0,

@@ -662,7 +662,8 @@ struct CreateSessionArgs {
   std::vector<CallbackSecParms> sec_parms;
   template <class Ar, class Self>
   static void xdr(Ar& ar, Self& s) {
-    ar(s.clientid, s.sequence, s.flags, s.fore, s.back, s.cb_program, s.sec_parms);
+    ar(s.clientid, s.sequence, s.flags, s.fore, s.back, s.cb_program);
+    xdr::bounded(ar, s.sec_parms, kMaxCallbackSecParms);
   }
 };
 struct CreateSessionOk {
@@ -745,7 +746,8 @@ struct BackchannelCtlArgs {
   std::vector<CallbackSecParms> sec_parms;
   template <class Ar, class Self>
   static void xdr(Ar& ar, Self& s) {
-    ar(s.cb_program, s.sec_parms);
+    ar(s.cb_program);
+    xdr::bounded(ar, s.sec_parms, kMaxCallbackSecParms);
   }
 };
 

@@ -22,6 +22,13 @@ struct Settings {
   uint32_t v4_max_connections_per_session = 16;  // 0 = unlimited
   uint32_t max_connections = 0;  // open NFS connections in all; 0 = the descriptor limit less 256
   uint32_t idle_timeout = 300;   // seconds a connection bound to no session may idle; 0 = never
+  // Budgets that bound what one client, or all of them, can make the server hold
+  // (docs/protocol.md, "Budgets"). 0 for a memory budget: sized to the machine.
+  uint32_t max_clients = 16384;  // client records, confirmed or not
+  uint32_t max_lock_owners_per_client = 4096;
+  uint32_t max_locks_per_client = 65536;  // byte ranges held
+  uint32_t reply_cache_budget_mb = 0;     // cached replies of all sessions, worst case
+  uint32_t receive_budget_mb = 0;         // unfinished records being received
   bool delegations_enabled = true;
   uint32_t max_delegations = 10000;
   uint32_t callback_timeout = 10;  // seconds

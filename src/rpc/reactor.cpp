@@ -34,8 +34,13 @@ uint32_t load_be32(const uint8_t* p) {
 }  // namespace
 
 Reactor::Reactor(RecordHandler& handler, std::atomic<size_t>& max_record_size,
-                 ConnectionRegistry& registry)
-    : handler_(handler), max_record_size_(max_record_size), registry_(registry) {
+                 ConnectionRegistry& registry, std::atomic<int64_t>& receive_budget,
+                 TransportObserver* const& observer)
+    : handler_(handler),
+      max_record_size_(max_record_size),
+      registry_(registry),
+      receive_budget_(receive_budget),
+      observer_(observer) {
   epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (epfd_ < 0 || wake_fd_ < 0) throw std::runtime_error("epoll/eventfd setup failed");
@@ -267,20 +272,39 @@ void Reactor::on_writable(Slot& slot) {
 // 1 MiB WRITE to the front after every record would copy the data a second time. They are
 // moved (compacted) only when the next read would not fit, and growth leaves headroom for a
 // few records so that compaction stays rare. Idle connections give large buffers back.
-void Reactor::make_room(Slot& slot) {
+bool Reactor::charge(Slot& slot, int64_t delta) {
+  if (delta > 0 && receive_budget_.fetch_sub(delta, std::memory_order_relaxed) < delta) {
+    receive_budget_.fetch_add(delta, std::memory_order_relaxed);
+    return false;
+  }
+  if (delta < 0) receive_budget_.fetch_add(-delta, std::memory_order_relaxed);
+  slot.charged += delta;
+  return true;
+}
+
+bool Reactor::make_room(Slot& slot) {
   auto& buf = slot.rbuf;
   size_t pending = buf.size() - slot.start;
   size_t need = std::max(pending + kReadChunk / 4, slot.wanted);
   if (pending == 0 && buf.capacity() > kMaxIdleBuffer) {
+    charge(slot, -static_cast<int64_t>(buf.capacity() - kReadChunk));
     buf = xdr::ByteBuffer(kReadChunk);
     slot.start = 0;
   }
-  if (slot.start + need <= buf.capacity()) return;
+  if (slot.start + need <= buf.capacity()) return true;
   if (slot.start > 0) {
     buf.consume_front(slot.start);
     slot.start = 0;
   }
-  if (need > buf.capacity()) buf.reserve(std::max(2 * need, kReadChunk));
+  if (need > buf.capacity()) {
+    // A buffer larger than the base one holds an unfinished record: the receive budget pays
+    // for it, so that many connections sending large records slowly cannot take the memory.
+    const size_t grown = std::max(2 * need, kReadChunk);
+    const int64_t extra = static_cast<int64_t>(grown) - static_cast<int64_t>(buf.capacity());
+    if (!charge(slot, extra)) return false;
+    buf.reserve(grown);
+  }
+  return true;
 }
 
 ssize_t Reactor::read_placed(Slot& slot, int fd, size_t space, size_t& asked) {
@@ -316,7 +340,19 @@ ssize_t Reactor::read_placed(Slot& slot, int fd, size_t space, size_t& asked) {
 void Reactor::on_readable(Slot& slot) {
   int fd = slot.conn->fd_;
   for (int round = 0; round < kMaxReadsPerEvent; ++round) {
-    make_room(slot);
+    if (!make_room(slot)) {
+      // Out of receive budget: this connection's unfinished record cannot be held now.
+      static std::atomic<int64_t> last_log{0};
+      const int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
+      if (now - last_log.load() > std::chrono::nanoseconds(std::chrono::seconds(10)).count()) {
+        last_log = now;
+        spdlog::warn("connection {} from {}: receive budget spent, closing", slot.conn->id(),
+                     slot.conn->peer());
+      }
+      if (observer_) observer_->connection_shed(ShedReason::kReceiveBudget);
+      drop(fd);
+      return;
+    }
     size_t space = slot.rbuf.capacity() - slot.rbuf.size();
     // Only record heads are read small: the next one (wanted is 0 between records), and the one
     // after a placed record's bulk bytes. The rest of a record that was not placed is read in
@@ -371,6 +407,8 @@ void Reactor::try_place(Slot& slot, size_t frag) {
       bytes->record_offset + bytes->length > length) {
     return;
   }
+  // The placed buffers are memory held for an unfinished record too.
+  if (!charge(slot, static_cast<int64_t>(bytes->length))) return;
   // Bulk bytes that are already buffered move to their place, and what followed them in the
   // buffer closes up behind the head.
   const size_t at = frag + 4 + bytes->record_offset;
@@ -439,6 +477,7 @@ bool Reactor::dispatch_records(Slot& slot) {
     const size_t full_size = record.size() + (slot.placed ? slot.placed->length : 0);
     slot.bulk = full_size >= kMinPlacedRecord;
     slot.placed_received = 0;
+    if (slot.placed) charge(slot, -static_cast<int64_t>(slot.placed->length));
     handler_.on_record(conn, record, std::move(slot.placed));
     slot.placed = nullptr;
   }
@@ -472,6 +511,7 @@ void Reactor::drop(int fd) {
   ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
   auto conn = slot->conn;
   registry_.remove(conn->id());
+  charge(*slot, -slot->charged);
   {
     std::lock_guard lock(conn->write_mu_);
     conn->mark_closed();

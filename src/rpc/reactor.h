@@ -19,7 +19,8 @@ namespace dfs::rpc {
 class Reactor {
  public:
   Reactor(RecordHandler& handler, std::atomic<size_t>& max_record_size,
-          ConnectionRegistry& registry);
+          ConnectionRegistry& registry, std::atomic<int64_t>& receive_budget,
+          TransportObserver* const& observer);
   ~Reactor();
 
   void start();
@@ -54,13 +55,20 @@ class Reactor {
     bool bulk = false;
     // Draining: nothing more is read; the socket closes once the replies are written.
     bool draining = false;
+    // Bytes of unfinished records held for this connection beyond its base receive buffer
+    // (a grown buffer, placed bulk buffers), charged to the transport's receive budget.
+    int64_t charged = 0;
   };
 
   void run();
   void drain_adopted();
   void on_readable(Slot& slot);
-  // Makes room after the buffered bytes for the next read (see the .cpp for the policy).
-  static void make_room(Slot& slot);
+  // Makes room after the buffered bytes for the next read (see the .cpp for the policy);
+  // false when the receive budget cannot pay for a larger buffer.
+  bool make_room(Slot& slot);
+  // Charges `delta` bytes (negative: refunds) to the receive budget for this connection;
+  // false (and nothing charged) when the budget is spent.
+  bool charge(Slot& slot, int64_t delta);
   void on_writable(Slot& slot);
   // Frames and dispatches whatever complete records the buffer holds; false on a fatal error.
   bool dispatch_records(Slot& slot);
@@ -77,6 +85,8 @@ class Reactor {
   RecordHandler& handler_;
   std::atomic<size_t>& max_record_size_;
   ConnectionRegistry& registry_;
+  std::atomic<int64_t>& receive_budget_;
+  TransportObserver* const& observer_;
   int epfd_ = -1;
   int wake_fd_ = -1;
   std::atomic<bool> running_{false};

@@ -85,8 +85,25 @@ int listen_on(const std::string& address, uint16_t port) {
 }  // namespace
 
 const char* shed_reason_name(ShedReason r) {
-  return r == ShedReason::kMaxConnections ? "max_connections" : "idle_timeout";
+  switch (r) {
+    case ShedReason::kMaxConnections:
+      return "max_connections";
+    case ShedReason::kIdleTimeout:
+      return "idle_timeout";
+    case ShedReason::kReceiveBudget:
+      return "receive_budget";
+  }
+  return "max_connections";
 }
+
+namespace {
+uint64_t default_receive_budget() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES);
+  const long page = ::sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page <= 0) return uint64_t{1} << 30;
+  return static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) / 16;
+}
+}  // namespace
 
 TcpServer::TcpServer(TcpServerOptions options, RecordHandler& handler)
     : options_(std::move(options)),
@@ -98,15 +115,23 @@ TcpServer::TcpServer(TcpServerOptions options, RecordHandler& handler)
   size_t fds = 1024;
   if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY) fds = lim.rlim_cur;
   auto_max_connections_ = fds > 2 * kReservedDescriptors ? fds - kReservedDescriptors : fds / 2;
+  receive_budget_ = options_.receive_budget ? options_.receive_budget : default_receive_budget();
+  receive_budget_left_.store(static_cast<int64_t>(receive_budget_));
 }
 
 TcpServer::~TcpServer() {
   stop();
 }
 
-void TcpServer::set_limits(size_t max_connections, unsigned idle_timeout_s) {
+void TcpServer::set_limits(size_t max_connections, unsigned idle_timeout_s,
+                           uint64_t receive_budget) {
   max_connections_.store(max_connections);
   idle_timeout_s_.store(idle_timeout_s);
+  // A new total moves what is left by the same amount (charges stay as they are).
+  const uint64_t total = receive_budget ? receive_budget : default_receive_budget();
+  receive_budget_left_.fetch_add(static_cast<int64_t>(total) -
+                                 static_cast<int64_t>(receive_budget_));
+  receive_budget_ = total;
 }
 
 size_t TcpServer::max_connections() const {
@@ -141,7 +166,8 @@ void TcpServer::start() {
   unsigned n = options_.reactor_threads;
   if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < n; ++i) {
-    reactors_.push_back(std::make_unique<Reactor>(handler_, max_record_size_, registry_));
+    reactors_.push_back(std::make_unique<Reactor>(handler_, max_record_size_, registry_,
+                                                  receive_budget_left_, observer_));
     reactors_.back()->start();
   }
   running_ = true;

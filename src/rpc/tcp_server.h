@@ -43,8 +43,10 @@ class RecordHandler {
 enum class ShedReason : uint8_t {
   kMaxConnections,  // the server was at its connection limit (or out of descriptors)
   kIdleTimeout,     // bound to no session and idle for longer than the idle timeout
+  kReceiveBudget,   // its unfinished record could not be held: the receive budget was spent
 };
-const char* shed_reason_name(ShedReason r);  // "max_connections", "idle_timeout"
+// "max_connections", "idle_timeout", "receive_budget"
+const char* shed_reason_name(ShedReason r);
 
 class TransportObserver {
  public:
@@ -60,6 +62,9 @@ struct TcpServerOptions {
   size_t max_record_size = 4u << 20;
   size_t max_connections = 0;   // 0: the descriptor limit less a reserve
   unsigned idle_timeout_s = 0;  // for connections bound to no session; 0: never
+  // Bytes all connections together may hold for unfinished records beyond their base
+  // receive buffers; 0: a sixteenth of the machine's memory.
+  uint64_t receive_budget = 0;
 };
 
 class TcpServer {
@@ -81,7 +86,9 @@ class TcpServer {
   void set_max_record_size(size_t n) { max_record_size_.store(n); }
   size_t max_record_size() const { return max_record_size_.load(); }
   // Live limits (0 keeps the meaning they have in TcpServerOptions).
-  void set_limits(size_t max_connections, unsigned idle_timeout_s);
+  void set_limits(size_t max_connections, unsigned idle_timeout_s, uint64_t receive_budget);
+  // What is left of the receive budget (for tests and metrics).
+  int64_t receive_budget_left() const { return receive_budget_left_.load(); }
   // The connection limit in force (max_connections, or the automatic one).
   size_t max_connections() const;
   // Told when a connection is turned away or shed; set before start().
@@ -109,6 +116,8 @@ class TcpServer {
   std::atomic<size_t> max_connections_;
   std::atomic<unsigned> idle_timeout_s_;
   size_t auto_max_connections_ = 0;
+  uint64_t receive_budget_ = 0;                  // the configured total
+  std::atomic<int64_t> receive_budget_left_{0};  // what the reactors may still charge
   TransportObserver* observer_ = nullptr;
   ConnectionRegistry registry_;
   std::vector<int> listen_fds_;

@@ -29,6 +29,11 @@ void read_settings(const YAML::Node& n, nfs4::Settings& s) {
   read(n, "max_minor_version", s.max_minor_version);
   read(n, "max_connections", s.max_connections);
   read(n, "idle_timeout", s.idle_timeout);
+  read(n, "max_clients", s.max_clients);
+  read(n, "max_lock_owners_per_client", s.max_lock_owners_per_client);
+  read(n, "max_locks_per_client", s.max_locks_per_client);
+  read(n, "reply_cache_budget_mb", s.reply_cache_budget_mb);
+  read(n, "receive_budget_mb", s.receive_budget_mb);
 }
 
 }  // namespace
@@ -55,6 +60,10 @@ void load_config_file(const std::string& path, Config& out) {
       read(root[key], "enabled", target->enabled);
       read(root[key], "listen", target->address);
       read(root[key], "port", target->port);
+      if (target == &out.api) {
+        read(root[key], "tls_cert", target->tls_cert);
+        read(root[key], "tls_key", target->tls_key);
+      }
     }
     if (root["nfs"]) read_settings(root["nfs"], out.nfs);
     if (root["shares"]) {

@@ -23,6 +23,9 @@ struct ListenerConfig {
   bool enabled = true;
   std::string address = "127.0.0.1";
   uint16_t port = 0;
+  // The API only: PEM certificate (chain) and private key; with both it serves HTTPS only.
+  std::string tls_cert;
+  std::string tls_key;
 };
 
 struct Config {

@@ -75,6 +75,7 @@ Daemon::Daemon(Config config) : config_(std::move(config)), settings_(config_.nf
   opts.addresses = config_.listen_addresses;
   opts.max_connections = config_.nfs.max_connections;
   opts.idle_timeout_s = config_.nfs.idle_timeout;
+  opts.receive_budget = uint64_t{config_.nfs.receive_budget_mb} << 20;
   opts.port = config_.port;
   opts.reactor_threads = config_.reactor_threads;
   opts.max_record_size = config_.nfs.max_record_size;
@@ -140,7 +141,7 @@ void Daemon::start_control() {
   settings_service_ =
       std::make_unique<control::SettingsService>(*db_, settings_, [this](const nfs4::Settings& s) {
         tcp_->set_max_record_size(s.max_record_size);
-        tcp_->set_limits(s.max_connections, s.idle_timeout);
+        tcp_->set_limits(s.max_connections, s.idle_timeout, uint64_t{s.receive_budget_mb} << 20);
       });
   settings_service_->load();
   shares_ = std::make_unique<control::ShareService>(
@@ -187,7 +188,8 @@ void Daemon::start() {
   nfs_metrics_ = std::make_unique<metrics::NfsMetrics>(registry_, *service_, *tcp_);
   nfs_metrics_->attach();
   tcp_->set_max_record_size(settings_.get()->max_record_size);
-  tcp_->set_limits(settings_.get()->max_connections, settings_.get()->idle_timeout);
+  tcp_->set_limits(settings_.get()->max_connections, settings_.get()->idle_timeout,
+                   uint64_t{settings_.get()->receive_budget_mb} << 20);
   tcp_->start();
   started_ = true;
   for (const auto& a : tcp_->listen_addresses())
@@ -206,9 +208,12 @@ void Daemon::start() {
                           service_->callbacks,
                           [this] { return server_info(); },
                           [this] { return started_; }};
+    deps.tls_cert = config_.api.tls_cert;
+    deps.tls_key = config_.api.tls_key;
     api_ = std::make_unique<control::ApiServer>(deps);
     api_->start(config_.api.address, config_.api.port);
-    spdlog::info("REST API listening on {}:{}", config_.api.address, api_->port());
+    spdlog::info("REST API listening on {}:{}{}", config_.api.address, api_->port(),
+                 api_->tls() ? " (HTTPS)" : "");
   }
   if (config_.metrics.enabled) {
     metrics_server_ = std::make_unique<metrics::MetricsServer>(registry_);

@@ -280,7 +280,7 @@ expect_out '^SETTING +VALUE$'
 expect_out '^lease_time +90$'
 expect_out '^delegations_enabled +true$'
 ctl adapter settings nfs show -o json
-expect_json 'd["lease_time"] == 90 and len(d) == 16'
+expect_json 'd["lease_time"] == 90 and len(d) == 21 and d["max_clients"] == 16384'
 ctl adapter settings nfs show --defaults -o yaml
 expect_yaml 'd["lease_time"] == 90 and d["delegations_enabled"] is True'
 # Every field the server has must have a flag: send each one at its default value.

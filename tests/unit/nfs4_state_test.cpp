@@ -1243,7 +1243,9 @@ TEST_F(StateTest, EvictClientDropsStateAndClosesConnections) {
   NullHandler handler;
   std::atomic<size_t> max_record{1u << 20};
   rpc::ConnectionRegistry registry;
-  rpc::Reactor reactor(handler, max_record, registry);
+  std::atomic<int64_t> receive_budget{1 << 20};
+  rpc::TransportObserver* observer = nullptr;
+  rpc::Reactor reactor(handler, max_record, registry, receive_budget, observer);
   auto conn = std::make_shared<rpc::Connection>(50, -1, "evict-peer", &reactor);
 
   ExchangeIdOk eo;

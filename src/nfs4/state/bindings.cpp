@@ -172,6 +172,7 @@ void StateManager::end_session_locked(std::shared_ptr<Session> s, EndReason why,
     }
   }
   sessions_.erase(s->id);
+  reply_cache_reserved_ -= std::min(reply_cache_reserved_, s->reply_cache_reserved);
   s->client->sessions.erase(s->id);
   s->client->session_count.store(static_cast<uint32_t>(s->client->sessions.size()));
   {

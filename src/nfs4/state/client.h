@@ -75,6 +75,10 @@ struct ClientRecord {
   // SEQUENCE says SEQ4_STATUS_CB_PATH_DOWN too (no callback path to the client at all).
   std::atomic<uint32_t> cb_paths_down{0};
   std::atomic<uint32_t> session_count{0};  // sessions.size(), readable without the lock
+  // What the client holds against its budgets (max_lock_owners_per_client,
+  // max_locks_per_client); changed under the file shard locks of its own operations.
+  std::atomic<uint32_t> lock_owners{0};
+  std::atomic<uint32_t> lock_ranges{0};
 
   // Called by every SEQUENCE, possibly from several reactors at once (a client with several
   // connections). Leases are counted in seconds, so the time is stored only when it moved on

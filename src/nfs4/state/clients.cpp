@@ -3,6 +3,7 @@
 // (§8.3) and administrative eviction. Connection bindings are in bindings.cpp.
 
 #include <sys/random.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -18,6 +19,18 @@ namespace {
 // Smallest request and reply a session must allow: a SEQUENCE plus a small op (§18.36.3
 // lets the server refuse attributes it cannot work with: NFS4ERR_TOOSMALL).
 constexpr uint32_t kMinChannelMessage = 256;
+// The cached reply size the reply-cache budget does not go below (a CREATE_SESSION or an OPEN
+// reply with its attributes fits).
+constexpr uint32_t kMinCachedReply = 4096;
+
+// 0 means a sixteenth of the machine's memory.
+uint64_t reply_cache_budget(const Settings& s) {
+  if (s.reply_cache_budget_mb) return uint64_t{s.reply_cache_budget_mb} << 20;
+  const long pages = ::sysconf(_SC_PHYS_PAGES);
+  const long page = ::sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page <= 0) return uint64_t{1} << 30;
+  return static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) / 16;
+}
 
 uint32_t make_boot_epoch() {
   auto now = std::chrono::system_clock::now().time_since_epoch();
@@ -40,6 +53,20 @@ void random_bytes(void* out, size_t n) {
 }
 
 }  // namespace
+
+const char* budget_name(Budget b) {
+  switch (b) {
+    case Budget::kClients:
+      return "clients";
+    case Budget::kLockOwners:
+      return "lock_owners";
+    case Budget::kLocks:
+      return "locks";
+    case Budget::kReplyCache:
+      return "reply_cache";
+  }
+  return "clients";
+}
 
 const char* reject_reason_name(RejectReason r) {
   switch (r) {
@@ -169,6 +196,19 @@ nfsstat4 StateManager::exchange_id(const ExchangeIdArgs& args, const Principal& 
     // Cases 1, 4 and 5: a new unconfirmed record replaces any earlier unconfirmed one; a
     // confirmed one (a rebooted client) stays until the new record is confirmed.
     if (unconf) purge_client_locked(unconf, EndReason::kReplaced);
+    // The client-record budget: when full, the oldest unconfirmed record (one that never made
+    // a session) makes room; with none, the client is asked to come back later.
+    if (clients_.size() >= settings_.get()->max_clients) {
+      std::shared_ptr<ClientRecord> oldest;
+      for (const auto& [id, c] : clients_) {
+        if (!c->confirmed && (!oldest || c->last_renew() < oldest->last_renew())) oldest = c;
+      }
+      if (!oldest) {
+        if (observer_) observer_->budget_refused(Budget::kClients);
+        return NFS4ERR_DELAY;
+      }
+      purge_client_locked(oldest, EndReason::kReplaced);
+    }
     auto rec = std::make_shared<ClientRecord>();
     rec->id = new_clientid_locked();
     rec->owner = args.clientowner.ownerid;
@@ -265,6 +305,28 @@ nfsstat4 StateManager::create_session(const CreateSessionArgs& args, const Princ
       std::min(args.fore.maxresponsesize_cached, settings->max_record_size);
   fore.maxoperations = std::min(args.fore.maxoperations, settings->max_compound_ops);
   fore.maxrequests = std::min(args.fore.maxrequests, settings->v4_max_session_slots);
+  // The reply cache's worst case (every slot caching its largest reply) must fit what is left
+  // of the budget, and one session may have at most a 64th of it: the cached size comes down
+  // first (not below kMinCachedReply), then the slots (§18.36.3 lets the server lower both).
+  const uint64_t budget = reply_cache_budget(*settings);
+  const uint64_t left = budget > reply_cache_reserved_ ? budget - reply_cache_reserved_ : 0;
+  const uint64_t allowance = std::min(left, std::max<uint64_t>(budget / 64, 1u << 20));
+  uint64_t worst = uint64_t{fore.maxresponsesize_cached} * fore.maxrequests;
+  if (worst > allowance) {
+    const uint64_t per_slot = allowance / fore.maxrequests;
+    fore.maxresponsesize_cached = static_cast<uint32_t>(
+        std::max<uint64_t>(std::min<uint64_t>(fore.maxresponsesize_cached, per_slot),
+                           std::min<uint32_t>(fore.maxresponsesize_cached, kMinCachedReply)));
+    worst = uint64_t{fore.maxresponsesize_cached} * fore.maxrequests;
+    if (worst > allowance) {
+      fore.maxrequests = static_cast<uint32_t>(allowance / fore.maxresponsesize_cached);
+      if (fore.maxrequests == 0) {
+        if (observer_) observer_->budget_refused(Budget::kReplyCache);
+        return remember(NFS4ERR_NOSPC);
+      }
+      worst = uint64_t{fore.maxresponsesize_cached} * fore.maxrequests;
+    }
+  }
   ChannelAttrs back;
   back.headerpadsize = 0;
   back.maxrequestsize = args.back.maxrequestsize;
@@ -294,6 +356,8 @@ nfsstat4 StateManager::create_session(const CreateSessionArgs& args, const Princ
   const SessionId sid = new_sessionid(client->id);
   auto session =
       std::make_shared<Session>(sid, client, fore, back, flags, args.cb_program, args.sec_parms);
+  session->reply_cache_reserved = worst;
+  reply_cache_reserved_ += worst;
   sessions_.insert(session);
   client->sessions[sid] = session;
   client->session_count.store(static_cast<uint32_t>(client->sessions.size()));

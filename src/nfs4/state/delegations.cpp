@@ -130,10 +130,8 @@ std::optional<why_no_delegation4> StateManager::delegation_refusal_locked(
       return WND4_CONTENTION;
     }
   }
-  if (!fs.locks.empty()) {
-    for (const auto& r : fs.locks) {
-      if (r.owner->client != &client) return WND4_CONTENTION;
-    }
+  for (const auto& [owner, ranges] : fs.locks) {
+    if (owner->client != &client) return WND4_CONTENTION;
   }
   return std::nullopt;
 }

@@ -2,6 +2,7 @@
 // replacement within one owner (upgrade, downgrade, split), and lock stateids.
 
 #include <algorithm>
+#include <optional>
 
 #include "nfs4/state/state_manager.h"
 
@@ -30,8 +31,14 @@ bool to_range(uint64_t offset, uint64_t length, uint64_t& start, uint64_t& end) 
   return true;
 }
 
-bool overlaps(const LockRange& r, uint64_t start, uint64_t end) {
-  return r.start < end && start < r.end;
+// Keeps the client's count of ranges held (its max_locks_per_client budget) in step with a
+// change of one owner's ranges from `before` to `after`.
+void adjust_ranges(ClientRecord& client, size_t before, size_t after) {
+  if (after >= before) {
+    client.lock_ranges.fetch_add(static_cast<uint32_t>(after - before), std::memory_order_relaxed);
+  } else {
+    client.lock_ranges.fetch_sub(static_cast<uint32_t>(before - after), std::memory_order_relaxed);
+  }
 }
 
 LockDenied describe(const LockRange& r) {
@@ -44,27 +51,56 @@ LockDenied describe(const LockRange& r) {
   return d;
 }
 
-const LockRange* find_conflict(const FileState& fs, const LockOwner* owner, bool write,
-                               uint64_t start, uint64_t end) {
-  for (const auto& r : fs.locks) {
-    if (r.owner != owner && (r.write || write) && overlaps(r, start, end)) return &r;
+// An owner's first range overlapping [start, end) that conflicts with a lock of kind
+// `write` (any range conflicts with a write lock, a write range with any lock). Ranges of one
+// owner do not overlap, so only the last one starting before `start` and those starting in
+// [start, end) can overlap: O(log n + overlaps).
+std::optional<LockRange> conflict_in(LockOwner* owner, const OwnerRanges& ranges, bool write,
+                                     uint64_t start, uint64_t end) {
+  auto it = ranges.by_start.lower_bound(start);
+  if (it != ranges.by_start.begin()) {
+    auto prev = std::prev(it);
+    if (prev->second.end > start && (write || prev->second.write)) {
+      return LockRange{owner, prev->second.write, prev->first, prev->second.end};
+    }
   }
-  return nullptr;
+  for (; it != ranges.by_start.end() && it->first < end; ++it) {
+    if (write || it->second.write)
+      return LockRange{owner, it->second.write, it->first, it->second.end};
+  }
+  return std::nullopt;
+}
+
+std::optional<LockRange> find_conflict(const FileState& fs, const LockOwner* owner, bool write,
+                                       uint64_t start, uint64_t end) {
+  for (const auto& [other, ranges] : fs.locks) {
+    if (other == owner) continue;
+    if (auto c = conflict_in(other, ranges, write, start, end)) return c;
+  }
+  return std::nullopt;
 }
 
 // Removes `owner`'s locks from [start, end), keeping the parts outside it.
-void carve(std::vector<LockRange>& locks, const LockOwner* owner, uint64_t start, uint64_t end) {
-  std::vector<LockRange> out;
-  out.reserve(locks.size() + 1);
-  for (const auto& r : locks) {
-    if (r.owner != owner || !overlaps(r, start, end)) {
-      out.push_back(r);
-      continue;
+void carve(OwnerRanges& ranges, uint64_t start, uint64_t end) {
+  auto& m = ranges.by_start;
+  auto it = m.lower_bound(start);
+  if (it != m.begin()) {
+    auto prev = std::prev(it);
+    if (prev->second.end > start) {
+      const auto tail = prev->second;
+      prev->second.end = start;  // the part before `start` stays
+      if (tail.end > end) m.emplace(end, OwnerRanges::Range{tail.end, tail.write});
     }
-    if (r.start < start) out.push_back({r.owner, r.write, r.start, start});
-    if (r.end > end) out.push_back({r.owner, r.write, end, r.end});
   }
-  locks.swap(out);
+  while (it != m.end() && it->first < end) {
+    if (it->second.end > end) {
+      const auto tail = it->second;
+      it = m.erase(it);
+      m.emplace(end, tail);
+      break;
+    }
+    it = m.erase(it);
+  }
 }
 
 }  // namespace
@@ -99,6 +135,13 @@ nfsstat4 StateManager::lock(ClientRecord& client, const LockArgs& args, const Fi
     if (!fits_open(os)) return NFS4ERR_OPENMODE;
     OwnerKey key{client.id, std::string(args.locker.lock_owner.owner.begin(),
                                         args.locker.lock_owner.owner.end())};
+    // A new lock owner counts against the client's budget (a hostile client could otherwise
+    // make the server hold any number of them): the client may retry once it freed some.
+    if (!sh.lock_owners.count(key) && client.lock_owners.load(std::memory_order_relaxed) >=
+                                          settings_.get()->max_lock_owners_per_client) {
+      if (observer_) observer_->budget_refused(Budget::kLockOwners);
+      return NFS4ERR_DELAY;
+    }
     owner = lock_owner_locked(sh, client, key);
     for (LockState* existing : owner->states) {
       if (existing->file == file) ls = existing;
@@ -116,14 +159,22 @@ nfsstat4 StateManager::lock(ClientRecord& client, const LockArgs& args, const Fi
   }
 
   FileState& fs = sh.files[file];
-  if (const LockRange* c = find_conflict(fs, owner, write, start, end)) {
+  if (auto c = find_conflict(fs, owner, write, start, end)) {
     out.denied = describe(*c);
     // A lock owner created for this request holds nothing.
     if (owner->states.empty()) drop_lock_owner_locked(sh, owner);
     return NFS4ERR_DENIED;
   }
-  carve(fs.locks, owner, start, end);
-  fs.locks.push_back({owner, write, start, end});
+  if (client.lock_ranges.load(std::memory_order_relaxed) >= settings_.get()->max_locks_per_client) {
+    if (owner->states.empty()) drop_lock_owner_locked(sh, owner);
+    if (observer_) observer_->budget_refused(Budget::kLocks);
+    return NFS4ERR_DELAY;
+  }
+  auto& mine = fs.locks[owner];
+  const size_t before = mine.by_start.size();
+  carve(mine, start, end);
+  mine.by_start[start] = OwnerRanges::Range{end, write};
+  adjust_ranges(client, before, mine.by_start.size());
 
   if (!ls) {
     auto fresh = std::make_unique<LockState>();
@@ -156,7 +207,7 @@ nfsstat4 StateManager::lockt(ClientRecord& client, const LocktArgs& args, const 
   OwnerKey key{client.id, std::string(args.owner.owner.begin(), args.owner.owner.end())};
   auto oit = sh.lock_owners.find(key);
   const LockOwner* owner = oit == sh.lock_owners.end() ? nullptr : oit->second.get();
-  if (const LockRange* c = find_conflict(fit->second, owner, is_write(args.locktype), start, end)) {
+  if (auto c = find_conflict(fit->second, owner, is_write(args.locktype), start, end)) {
     out.denied = describe(*c);
     return NFS4ERR_DENIED;
   }
@@ -175,7 +226,15 @@ nfsstat4 StateManager::locku(ClientRecord& client, const LockuArgs& args, const 
   if (e->kind != StateKind::kLock || !(e->file == file)) return NFS4ERR_BAD_STATEID;
   auto* ls = static_cast<LockState*>(e);
   auto fit = sh.files.find(file);
-  if (fit != sh.files.end()) carve(fit->second.locks, ls->owner, start, end);
+  if (fit != sh.files.end()) {
+    auto oit = fit->second.locks.find(ls->owner);
+    if (oit != fit->second.locks.end()) {
+      const size_t before = oit->second.by_start.size();
+      carve(oit->second, start, end);
+      adjust_ranges(client, before, oit->second.by_start.size());
+      if (oit->second.by_start.empty()) fit->second.locks.erase(oit);
+    }
+  }
   ls->seqid++;
   out = ls->stateid();
   return NFS4_OK;
@@ -189,6 +248,7 @@ LockOwner* StateManager::lock_owner_locked(FileShard& sh, ClientRecord& client,
     slot->key = key;
     slot->client = &client;
     sh.by_client[client.id].lock_owners.insert(slot.get());
+    client.lock_owners.fetch_add(1, std::memory_order_relaxed);
     const uint64_t bit = uint64_t{1} << (&sh - shards_.data());
     if (!(client.file_shards.load(std::memory_order_relaxed) & bit)) {
       client.file_shards.fetch_or(bit, std::memory_order_release);
@@ -198,6 +258,7 @@ LockOwner* StateManager::lock_owner_locked(FileShard& sh, ClientRecord& client,
 }
 
 void StateManager::drop_lock_owner_locked(FileShard& sh, LockOwner* lo) {
+  lo->client->lock_owners.fetch_sub(1, std::memory_order_relaxed);
   auto hit = sh.by_client.find(lo->client->id);
   if (hit != sh.by_client.end()) {
     hit->second.lock_owners.erase(lo);
@@ -210,7 +271,11 @@ void StateManager::drop_lock_owner_locked(FileShard& sh, LockOwner* lo) {
 void StateManager::remove_lock_state_locked(FileShard& sh, LockState* ls) {
   auto fit = sh.files.find(ls->file);
   if (fit != sh.files.end()) {
-    std::erase_if(fit->second.locks, [&](const LockRange& r) { return r.owner == ls->owner; });
+    if (auto oit = fit->second.locks.find(ls->owner); oit != fit->second.locks.end()) {
+      ls->client->lock_ranges.fetch_sub(static_cast<uint32_t>(oit->second.by_start.size()),
+                                        std::memory_order_relaxed);
+      fit->second.locks.erase(oit);
+    }
     if (fit->second.empty()) sh.files.erase(fit);
   }
   if (ls->open) std::erase(ls->open->locks, ls);
@@ -225,8 +290,10 @@ size_t StateManager::lock_count() const {
   size_t n = 0;
   for (const auto& sh : shards_) {
     std::shared_lock lock(sh.mu);
-    for (const auto& [k, f] : sh.files)
-      n += f.locks.size();
+    for (const auto& [k, f] : sh.files) {
+      for (const auto& [owner, ranges] : f.locks)
+        n += ranges.by_start.size();
+    }
   }
   return n;
 }

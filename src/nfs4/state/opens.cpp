@@ -204,9 +204,7 @@ nfsstat4 StateManager::close(ClientRecord& client, const Stateid& stateid, const
   auto fit = sh.files.find(file);
   if (fit != sh.files.end()) {
     for (const LockState* ls : os->locks) {
-      for (const auto& r : fit->second.locks) {
-        if (r.owner == ls->owner) return NFS4ERR_LOCKS_HELD;
-      }
+      if (fit->second.locks.count(ls->owner)) return NFS4ERR_LOCKS_HELD;
     }
   }
   // §18.2.4: the stateid CLOSE returns is of no use; return the invalid special stateid
@@ -339,11 +337,7 @@ nfsstat4 StateManager::free_stateid(ClientRecord& client, const Stateid& stateid
   if (e->kind == StateKind::kLock) {
     auto* ls = static_cast<LockState*>(e);
     auto fit = sh->files.find(ls->file);
-    if (fit != sh->files.end()) {
-      for (const auto& r : fit->second.locks) {
-        if (r.owner == ls->owner) return NFS4ERR_LOCKS_HELD;
-      }
-    }
+    if (fit != sh->files.end() && fit->second.locks.count(ls->owner)) return NFS4ERR_LOCKS_HELD;
     remove_lock_state_locked(*sh, ls);
     return NFS4_OK;
   }

@@ -58,6 +58,8 @@ class Session {
   const ChannelAttrs fore;
   const ChannelAttrs back;
   const uint32_t flags;
+  // Worst-case reply cache charged to the server's budget (slots x maxresponsesize_cached).
+  uint64_t reply_cache_reserved = 0;
   const std::chrono::system_clock::time_point created_at;
 
   // Guards everything below (slots, bindings, callback parameters).

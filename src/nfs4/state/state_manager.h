@@ -76,6 +76,10 @@ struct DelegationSummary {
   bool revoked = false;
 };
 
+// The budgets a request can find full (dittofs_nfs_budget_refusals_total{budget}).
+enum class Budget : uint8_t { kClients, kLockOwners, kLocks, kReplyCache };
+const char* budget_name(Budget b);
+
 // Why a connection was turned away or shed (dittofs_nfs_connections_rejected_total).
 enum class RejectReason : uint8_t { kSessionLimit, kWrongCred };
 const char* reject_reason_name(RejectReason r);
@@ -94,6 +98,7 @@ class StateObserver {
   virtual void delegation_granted(DelegType type) { (void)type; }
   virtual void delegation_recalled(RecallReason why) { (void)why; }
   virtual void delegation_revoked() {}
+  virtual void budget_refused(Budget b) { (void)b; }
 };
 
 // What SEQUENCE decided (§18.46.3).
@@ -348,6 +353,9 @@ class StateManager {
   SessionTable sessions_;  // changed with clients_mu_ held exclusively
 
   std::array<FileShard, kFileShards> shards_;
+  // Worst-case bytes the sessions' reply caches may hold (slots x maxresponsesize_cached),
+  // against reply_cache_budget_mb. Changed under clients_mu_.
+  uint64_t reply_cache_reserved_ = 0;
 
   // Which sessions each connection is bound to, to unbind when it closes.
   mutable std::mutex conn_mu_;

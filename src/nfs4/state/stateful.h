@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -128,6 +129,17 @@ struct LockRange {
   uint64_t end = 0;
 };
 
+// One owner's locks on one file, by start. They never overlap (a new lock replaces what it
+// covers, POSIX style), so the one that could overlap a range is found in O(log n): the cost
+// of a LOCK does not grow with the number of ranges an owner holds.
+struct OwnerRanges {
+  struct Range {
+    uint64_t end = 0;
+    bool write = false;
+  };
+  std::map<uint64_t, Range> by_start;
+};
+
 // A client waiting for a byte-range lock it was denied with a blocking lock type: it is told
 // (CB_NOTIFY_LOCK, §20.11) when a lock on the file is released.
 struct LockWaiter {
@@ -138,8 +150,8 @@ struct LockWaiter {
 
 struct FileState {
   std::vector<OpenState*> opens;
-  std::vector<LockRange> locks;
-  std::vector<DelegState*> delegs;  // not revoked
+  std::unordered_map<LockOwner*, OwnerRanges> locks;  // owners with ranges on the file
+  std::vector<DelegState*> delegs;                    // not revoked
   std::vector<LockWaiter> waiters;
   bool empty() const { return opens.empty() && locks.empty() && delegs.empty() && waiters.empty(); }
 };
