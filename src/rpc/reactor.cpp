@@ -282,6 +282,16 @@ bool Reactor::charge(Slot& slot, int64_t delta) {
   return true;
 }
 
+// A peer can make this happen at will: logged at most once every 10 s.
+void Reactor::log_budget_spent(const Connection& conn) {
+  static std::atomic<int64_t> last_log{0};
+  const int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
+  int64_t prev = last_log.load(std::memory_order_relaxed);
+  if (now - prev < std::chrono::nanoseconds(std::chrono::seconds(10)).count()) return;
+  if (!last_log.compare_exchange_strong(prev, now)) return;
+  spdlog::warn("connection {} from {}: receive budget spent, closing", conn.id(), conn.peer());
+}
+
 bool Reactor::make_room(Slot& slot) {
   auto& buf = slot.rbuf;
   size_t pending = buf.size() - slot.start;
@@ -342,13 +352,7 @@ void Reactor::on_readable(Slot& slot) {
   for (int round = 0; round < kMaxReadsPerEvent; ++round) {
     if (!make_room(slot)) {
       // Out of receive budget: this connection's unfinished record cannot be held now.
-      static std::atomic<int64_t> last_log{0};
-      const int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
-      if (now - last_log.load() > std::chrono::nanoseconds(std::chrono::seconds(10)).count()) {
-        last_log = now;
-        spdlog::warn("connection {} from {}: receive budget spent, closing", slot.conn->id(),
-                     slot.conn->peer());
-      }
+      log_budget_spent(*slot.conn);
       if (observer_) observer_->connection_shed(ShedReason::kReceiveBudget);
       drop(fd);
       return;
@@ -465,6 +469,18 @@ bool Reactor::dispatch_records(Slot& slot) {
       break;
     }
     offset += consumed;
+    // Fragments of a multi-fragment record collect in the framer: the receive budget pays
+    // for them like for a grown buffer.
+    if (const auto held = static_cast<int64_t>(slot.framer.held_bytes());
+        held != slot.framer_charged) {
+      if (!charge(slot, held - slot.framer_charged)) {
+        log_budget_spent(*conn);
+        if (observer_) observer_->connection_shed(ShedReason::kReceiveBudget);
+        fatal = true;
+        break;
+      }
+      slot.framer_charged = held;
+    }
     if (res == RecordFramer::Result::kNeedMore) {
       slot.wanted = wanted > consumed ? wanted - consumed : 0;
       if (!slot.placed && wanted > 0 && !slot.framer.assembling()) {

@@ -58,6 +58,8 @@ class Reactor {
     // Bytes of unfinished records held for this connection beyond its base receive buffer
     // (a grown buffer, placed bulk buffers), charged to the transport's receive budget.
     int64_t charged = 0;
+    // The part of `charged` that pays for the framer's assembly buffer.
+    int64_t framer_charged = 0;
   };
 
   void run();
@@ -69,6 +71,7 @@ class Reactor {
   // Charges `delta` bytes (negative: refunds) to the receive budget for this connection;
   // false (and nothing charged) when the budget is spent.
   bool charge(Slot& slot, int64_t delta);
+  static void log_budget_spent(const Connection& conn);
   void on_writable(Slot& slot);
   // Frames and dispatches whatever complete records the buffer holds; false on a fatal error.
   bool dispatch_records(Slot& slot);

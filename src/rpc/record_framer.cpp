@@ -1,10 +1,21 @@
 #include "rpc/record_framer.h"
 
 namespace dfs::rpc {
+namespace {
+constexpr size_t kKeptAssembly = 256 * 1024;
+}  // namespace
 
 RecordFramer::Result RecordFramer::next(std::span<const uint8_t> data, size_t& consumed,
                                         std::span<const uint8_t>& record, size_t& wanted) {
-  if (!assembling_) assembly_.clear();
+  if (!assembling_) {
+    // A large assembled record's buffer is not kept for the next one: an idle connection
+    // would go on holding it.
+    if (assembly_.capacity() > kKeptAssembly) {
+      assembly_ = xdr::ByteBuffer();
+    } else {
+      assembly_.clear();
+    }
+  }
   size_t pos = 0;
   consumed = 0;
   wanted = 0;

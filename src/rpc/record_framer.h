@@ -24,6 +24,9 @@ class RecordFramer {
   void set_max_record_size(size_t n) { max_record_size_ = n; }
   // Fragments of an unfinished multi-fragment record have been taken in.
   bool assembling() const { return assembling_; }
+  // Bytes the framer holds for assembling records (the transport charges them to its
+  // receive budget: a peer sending a large record in small fragments makes it grow).
+  size_t held_bytes() const { return assembly_.capacity(); }
 
   // Looks for the next complete record at the start of `data`. Always sets `consumed` to the
   // bytes of `data` the caller may drop (fragments already copied count as consumed). On
