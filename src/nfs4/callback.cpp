@@ -82,6 +82,7 @@ void CallbackService::pump(const SessionId& session) {
     Request req;
   };
   std::vector<Launch> launches;
+  std::deque<Request> stranded;
   {
     std::lock_guard lock(mu_);
     auto it = channels_.find(session);
@@ -93,9 +94,16 @@ void CallbackService::pump(const SessionId& session) {
           s ? std::min<size_t>(kMaxSlots, std::max<uint32_t>(1, s->back.maxrequests)) : 1;
       ch.slot_seq.assign(n, 0);
       ch.slot_busy.assign(n, false);
+      ch.slot_retired.assign(n, false);
       ch.usable = n;
       ch.initialized = true;
     }
+    // Every slot the client has was given up on: nothing queued can ever be sent on this
+    // session, so it ends now rather than wait forever.
+    bool any_slot = false;
+    for (uint32_t i = 0; i < ch.usable && !any_slot; ++i)
+      any_slot = !ch.slot_retired[i];
+    if (!any_slot) stranded.swap(ch.queue);
     while (!ch.queue.empty()) {
       uint32_t slot = UINT32_MAX;
       for (uint32_t i = 0; i < ch.usable; ++i) {
@@ -112,6 +120,17 @@ void CallbackService::pump(const SessionId& session) {
   }
   for (auto& l : launches)
     dispatch(session, l.slot, l.seqid, std::move(l.req));
+  if (stranded.empty()) return;
+  // A backchannel fault (§18.46.3): the client repairs it by making a new session. A recall
+  // that ends here is sent again later (recalls_to_resend), over whichever session then has
+  // a back channel.
+  set_path(session, false, true);
+  for (auto& req : stranded) {
+    if (observer_) observer_->callback_failed("no_slot");
+    Outcome out;
+    out.failure = "no_slot";
+    if (req.done) req.done(out);
+  }
 }
 
 std::optional<CallbackService::Route> CallbackService::route(const SessionId& session,
@@ -358,6 +377,7 @@ void CallbackService::finish(const SessionId& session, uint32_t slot, bool retir
       if (slot < ch.slot_busy.size()) {
         // A retired slot stays busy: never used again.
         if (!retire) ch.slot_busy[slot] = false;
+        if (retire) ch.slot_retired[slot] = true;
       }
       ch.last_result = out.delivered ? status_name(out.status) : out.failure;
       ch.last_at = std::chrono::system_clock::now();
@@ -512,7 +532,7 @@ CallbackService::Status CallbackService::status(const SessionId& session) const 
   const Channel& ch = it->second;
   if (ch.initialized) st.slots = ch.usable;
   for (size_t i = 0; i < ch.slot_busy.size(); ++i)
-    st.in_flight += ch.slot_busy[i] ? 1 : 0;
+    st.in_flight += ch.slot_busy[i] && !ch.slot_retired[i] ? 1 : 0;
   st.queued = ch.queue.size();
   st.last_result = ch.last_result;
   st.last_at = ch.last_at;

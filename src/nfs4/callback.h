@@ -55,7 +55,7 @@ class CallbackService {
     bool delivered = false;     // the client took it (CB_SEQUENCE succeeded)
     nfsstat4 status = NFS4_OK;  // the CB_COMPOUND's status, when delivered
     std::string failure;        // why not: no_path, timeout, closed, queue_full, rpc, cb_sequence,
-                                // bad_reply, security, no_session
+                                // bad_reply, security, no_session, no_slot
     xdr::ByteBuffer results;    // the results after CB_SEQUENCE's
   };
   using Done = std::function<void(const Outcome&)>;
@@ -104,7 +104,8 @@ class CallbackService {
   struct Channel {
     std::vector<uint32_t> slot_seq;  // last sequence id used per slot
     std::vector<bool> slot_busy;
-    size_t usable = 0;  // slots the client has (BADSLOT lowers it)
+    std::vector<bool> slot_retired;  // given up on (its sequence at the client is unknown)
+    size_t usable = 0;               // slots the client has (BADSLOT lowers it)
     std::deque<Request> queue;
     std::string last_result;
     std::optional<std::chrono::system_clock::time_point> last_at;
