@@ -165,10 +165,17 @@ log "ganesha exports $EXPORT_KIND"
 DFS_PORT=$(free_port)
 GANESHA_PORT=$(free_port)
 DFS_LOG="$OUT/dfs.log"
+# The load generator and the kernel client work as root, and ganesha here squashes no one:
+# dfs (which squashes root by default) is told to let client root act as root too.
+DFS_SHARES='shares:
+  - path: /export
+    root_squash: false'
+printf '%s\n' "$DFS_SHARES" >"$WORK/dfs.yaml"
 start_dfs() {
   mkdir -p "$WORK/dfs-data"
   # A chosen admin password keeps dfs from printing a generated one into dfs.log.
-  DITTOFS_ADMIN_INITIAL_PASSWORD=$(head -c 18 /dev/urandom | base64) setsid "$DFS_BIN" --listen 127.0.0.1 --port "$DFS_PORT" --api-port 0 --metrics-port 0 \
+  DITTOFS_ADMIN_INITIAL_PASSWORD=$(head -c 18 /dev/urandom | base64) setsid "$DFS_BIN" --config "$WORK/dfs.yaml" \
+    --listen 127.0.0.1 --port "$DFS_PORT" --api-port 0 --metrics-port 0 \
     --data-dir "$WORK/dfs-data" </dev/null >>"$DFS_LOG" 2>&1 &
   DFS_PID=$!
   wait_port "$DFS_PORT" "$DFS_PID" || { log "dfs did not start; log:"; tail -20 "$DFS_LOG" >&2; exit 1; }
@@ -301,7 +308,7 @@ if [ "$KCLIENT" = 1 ]; then
     # The same dfs with delegations off, to see what they buy the kernel client.
     NODELEG_PORT=$(free_port)
     mkdir -p "$WORK/nodeleg-data"
-    printf 'nfs:\n  delegations_enabled: false\n' >"$WORK/nodeleg.yaml"
+    printf 'nfs:\n  delegations_enabled: false\n%s\n' "$DFS_SHARES" >"$WORK/nodeleg.yaml"
     DITTOFS_ADMIN_INITIAL_PASSWORD=$(head -c 18 /dev/urandom | base64) setsid "$DFS_BIN" \
       --config "$WORK/nodeleg.yaml" --listen 127.0.0.1 --port "$NODELEG_PORT" --api-port 0 \
       --metrics-port 0 --data-dir "$WORK/nodeleg-data" </dev/null >>"$OUT/dfs-nodeleg.log" 2>&1 &

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Command 1: install what is needed, build (release), and start dfs on embedded defaults:
-# one in-memory export at /export on port 12049. Extra arguments go to dfs
-# (e.g. --port 2049, --config dfs.yaml). Stop it with Ctrl-C.
+# one in-memory export at /export on port 12049 of every address, client root squashed.
+# Extra arguments go to dfs (e.g. --port 2049, --config dfs.yaml). Stop it with Ctrl-C.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 "$ROOT/scripts/setup.sh"
@@ -15,6 +15,16 @@ for ((i = 0; i < ${#args[@]}; i++)); do
     --port=*) PORT=${args[$i]#--port=} ;;
   esac
 done
+CONFIG=""
+LISTEN="any address of this machine (dfs listens on 0.0.0.0)"
+for ((i = 0; i < ${#args[@]}; i++)); do
+  case "${args[$i]}" in
+    --config|-c) CONFIG=${args[$((i + 1))]:-} ;;
+    --config=*) CONFIG=${args[$i]#--config=} ;;
+    --listen) LISTEN=${args[$((i + 1))]:-} ;;
+    --listen=*) LISTEN=${args[$i]#--listen=} ;;
+  esac
+done
 HOST=$(hostname -I 2>/dev/null | awk '{print $1}')
 cat <<MSG
 
@@ -23,4 +33,28 @@ dfs is starting. Mount its export from a Linux client with:
   mount -t nfs4 -o vers=4.1,port=$PORT ${HOST:-<this-host>}:/export /mnt
 
 MSG
+if [ -z "$CONFIG" ]; then
+  cat <<MSG
+Who may mount: any host that reaches port $PORT on $LISTEN,
+read-write. Client root is squashed: uid 0, gid 0 and group 0 act as 65534 (nobody), who
+owns /export; other users keep their ids.
+
+To open it up or close it down, start with a config file (./scripts/run.sh --config dfs.yaml):
+
+  listen: 192.168.1.10        # the addresses to serve on (or --listen)
+  shares:
+    - path: /export
+      root_squash: false      # client root acts as root (trusted clients only)
+      allowed_hosts: [192.168.1.0/24]
+      # all_squash: true, anon_uid: 1000, anon_gid: 1000  map every user to one
+
+Shares made at run time take the same options: dfsctl share create NAME --path /p
+--no-root-squash | --all-squash --anon-uid N --anon-gid N --allowed-host CIDR, and
+dfsctl share update NAME changes them. See docs/configuration.md.
+
+MSG
+else
+  echo "Who may mount each share is in the dfs log below (config: $CONFIG)."
+  echo
+fi
 exec "$ROOT/build-release/src/dfs" "$@"

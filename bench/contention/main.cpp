@@ -80,7 +80,10 @@ struct Server {
       1, std::make_shared<vfs::MemoryMetadataStore>(), std::make_shared<vfs::MemoryBlockStore>(),
       false, std::nullopt);
   uint32_t fs_index = [this] {
-    auto r = ns.add_share("/export", fs, vfs::ShareOptions{});
+    // The benchmark's clients are root and own the files it measures: no squashing.
+    vfs::ShareOptions opts;
+    opts.root_squash = false;
+    auto r = ns.add_share("/export", fs, opts);
     if (!r.ok()) std::abort();
     return *r;
   }();

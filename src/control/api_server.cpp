@@ -668,6 +668,14 @@ void ApiServer::routes() {
            if (auto* e = std::get_if<ApiError>(&r)) return api_error(res, *e);
            send_json(res, 201, std::get<json>(r));
          }));
+  h.Patch(R"(/api/v1/shares/([^/]+))",
+          guarded(Need::kAdmin, [this](const Request& req, Response& res, const Caller&) {
+            auto body = parse_body(req, res);
+            if (!body) return;
+            auto r = d_.shares.update(req.matches[1], *body);
+            if (auto* e = std::get_if<ApiError>(&r)) return api_error(res, *e);
+            send_json(res, 200, std::get<json>(r));
+          }));
   h.Delete(R"(/api/v1/shares/([^/]+))",
            guarded(Need::kAdmin, [this](const Request& req, Response& res, const Caller&) {
              if (auto e = d_.shares.remove(req.matches[1])) return api_error(res, *e);

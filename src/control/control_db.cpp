@@ -101,23 +101,39 @@ ControlDb::ControlDb(const std::string& path) {
             name TEXT PRIMARY KEY, path TEXT NOT NULL UNIQUE, idx INTEGER NOT NULL UNIQUE,
             metadata_store TEXT NOT NULL, block_store TEXT NOT NULL,
             read_only INTEGER NOT NULL, root_squash INTEGER NOT NULL,
-            allowed_hosts TEXT NOT NULL, allowed_users TEXT NOT NULL, created_at TEXT NOT NULL))");
+            allowed_hosts TEXT NOT NULL, allowed_users TEXT NOT NULL, created_at TEXT NOT NULL,
+            all_squash INTEGER NOT NULL DEFAULT 0, anon_uid INTEGER NOT NULL DEFAULT 65534,
+            anon_gid INTEGER NOT NULL DEFAULT 65534))");
   exec("CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
   migrate();
+}
+
+bool ControlDb::has_column(const char* table, const char* column) {
+  Stmt st(db_, (std::string("PRAGMA table_info(") + table + ")").c_str());
+  while (st.step() == SQLITE_ROW) {
+    if (st.text(1) == column) return true;
+  }
+  return false;
 }
 
 void ControlDb::migrate() {
   // Databases from before token generations: add the column; every user gets a random one
   // (tokens issued before carry none and stop working).
-  bool has_gen = false;
-  {
-    Stmt st(db_, "PRAGMA table_info(users)");
-    while (st.step() == SQLITE_ROW) {
-      if (st.text(1) == "token_gen") has_gen = true;
-    }
+  if (!has_column("users", "token_gen")) {
+    exec("ALTER TABLE users ADD COLUMN token_gen INTEGER NOT NULL DEFAULT 0");
   }
-  if (!has_gen) exec("ALTER TABLE users ADD COLUMN token_gen INTEGER NOT NULL DEFAULT 0");
   exec("UPDATE users SET token_gen = " DFS_RANDOM_GEN " WHERE token_gen = 0");
+  // Databases from before all_squash and per-share anonymous ids: their shares keep what
+  // they did (root squashed to 65534:65534, if at all).
+  if (!has_column("shares", "all_squash")) {
+    exec("ALTER TABLE shares ADD COLUMN all_squash INTEGER NOT NULL DEFAULT 0");
+  }
+  if (!has_column("shares", "anon_uid")) {
+    exec("ALTER TABLE shares ADD COLUMN anon_uid INTEGER NOT NULL DEFAULT 65534");
+  }
+  if (!has_column("shares", "anon_gid")) {
+    exec("ALTER TABLE shares ADD COLUMN anon_gid INTEGER NOT NULL DEFAULT 65534");
+  }
 }
 
 ControlDb::~ControlDb() {
@@ -234,7 +250,8 @@ std::vector<ShareRecord> ControlDb::shares() {
   std::lock_guard lock(mu_);
   Stmt st(db_,
           "SELECT name, path, idx, metadata_store, block_store, read_only, root_squash, "
-          "allowed_hosts, allowed_users, created_at FROM shares ORDER BY idx");
+          "allowed_hosts, allowed_users, created_at, all_squash, anon_uid, anon_gid "
+          "FROM shares ORDER BY idx");
   std::vector<ShareRecord> out;
   while (st.step() == SQLITE_ROW) {
     ShareRecord s;
@@ -248,6 +265,9 @@ std::vector<ShareRecord> ControlDb::shares() {
     s.allowed_hosts = json_list(st.text(7));
     s.allowed_users = json_list(st.text(8));
     s.created_at = st.text(9);
+    s.all_squash = st.integer(10) != 0;
+    s.anon_uid = static_cast<uint32_t>(st.integer(11));
+    s.anon_gid = static_cast<uint32_t>(st.integer(12));
     out.push_back(std::move(s));
   }
   return out;
@@ -257,14 +277,28 @@ bool ControlDb::insert_share(const ShareRecord& s) {
   std::lock_guard lock(mu_);
   Stmt st(db_,
           "INSERT OR IGNORE INTO shares (name, path, idx, metadata_store, block_store, read_only, "
-          "root_squash, allowed_hosts, allowed_users, created_at) "
-          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+          "root_squash, allowed_hosts, allowed_users, created_at, all_squash, anon_uid, anon_gid) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   st.bind(1, s.name).bind(2, s.path).bind(3, static_cast<int64_t>(s.index));
   st.bind(4, s.metadata_store).bind(5, s.block_store);
   st.bind(6, int64_t{s.read_only}).bind(7, int64_t{s.root_squash});
   st.bind(8, nlohmann::json(s.allowed_hosts).dump())
       .bind(9, nlohmann::json(s.allowed_users).dump());
   st.bind(10, s.created_at.empty() ? now_rfc3339() : s.created_at);
+  st.bind(11, int64_t{s.all_squash}).bind(12, int64_t{s.anon_uid}).bind(13, int64_t{s.anon_gid});
+  return st.step() == SQLITE_DONE && st.changes() == 1;
+}
+
+bool ControlDb::update_share_access(const ShareRecord& s) {
+  std::lock_guard lock(mu_);
+  Stmt st(db_,
+          "UPDATE shares SET root_squash=?, all_squash=?, anon_uid=?, anon_gid=?, "
+          "allowed_hosts=?, allowed_users=? WHERE name=?");
+  st.bind(1, int64_t{s.root_squash}).bind(2, int64_t{s.all_squash});
+  st.bind(3, int64_t{s.anon_uid}).bind(4, int64_t{s.anon_gid});
+  st.bind(5, nlohmann::json(s.allowed_hosts).dump())
+      .bind(6, nlohmann::json(s.allowed_users).dump());
+  st.bind(7, s.name);
   return st.step() == SQLITE_DONE && st.changes() == 1;
 }
 

@@ -34,7 +34,10 @@ struct ShareRecord {
   std::string metadata_store = "memory";
   std::string block_store = "memory";
   bool read_only = false;
-  bool root_squash = true;
+  bool root_squash = true;  // vfs/squash.h says what these map
+  bool all_squash = false;
+  uint32_t anon_uid = 65534;
+  uint32_t anon_gid = 65534;
   std::vector<std::string> allowed_hosts;
   std::vector<std::string> allowed_users;
   std::string created_at;
@@ -63,6 +66,8 @@ class ControlDb {
 
   std::vector<ShareRecord> shares();
   bool insert_share(const ShareRecord& s);  // false if name or path exists
+  // Stores the squash options and access lists of the share named s.name; false: no share.
+  bool update_share_access(const ShareRecord& s);
   bool delete_share(const std::string& name);
   uint32_t max_share_index();
 
@@ -73,6 +78,7 @@ class ControlDb {
  private:
   void exec(const char* sql);
   void migrate();
+  bool has_column(const char* table, const char* column);
 
   std::mutex mu_;
   sqlite3* db_ = nullptr;

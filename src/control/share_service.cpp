@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <regex>
 
+#include "control/share_fields.h"
 #include "util/cidr.h"
+#include "vfs/squash.h"
 
 namespace dfs::control {
 namespace {
@@ -101,6 +103,9 @@ std::variant<vfs::ShareOptions, ApiError> ShareService::options_for(const ShareR
   vfs::ShareOptions o;
   o.read_only = r.read_only;
   o.root_squash = r.root_squash;
+  o.all_squash = r.all_squash;
+  o.anon_uid = r.anon_uid;
+  o.anon_gid = r.anon_gid;
   for (const auto& h : r.allowed_hosts) {
     auto c = util::Cidr::parse(h);
     if (!c) return ApiError{400, "'" + h + "' is not an address or CIDR block", "allowed_hosts"};
@@ -118,16 +123,7 @@ std::variant<vfs::ShareOptions, ApiError> ShareService::options_for(const ShareR
 std::shared_ptr<vfs::FileSystem> ShareService::make(const ShareRecord& r,
                                                     const vfs::ShareOptions& o) {
   auto fs = factory_(r, fsid_for(r.index));
-  if (!o.root_squash || fs->read_only()) return fs;
-  vfs::Identity root;
-  root.uid = root.gid = 0;
-  auto listing = fs->readdir(root, fs->root(), 0, 1);
-  if (listing.ok() && listing->entries.empty()) {
-    vfs::SetAttributes set;
-    set.uid = o.anon_uid;
-    set.gid = o.anon_gid;
-    fs->setattr(root, fs->root(), set);
-  }
+  vfs::give_empty_root_to_anon(*fs, o);
   return fs;
 }
 
@@ -160,6 +156,9 @@ nlohmann::json ShareService::to_json(const ShareRecord& r, const char* source) {
           {"block_store", r.block_store},
           {"read_only", r.read_only},
           {"root_squash", r.root_squash},
+          {"all_squash", r.all_squash},
+          {"anon_uid", r.anon_uid},
+          {"anon_gid", r.anon_gid},
           {"allowed_hosts", r.allowed_hosts},
           {"allowed_users", r.allowed_users},
           {"created_at", r.created_at},
@@ -178,6 +177,17 @@ nlohmann::json ShareService::list() const {
   return out;
 }
 
+std::vector<ShareRecord> ShareService::records() const {
+  std::vector<ShareRecord> out;
+  {
+    std::lock_guard lock(mu_);
+    out = config_shares_;
+  }
+  for (auto& s : db_.shares())
+    out.push_back(std::move(s));
+  return out;
+}
+
 std::optional<nlohmann::json> ShareService::get(const std::string& name) const {
   for (auto& s : list()) {
     if (s["name"] == name) return s;
@@ -189,30 +199,8 @@ std::variant<nlohmann::json, ApiError> ShareService::create(const nlohmann::json
   if (!body.is_object()) return ApiError{400, "the body must be a JSON object", ""};
   static const std::regex name_re("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
   ShareRecord r;
-  try {
-    for (const auto& [key, value] : body.items()) {
-      if (key == "name") {
-        r.name = value.get<std::string>();
-      } else if (key == "path") {
-        r.path = value.get<std::string>();
-      } else if (key == "metadata_store") {
-        r.metadata_store = value.get<std::string>();
-      } else if (key == "block_store") {
-        r.block_store = value.get<std::string>();
-      } else if (key == "read_only") {
-        r.read_only = value.get<bool>();
-      } else if (key == "root_squash") {
-        r.root_squash = value.get<bool>();
-      } else if (key == "allowed_hosts") {
-        r.allowed_hosts = value.get<std::vector<std::string>>();
-      } else if (key == "allowed_users") {
-        r.allowed_users = value.get<std::vector<std::string>>();
-      } else {
-        return ApiError{400, "unknown field " + key, key};
-      }
-    }
-  } catch (const nlohmann::json::exception&) {
-    return ApiError{400, "a field has the wrong type", ""};
+  for (const auto& [key, value] : body.items()) {
+    if (auto err = apply_share_field(key, value, r)) return *err;
   }
   if (!std::regex_match(r.name, name_re)) {
     return ApiError{400, "name must be 1-64 letters, digits, '_', '.' or '-'", "name"};
@@ -257,6 +245,45 @@ std::variant<nlohmann::json, ApiError> ShareService::create(const nlohmann::json
   if (!db_.insert_share(r)) {
     ns_.remove_share(r.path);
     return ApiError{409, "a share with this name or path exists", "name"};
+  }
+  return to_json(r, "api");
+}
+
+std::variant<nlohmann::json, ApiError> ShareService::update(const std::string& name,
+                                                            const nlohmann::json& body) {
+  if (!body.is_object()) return ApiError{400, "the body must be a JSON object", ""};
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& s : config_shares_) {
+      if (s.name == name) {
+        return ApiError{
+            409,
+            "share " + name + " comes from the configuration file: change it there and restart",
+            "name"};
+      }
+    }
+  }
+  std::lock_guard lock(update_mu_);
+  std::optional<ShareRecord> found;
+  for (auto& s : db_.shares()) {
+    if (s.name == name) found = std::move(s);
+  }
+  if (!found) return ApiError{404, "no share named " + name, "name"};
+  ShareRecord r = *found;
+  for (const auto& [key, value] : body.items()) {
+    if (auto err = apply_share_field(key, value, r)) return *err;
+    if (!share_field_changeable(key)) {
+      return ApiError{400, key + " cannot be changed: delete the share and create it again", key};
+    }
+  }
+  auto opts = options_for(r);
+  if (auto* err = std::get_if<ApiError>(&opts)) return *err;
+  if (!db_.update_share_access(r)) return ApiError{404, "no share named " + name, "name"};
+  // A share stored but not mounted (see load()) has no options in the namespace to change.
+  if (ns_.set_share_options(r.index, std::get<vfs::ShareOptions>(opts)) == vfs::Status::kOk) {
+    if (auto fs = ns_.file_system(r.index)) {
+      vfs::give_empty_root_to_anon(*fs, std::get<vfs::ShareOptions>(opts));
+    }
   }
   return to_json(r, "api");
 }

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "control/api_error.h"
 #include "control/control_db.h"
 #include "vfs/namespace.h"
 
@@ -23,12 +24,6 @@ namespace dfs::control {
 // unknown store.
 using FileSystemFactory =
     std::function<std::shared_ptr<vfs::FileSystem>(const ShareRecord&, uint64_t fsid)>;
-
-struct ApiError {
-  int status = 400;
-  std::string detail;
-  std::string field;
-};
 
 // Why `path` cannot be a share's place in the pseudo-root, or nullopt if it can: it must be
 // absolute and normalised (no empty, "." or ".." components, no trailing '/'), valid UTF-8
@@ -58,6 +53,12 @@ class ShareService {
   // On success the new share's JSON; on failure an error with an HTTP status.
   std::variant<nlohmann::json, ApiError> create(const nlohmann::json& body);
   std::optional<ApiError> remove(const std::string& name);
+  // Changes an API share's squashing and access lists (PATCH); the new options apply to the
+  // next operation of every client. On success the share's JSON.
+  std::variant<nlohmann::json, ApiError> update(const std::string& name,
+                                                const nlohmann::json& body);
+  // Every share: the configuration file's, then the database's (mounted or not).
+  std::vector<ShareRecord> records() const;
 
   // The fsid a share index gets (pseudo-root is 0).
   static uint64_t fsid_for(uint32_t index) { return 0x64667300ull + index; }
@@ -67,13 +68,14 @@ class ShareService {
  private:
   static nlohmann::json to_json(const ShareRecord& r, const char* source);
   // Builds the file system and, if its root is still empty, gives the root to the user
-  // squashed root acts as (so a root-squashed share is writable by its clients' root).
+  // squashed callers act as (so a squashed share is writable by its clients' root).
   std::shared_ptr<vfs::FileSystem> make(const ShareRecord& r, const vfs::ShareOptions& o);
 
   ControlDb& db_;
   vfs::Namespace& ns_;
   FileSystemFactory factory_;
   mutable std::mutex mu_;
+  std::mutex update_mu_;  // one PATCH at a time: each reads, changes and writes a record
   std::vector<ShareRecord> config_shares_;
   uint32_t index_base_ = 1;
 };

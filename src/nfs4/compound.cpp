@@ -1,5 +1,9 @@
 #include "nfs4/compound.h"
 
+#include <utility>
+
+#include "vfs/squash.h"
+
 namespace dfs::nfs4 {
 
 vfs::Identity Compound::identity() const {
@@ -8,12 +12,8 @@ vfs::Identity Compound::identity() const {
   id.gid = cred.gid;
   id.groups = cred.groups;
   if (current.set && current.node.fs_index != vfs::Namespace::kPseudoIndex) {
-    auto opts = svc.ns.share_options(current.node.fs_index);
-    if (opts && opts->root_squash && id.uid == 0) {
-      id.uid = opts->anon_uid;
-      id.gid = opts->anon_gid;
-      id.groups.clear();
-    }
+    if (auto opts = svc.ns.share_options(current.node.fs_index))
+      return vfs::squash(*opts, std::move(id));
   }
   return id;
 }

@@ -2,7 +2,11 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstdint>
+#include <set>
 #include <stdexcept>
+
+#include "util/cidr.h"
 
 namespace dfs::server {
 namespace {
@@ -34,6 +38,51 @@ void read_settings(const YAML::Node& n, nfs4::Settings& s) {
   read(n, "max_locks_per_client", s.max_locks_per_client);
   read(n, "reply_cache_budget_mb", s.reply_cache_budget_mb);
   read(n, "receive_budget_mb", s.receive_budget_mb);
+}
+
+// A uid or gid: 0 to 4294967294 ((uint32_t)-1 means "no id" to chown, so it is no user).
+uint32_t read_id(const YAML::Node& n, const char* key, uint32_t fallback,
+                 const std::string& where) {
+  if (!n[key]) return fallback;
+  uint32_t v = 0;
+  if (!YAML::convert<uint32_t>::decode(n[key], v) || v == UINT32_MAX) {
+    throw std::runtime_error(where + "." + key + " must be an integer from 0 to 4294967294");
+  }
+  return v;
+}
+
+ShareConfig read_share(const YAML::Node& s, size_t i) {
+  const std::string where = "shares[" + std::to_string(i) + "]";
+  // A misspelt key would otherwise be dropped in silence, and the share served with options
+  // its operator did not choose.
+  static const std::set<std::string> known{
+      "path",       "metadata", "blocks",   "read_only",     "root_squash",
+      "all_squash", "anon_uid", "anon_gid", "allowed_hosts", "capacity_bytes"};
+  if (!s.IsMap()) throw std::runtime_error(where + " must be a map");
+  for (const auto& kv : s) {
+    auto key = kv.first.as<std::string>();
+    if (!known.contains(key)) throw std::runtime_error(where + ": unknown key '" + key + "'");
+  }
+  ShareConfig sc;
+  read(s, "path", sc.path);
+  read(s, "metadata", sc.metadata_store);
+  read(s, "blocks", sc.block_store);
+  read(s, "read_only", sc.read_only);
+  read(s, "root_squash", sc.root_squash);
+  read(s, "all_squash", sc.all_squash);
+  sc.anon_uid = read_id(s, "anon_uid", sc.anon_uid, where);
+  sc.anon_gid = read_id(s, "anon_gid", sc.anon_gid, where);
+  if (s["allowed_hosts"]) {
+    sc.allowed_hosts = s["allowed_hosts"].as<std::vector<std::string>>();
+    for (const auto& h : sc.allowed_hosts) {
+      if (!util::Cidr::parse(h)) {
+        throw std::runtime_error(where + ".allowed_hosts: '" + h +
+                                 "' is not an address or CIDR block");
+      }
+    }
+  }
+  read(s, "capacity_bytes", sc.capacity_bytes);
+  return sc;
 }
 
 }  // namespace
@@ -68,18 +117,12 @@ void load_config_file(const std::string& path, Config& out) {
     if (root["nfs"]) read_settings(root["nfs"], out.nfs);
     if (root["shares"]) {
       out.shares.clear();
-      for (const auto& s : root["shares"]) {
-        ShareConfig sc;
-        read(s, "path", sc.path);
-        read(s, "metadata", sc.metadata_store);
-        read(s, "blocks", sc.block_store);
-        read(s, "read_only", sc.read_only);
-        read(s, "root_squash", sc.root_squash);
-        read(s, "capacity_bytes", sc.capacity_bytes);
-        out.shares.push_back(sc);
-      }
+      for (const auto& s : root["shares"])
+        out.shares.push_back(read_share(s, out.shares.size()));
     }
   } catch (const YAML::Exception& e) {
+    throw std::runtime_error("config " + path + ": " + e.what());
+  } catch (const std::runtime_error& e) {
     throw std::runtime_error("config " + path + ": " + e.what());
   }
 }

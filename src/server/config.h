@@ -10,12 +10,18 @@
 
 namespace dfs::server {
 
+// One export. Client root is squashed unless the share says `root_squash: false`: the
+// embedded default share too, since it serves every address the server listens on.
 struct ShareConfig {
   std::string path = "/export";
   std::string metadata_store = "memory";
   std::string block_store = "memory";
   bool read_only = false;
-  bool root_squash = false;
+  bool root_squash = true;  // uid 0, gid 0 and group 0 become anon_uid/anon_gid
+  bool all_squash = false;  // every caller becomes anon_uid/anon_gid
+  uint32_t anon_uid = 65534;
+  uint32_t anon_gid = 65534;
+  std::vector<std::string> allowed_hosts;  // addresses or CIDR blocks; empty: any host
   uint64_t capacity_bytes = uint64_t{1} << 40;
 };
 

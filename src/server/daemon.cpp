@@ -14,9 +14,12 @@
 
 #include "control/password.h"
 #include "rpc/rpcbind.h"
+#include "server/exposure.h"
 #include "util/build_info.h"
+#include "util/cidr.h"
 #include "vfs/block/memory_store.h"
 #include "vfs/metadata/memory_store.h"
+#include "vfs/squash.h"
 #include "vfs/store_file_system.h"
 
 namespace dfs::server {
@@ -60,6 +63,23 @@ ShareConfig to_share_config(const control::ShareRecord& r) {
   sc.read_only = r.read_only;
   sc.root_squash = r.root_squash;
   return sc;
+}
+
+// The namespace options of a config-file share; throws std::invalid_argument for a host
+// that is not an address or CIDR block (a Config built in code is not checked on load).
+vfs::ShareOptions options_for(const ShareConfig& share) {
+  vfs::ShareOptions o;
+  o.read_only = share.read_only;
+  o.root_squash = share.root_squash;
+  o.all_squash = share.all_squash;
+  o.anon_uid = share.anon_uid;
+  o.anon_gid = share.anon_gid;
+  for (const auto& h : share.allowed_hosts) {
+    auto c = util::Cidr::parse(h);
+    if (!c) throw std::invalid_argument("'" + h + "' is not an address or CIDR block");
+    o.allowed_hosts.push_back(*c);
+  }
+  return o;
 }
 
 }  // namespace
@@ -156,14 +176,14 @@ void Daemon::start() {
   uint32_t index = 1;
   for (const auto& share : config_.shares) {
     vfs::ShareOptions opts;
-    opts.read_only = share.read_only;
-    opts.root_squash = share.root_squash;
     std::shared_ptr<vfs::FileSystem> fs;
     try {
+      opts = options_for(share);
       fs = make_file_system(share, control::ShareService::fsid_for(index));
     } catch (const std::invalid_argument& e) {
       throw std::runtime_error("share " + share.path + ": " + e.what());
     }
+    vfs::give_empty_root_to_anon(*fs, opts);
     auto idx = ns_.add_share(share.path, fs, opts, index);
     if (!idx.ok()) {
       throw std::runtime_error("share " + share.path + ": " + vfs::to_string(idx.status()));
@@ -176,6 +196,10 @@ void Daemon::start() {
     rec.block_store = share.block_store;
     rec.read_only = share.read_only;
     rec.root_squash = share.root_squash;
+    rec.all_squash = share.all_squash;
+    rec.anon_uid = share.anon_uid;
+    rec.anon_gid = share.anon_gid;
+    rec.allowed_hosts = share.allowed_hosts;
     shares_->add_config_share(rec);
     spdlog::info("share {} ready (metadata: {}, blocks: {})", share.path, share.metadata_store,
                  share.block_store);
@@ -194,6 +218,9 @@ void Daemon::start() {
   started_ = true;
   for (const auto& a : tcp_->listen_addresses())
     spdlog::info("NFSv4.1 listening on {}", a);
+  for (const auto& line : who_may_mount(shares_->records(), tcp_->listen_addresses()))
+    spdlog::info("{}", line);
+  spdlog::info("{}", how_to_change_exposure());
   if (config_.rpcbind_register) {
     registered_ = rpc::rpcbind_set(nfs4::kProgram, nfs4::kVersion, tcp_->port());
     if (registered_) spdlog::info("registered NFS version 4 with the local rpcbind");

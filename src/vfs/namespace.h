@@ -23,10 +23,13 @@
 
 namespace dfs::vfs {
 
-// How a share treats its callers.
+// How a share treats its callers. Root squashing is on unless a share turns it off: client
+// credentials are unauthenticated (AUTH_SYS), so trusting uid 0 is a choice to make, not a
+// default (vfs/squash.h says what each option maps).
 struct ShareOptions {
   bool read_only = false;
-  bool root_squash = false;  // uid 0 becomes anon_uid/anon_gid
+  bool root_squash = true;  // uid 0, gid 0 and group 0 become anon_uid/anon_gid
+  bool all_squash = false;  // every caller becomes anon_uid/anon_gid
   uint32_t anon_uid = 65534;
   uint32_t anon_gid = 65534;
   std::vector<util::Cidr> allowed_hosts;  // empty: any host

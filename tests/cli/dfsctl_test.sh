@@ -237,8 +237,9 @@ expect_err '403 Forbidden: role operator may not do this'
 # ---- shares ----
 ctl share list
 expect_rc 0
-expect_out '^NAME +PATH +METADATA +BLOCKS +READ_ONLY +ROOT_SQUASH +HOSTS +USERS +SOURCE$'
-expect_out '^export +/export +.*config$'
+expect_out '^NAME +PATH +METADATA +BLOCKS +READ_ONLY +ROOT_SQUASH +ALL_SQUASH +ANON_UID +ANON_GID +HOSTS +USERS +SOURCE$'
+# The embedded default share squashes client root.
+expect_out '^export +/export +memory +memory +false +true +false +65534 +65534 +- +- +config$'
 ctl share create projects --path /projects --metadata-store memory --block-store memory \
   --read-only --no-root-squash --allowed-host 127.0.0.1 --allowed-host 10.0.0.0/8 --allowed-user ann
 expect_rc 0
@@ -251,6 +252,31 @@ ctl share list -o json
 expect_json 'sorted(s["name"] for s in d) == ["export", "projects", "scratch"]'
 ctl share show projects
 expect_out '^root_squash +false$'
+ctl share create squashed --path /squashed --all-squash --anon-uid 1234 --anon-gid 5678 -o json
+expect_json 'd["all_squash"] is True and d["root_squash"] is True and d["anon_uid"] == 1234 and d["anon_gid"] == 5678'
+ctl share show squashed
+expect_out '^all_squash +true$'
+expect_out '^anon_uid +1234$'
+ctl share update squashed --no-all-squash --no-root-squash --anon-gid 42 --allowed-host 10.1.0.0/16 -o json
+expect_json 'd["all_squash"] is False and d["root_squash"] is False and d["anon_uid"] == 1234 and d["anon_gid"] == 42 and d["allowed_hosts"] == ["10.1.0.0/16"]'
+ctl share update squashed --any-host -o json
+expect_json 'd["allowed_hosts"] == [] and d["anon_gid"] == 42'
+ctl share update squashed
+expect_rc 2
+expect_err 'nothing to update'
+ctl share update squashed --all-squash --no-all-squash
+expect_rc 2
+ctl share create badid --path /badid --anon-uid 4294967295
+expect_rc 2
+ctl share update export --no-root-squash
+expect_rc 1
+expect_one_line_error
+expect_err '409 Conflict: share export comes from the configuration file'
+ctl share update nosuch --all-squash
+expect_rc 1
+expect_err '404'
+ctl share delete squashed
+expect_rc 0
 ctl share create bad --path /bad --allowed-host not-an-address
 expect_rc 1
 expect_one_line_error

@@ -11,6 +11,9 @@ namespace {
 
 class FileOpsTest : public Nfs4Test {
  protected:
+  // These tests check POSIX permissions with root's privileges among them (chown, root's
+  // files, root against others'): client root must be root here.
+  server::Config initial_config() const override { return root_not_squashed(); }
   // CREATE of a non-regular object in `dir`; the new object's handle, or the status.
   nfsstat4 make(const Fh& dir, const std::string& name, const CreateType& type, Fh* out = nullptr,
                 const Fattr& attrs = {}) {

@@ -16,7 +16,17 @@ namespace dfs::testing {
 
 class ServerTest : public ::testing::Test {
  protected:
-  void SetUp() override { start(server::Config{}); }
+  void SetUp() override { start(initial_config()); }
+  // The configuration SetUp starts with: the embedded defaults (one share, /export, root
+  // squashed) unless a test asks for more.
+  virtual server::Config initial_config() const { return {}; }
+  // The defaults with client root acting as root on /export, for tests that need root's
+  // privileges (chown, other users' files) or files owned by uid 0.
+  static server::Config root_not_squashed() {
+    server::Config config;
+    config.shares.at(0).root_squash = false;
+    return config;
+  }
   void TearDown() override {
     if (daemon_) daemon_->stop();
     daemon_.reset();

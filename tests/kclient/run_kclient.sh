@@ -15,11 +15,16 @@ WORK=$(mktemp -d /tmp/dfs-kclient.XXXXXX)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 
 ADMIN_PASSWORD=kclient-$RANDOM-$RANDOM
-CONFIG_ARGS=()
-if [ -n "${KCLIENT_DFS_CONFIG:-}" ]; then  # YAML for dfs --config (e.g. "nfs: {...}")
-  echo "$KCLIENT_DFS_CONFIG" > "$WORK/dfs.yaml"
-  CONFIG_ARGS=(--config "$WORK/dfs.yaml")
-fi
+# The guest runs its workloads as root (chown, root-owned files), so this dfs lets client
+# root act as root on /export; dfs squashes root by default. KCLIENT_DFS_CONFIG adds YAML
+# for dfs --config (e.g. "nfs: {...}"); one that lists shares itself replaces this one.
+{
+  printf '%s\n' "${KCLIENT_DFS_CONFIG:-}"
+  if ! printf '%s' "${KCLIENT_DFS_CONFIG:-}" | grep -q '^shares:'; then
+    printf 'shares:\n  - path: /export\n    root_squash: false\n'
+  fi
+} > "$WORK/dfs.yaml"
+CONFIG_ARGS=(--config "$WORK/dfs.yaml")
 DITTOFS_ADMIN_INITIAL_PASSWORD=$ADMIN_PASSWORD \
   "$DFS" "${CONFIG_ARGS[@]}" --listen 127.0.0.1 --port "$PORT" --api-port 0 --metrics-port 0 --data-dir "$WORK/data" \
   --log-level info > "$WORK/dfs.log" 2>&1 &
