@@ -21,9 +21,15 @@ constexpr const char* kJson = "application/json";
 constexpr size_t kMinPassword = 8;
 constexpr size_t kMaxPassword = 256;
 
+// Replies may quote what the request said (a user or setting name); bytes that are not
+// UTF-8 there are replaced rather than letting dump() throw and turn a 4xx into a 500.
+std::string serialise(const json& body) {
+  return body.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 void send_json(Response& res, int status, const json& body) {
   res.status = status;
-  res.set_content(body.dump(), kJson);
+  res.set_content(serialise(body), kJson);
 }
 
 // RFC 7807 problem details.
@@ -41,7 +47,7 @@ void problem(Response& res, int status, const std::string& title, const std::str
     if (max) p["allowed"]["max"] = *max;
   }
   res.status = status;
-  res.set_content(p.dump(), "application/problem+json");
+  res.set_content(serialise(p), "application/problem+json");
 }
 
 const char* title_for(int status) {

@@ -31,7 +31,30 @@ RpcClient::RpcClient(RpcClient&& o) noexcept
       rbuf_(std::move(o.rbuf_)),
       early_(std::move(o.early_)) {}
 
-void RpcClient::connect(const std::string& host, uint16_t port) {
+namespace {
+
+// Binds `fd` to the local address `from` (any port), so that a test can be a client on
+// another loopback address.
+bool bind_local(int fd, int family, const std::string& from) {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  if (family == AF_INET6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+    a->sin6_family = AF_INET6;
+    if (::inet_pton(AF_INET6, from.c_str(), &a->sin6_addr) != 1) return false;
+    len = sizeof *a;
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+    a->sin_family = AF_INET;
+    if (::inet_pton(AF_INET, from.c_str(), &a->sin_addr) != 1) return false;
+    len = sizeof *a;
+  }
+  return ::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0;
+}
+
+}  // namespace
+
+void RpcClient::connect(const std::string& host, uint16_t port, const std::string& from) {
   close();
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -41,6 +64,11 @@ void RpcClient::connect(const std::string& host, uint16_t port) {
     throw std::runtime_error("cannot resolve " + host);
   }
   int fd = ::socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd >= 0 && !from.empty() && !bind_local(fd, res->ai_family, from)) {
+    ::close(fd);
+    ::freeaddrinfo(res);
+    throw std::runtime_error("cannot bind to " + from);
+  }
   if (fd < 0 || ::connect(fd, res->ai_addr, res->ai_addrlen) != 0) {
     std::string err = std::strerror(errno);
     if (fd >= 0) ::close(fd);

@@ -46,8 +46,9 @@ class RpcClient {
   RpcClient& operator=(const RpcClient&) = delete;
   RpcClient(RpcClient&& o) noexcept;
 
-  // Connects; throws std::runtime_error on failure.
-  void connect(const std::string& host, uint16_t port);
+  // Connects (from the local address `from` when given); throws std::runtime_error on
+  // failure.
+  void connect(const std::string& host, uint16_t port, const std::string& from = "");
   bool connected() const { return fd_ >= 0; }
   void close();
   int fd() const { return fd_; }

@@ -50,27 +50,7 @@ std::string token_text(const std::string& s) {
   return out;
 }
 
-// KNOWN, REPORTED, NOT FIXED HERE (src/control/api_server.cpp is being changed by someone
-// else): a reply that quotes what the request said (an unknown setting, user or field name)
-// holding invalid UTF-8 cannot be serialised (nlohmann's dump() throws type_error.316), and
-// the exception handler answers 500. The fix is dump() with error_handler_t::replace in
-// send_json() and problem(). Counted and reported at exit instead of failing, so the target
-// keeps finding other things; remove this once fixed (corpus/rest_json/known_invalid_utf8).
-bool known_invalid_utf8(const RestApi::Reply& r) {
-  static size_t seen = 0;
-  if (r.status != 500 || r.body.find("type_error.316") == std::string::npos) return false;
-  if (seen++ == 0) {
-    std::fprintf(stderr,
-                 "rest_json: KNOWN BUG (not failing): HTTP 500 for a reply quoting "
-                 "invalid UTF-8: %s\n",
-                 r.body.c_str());
-    std::atexit([] { std::fprintf(stderr, "rest_json: known invalid-UTF-8 500s: %zu\n", seen); });
-  }
-  return true;
-}
-
 void check(const RestApi::Reply& r) {
-  if (known_invalid_utf8(r)) return;
   if (r.status >= 500 || (r.status >= 400 && r.content_type != "application/problem+json")) {
     std::fprintf(stderr, "HTTP %d (%s): %s\n", r.status, r.content_type.c_str(), r.body.c_str());
   }

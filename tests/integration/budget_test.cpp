@@ -146,40 +146,56 @@ TEST_F(BudgetTest, ByteRangesPerClientAreBoundedAndFreedOnUnlock) {
   EXPECT_EQ(daemon().nfs().state.lock_count(), 51u);
 }
 
-TEST_F(BudgetTest, ReplyCachesAreNegotiatedDownAndRefusedWhenTheBudgetIsSpent) {
+TEST_F(BudgetTest, ReplyCachesAreNegotiatedDownPerSessionAndPerClientAddress) {
   start_with([](nfs4::Settings& s) {
-    s.reply_cache_budget_mb = 1;
+    s.reply_cache_budget_mb = 2;
     s.v4_max_session_slots = 64;
   });
-  // Asking for 64 slots caching 1 MiB each (64 MiB) gets a worst case within the 1 MiB
-  // budget: the cached size comes down first.
-  auto a = bare_client();
-  auto ex = exchange_id(*a, exchange_args("cache-a", verifier_of(1)));
-  ASSERT_EQ(ex.status, NFS4_OK);
-  auto args = session_args(ex.ok.clientid, ex.ok.sequenceid, 64);
-  args.fore.maxresponsesize_cached = 1u << 20;
-  auto cs = create_session(*a, args);
-  ASSERT_EQ(cs.status, NFS4_OK);
-  const auto& fore = cs.ok.fore;
-  EXPECT_EQ(fore.maxrequests, 64u);
-  EXPECT_LE(uint64_t{fore.maxresponsesize_cached} * fore.maxrequests, 1u << 20);
-  EXPECT_GE(fore.maxresponsesize_cached, 4096u);
-  adopt_session(*a, ex.ok.clientid, cs.ok);
+  // A session of a client on `from` asking for `slots` slots caching `cached` bytes each.
+  auto session_from = [&](const std::string& from, uint32_t slots, uint32_t cached) {
+    auto c = std::make_unique<NfsClient>("127.0.0.1", port(), 0, 0, from);
+    auto ex = exchange_id(*c, exchange_args("cache-" + from + "-" + std::to_string(slots) + "-" +
+                                                std::to_string(cached),
+                                            verifier_of(1)));
+    EXPECT_EQ(ex.status, NFS4_OK);
+    auto args = session_args(ex.ok.clientid, ex.ok.sequenceid, slots);
+    args.fore.maxresponsesize_cached = cached;
+    auto cs = create_session(*c, args);
+    EXPECT_EQ(cs.status, NFS4_OK);
+    adopt_session(*c, ex.ok.clientid, cs.ok);
+    return c;
+  };
+  auto worst = [](const NfsClient& c) {
+    return uint64_t{c.fore.maxresponsesize_cached} * c.fore.maxrequests;
+  };
+  // 64 slots caching 1 MiB each (64 MiB) from one address: the worst case comes down to the
+  // address's eighth of the 2 MiB budget, by the cached size first.
+  auto a = session_from("127.0.0.1", 64, 1u << 20);
+  EXPECT_EQ(a->fore.maxrequests, 64u);
+  EXPECT_LE(worst(*a), 256u << 10);
+  EXPECT_GE(a->fore.maxresponsesize_cached, 4096u);
   EXPECT_EQ(a->call(a->builder().op(OP_PUTROOTFH), 63, true).status, NFS4_OK);
-
-  // The budget is spent: another client's session is refused, counted, and gets in once
-  // the first session is gone.
-  auto b = bare_client();
-  auto exb = exchange_id(*b, exchange_args("cache-b", verifier_of(1)));
-  ASSERT_EQ(exb.status, NFS4_OK);
-  auto argsb = session_args(exb.ok.clientid, exb.ok.sequenceid, 16);
-  EXPECT_EQ(create_session(*b, argsb).status, NFS4ERR_NOSPC);
+  // That address has spent its share: its next session gets one slot with the smallest
+  // cache (still usable), and the refusal is counted.
+  auto a2 = session_from("127.0.0.1", 16, 64u << 10);
+  EXPECT_EQ(a2->fore.maxrequests, 1u);
+  EXPECT_EQ(a2->fore.maxresponsesize_cached, 4096u);
   EXPECT_EQ(refusals("reply_cache"), 1);
+  EXPECT_EQ(a2->call(a2->builder().op(OP_PUTROOTFH)).status, NFS4_OK);
+  // Other addresses get their own share, until the whole budget is spent.
+  std::vector<std::unique_ptr<NfsClient>> others;
+  for (int i = 2; i <= 8; ++i) {
+    others.push_back(session_from("127.0.0." + std::to_string(i), 16, 16u << 10));
+    EXPECT_EQ(others.back()->fore.maxrequests, 16u) << i;
+  }
+  auto late = session_from("127.0.0.9", 16, 64u << 10);
+  EXPECT_EQ(late->fore.maxrequests, 1u);
+  EXPECT_EQ(refusals("reply_cache"), 2);
+  // A session that ends gives its share back.
   EXPECT_EQ(a->call(a->builder().op(OP_DESTROY_SESSION, SessionIdArgs{a->sessionid})).status,
             NFS4_OK);
-  auto csb = create_session(*b, argsb);
-  ASSERT_EQ(csb.status, NFS4_OK);
-  EXPECT_LE(uint64_t{csb.ok.fore.maxresponsesize_cached} * csb.ok.fore.maxrequests, 1u << 20);
+  auto again = session_from("127.0.0.1", 16, 16u << 10);
+  EXPECT_EQ(again->fore.maxrequests, 16u);
 }
 
 TEST_F(BudgetTest, CallbackSecurityListsAreBoundedAtDecoding) {

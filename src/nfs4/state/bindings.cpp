@@ -173,6 +173,11 @@ void StateManager::end_session_locked(std::shared_ptr<Session> s, EndReason why,
   }
   sessions_.erase(s->id);
   reply_cache_reserved_ -= std::min(reply_cache_reserved_, s->reply_cache_reserved);
+  if (auto it = reply_cache_by_address_.find(s->reply_cache_address);
+      it != reply_cache_by_address_.end()) {
+    it->second -= std::min(it->second, s->reply_cache_reserved);
+    if (it->second == 0) reply_cache_by_address_.erase(it);
+  }
   s->client->sessions.erase(s->id);
   s->client->session_count.store(static_cast<uint32_t>(s->client->sessions.size()));
   {

@@ -52,6 +52,15 @@ void random_bytes(void* out, size_t n) {
   }
 }
 
+// "10.0.0.1:812" -> "10.0.0.1", "[::1]:812" -> "::1": the host part of a peer address.
+std::string peer_host(const std::string& peer) {
+  std::string host = peer.substr(0, peer.rfind(':'));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  return host;
+}
+
 }  // namespace
 
 const char* budget_name(Budget b) {
@@ -306,11 +315,19 @@ nfsstat4 StateManager::create_session(const CreateSessionArgs& args, const Princ
   fore.maxoperations = std::min(args.fore.maxoperations, settings->max_compound_ops);
   fore.maxrequests = std::min(args.fore.maxrequests, settings->v4_max_session_slots);
   // The reply cache's worst case (every slot caching its largest reply) must fit what is left
-  // of the budget, and one session may have at most a 64th of it: the cached size comes down
+  // of the budget; one session may have at most a 64th of it, and the sessions made from one
+  // client address an eighth, so that one host cannot take it all. The cached size comes down
   // first (not below kMinCachedReply), then the slots (§18.36.3 lets the server lower both).
   const uint64_t budget = reply_cache_budget(*settings);
+  const std::string address = conn ? peer_host(conn->peer()) : std::string();
+  const uint64_t by_address = [&] {
+    auto it = reply_cache_by_address_.find(address);
+    return it == reply_cache_by_address_.end() ? uint64_t{0} : it->second;
+  }();
   const uint64_t left = budget > reply_cache_reserved_ ? budget - reply_cache_reserved_ : 0;
-  const uint64_t allowance = std::min(left, std::max<uint64_t>(budget / 64, 1u << 20));
+  const uint64_t address_left = budget / 8 > by_address ? budget / 8 - by_address : 0;
+  const uint64_t allowance =
+      std::min({left, address_left, std::max<uint64_t>(budget / 64, 1u << 20)});
   uint64_t worst = uint64_t{fore.maxresponsesize_cached} * fore.maxrequests;
   if (worst > allowance) {
     const uint64_t per_slot = allowance / fore.maxrequests;
@@ -321,8 +338,11 @@ nfsstat4 StateManager::create_session(const CreateSessionArgs& args, const Princ
     if (worst > allowance) {
       fore.maxrequests = static_cast<uint32_t>(allowance / fore.maxresponsesize_cached);
       if (fore.maxrequests == 0) {
+        // Spent: the session still gets one slot with the smallest cache, so that a client
+        // can always mount (the number of sessions, bounded by max_clients and
+        // v4_max_sessions_per_client, bounds this overdraft), and the refusal is counted.
         if (observer_) observer_->budget_refused(Budget::kReplyCache);
-        return remember(NFS4ERR_NOSPC);
+        fore.maxrequests = 1;
       }
       worst = uint64_t{fore.maxresponsesize_cached} * fore.maxrequests;
     }
@@ -357,7 +377,9 @@ nfsstat4 StateManager::create_session(const CreateSessionArgs& args, const Princ
   auto session =
       std::make_shared<Session>(sid, client, fore, back, flags, args.cb_program, args.sec_parms);
   session->reply_cache_reserved = worst;
+  session->reply_cache_address = address;
   reply_cache_reserved_ += worst;
+  reply_cache_by_address_[address] += worst;
   sessions_.insert(session);
   client->sessions[sid] = session;
   client->session_count.store(static_cast<uint32_t>(client->sessions.size()));

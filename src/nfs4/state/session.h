@@ -60,6 +60,7 @@ class Session {
   const uint32_t flags;
   // Worst-case reply cache charged to the server's budget (slots x maxresponsesize_cached).
   uint64_t reply_cache_reserved = 0;
+  std::string reply_cache_address;  // the client address it is charged to
   const std::chrono::system_clock::time_point created_at;
 
   // Guards everything below (slots, bindings, callback parameters).

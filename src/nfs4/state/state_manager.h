@@ -356,6 +356,8 @@ class StateManager {
   // Worst-case bytes the sessions' reply caches may hold (slots x maxresponsesize_cached),
   // against reply_cache_budget_mb. Changed under clients_mu_.
   uint64_t reply_cache_reserved_ = 0;
+  // The same by client address (the host part of the connection's peer).
+  std::unordered_map<std::string, uint64_t> reply_cache_by_address_;
 
   // Which sessions each connection is bound to, to unbind when it closes.
   mutable std::mutex conn_mu_;

@@ -29,8 +29,9 @@ CompoundReply::CompoundReply(rpc::RpcReply reply) : rpc(std::move(reply)) {
   status = static_cast<nfsstat4>(st);
 }
 
-NfsClient::NfsClient(const std::string& host, uint16_t port, uint32_t uid, uint32_t gid) {
-  rpc_.connect(host, port);
+NfsClient::NfsClient(const std::string& host, uint16_t port, uint32_t uid, uint32_t gid,
+                     const std::string& from) {
+  rpc_.connect(host, port, from);
   rpc_.set_auth_sys(uid, gid);
 }
 

@@ -109,7 +109,9 @@ class CompoundReply {
 
 class NfsClient {
  public:
-  NfsClient(const std::string& host, uint16_t port, uint32_t uid = 0, uint32_t gid = 0);
+  // `from`: the local address to connect from (another loopback address, say).
+  NfsClient(const std::string& host, uint16_t port, uint32_t uid = 0, uint32_t gid = 0,
+            const std::string& from = "");
 
   rpc::RpcClient& rpc() { return rpc_; }
 
