@@ -1,9 +1,11 @@
 #include "nfs4/callback.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include <spdlog/spdlog.h>
 
+#include "nfs4/attributes.h"
 #include "nfs4/constants.h"
 #include "xdr/xdr.h"
 
@@ -34,8 +36,9 @@ CallbackService::CallbackService(state::StateManager& state, SettingsHolder& set
     : state_(state), settings_(settings), calls_(calls) {}
 
 void CallbackService::call(const SessionId& session, std::vector<Op> ops, Done done,
-                           uint64_t clientid) {
+                           uint64_t clientid, int attempts) {
   Request req;
+  req.max_attempts = std::clamp(attempts, 1, kMaxAttempts);
   req.ops = std::move(ops);
   req.done = std::move(done);
   req.started = Clock::now();
@@ -270,7 +273,7 @@ void CallbackService::on_reply(const SessionId& session, uint32_t slot, uint32_t
   if (!reply) {
     // No answer: try again (another connection if there is one) with a longer timeout. The
     // client may have executed it, so the same slot and sequence id go out again (§2.10.6.1).
-    if (req.attempts + 1 < kMaxAttempts) return retry(true);
+    if (req.attempts + 1 < req.max_attempts) return retry(true);
     // Given up. The slot's state at the client is unknown, so it is not used again.
     Outcome out;
     out.failure = "timeout";
@@ -303,7 +306,7 @@ void CallbackService::on_reply(const SessionId& session, uint32_t slot, uint32_t
     case NFS4_OK:
       break;
     case NFS4ERR_DELAY:
-      if (req.attempts + 1 < kMaxAttempts) return retry(false);
+      if (req.attempts + 1 < req.max_attempts) return retry(false);
       out.failure = "cb_sequence";
       finish(session, slot, false, req, std::move(out));
       return;
@@ -315,7 +318,7 @@ void CallbackService::on_reply(const SessionId& session, uint32_t slot, uint32_t
         if (it != channels_.end() && slot > 0)
           it->second.usable = std::min<size_t>(it->second.usable, slot);
       }
-      if (slot > 0 && req.attempts + 1 < kMaxAttempts) {
+      if (slot > 0 && req.attempts + 1 < req.max_attempts) {
         req.attempts++;
         {
           std::lock_guard lock(mu_);
@@ -490,6 +493,52 @@ void CallbackService::recall(const state::Recall& r) {
         if (!out.delivered || out.status != NFS4_OK) state_.recall_failed(stateid);
       },
       r.clientid);
+}
+
+void CallbackService::getattr(const state::Recall& holder,
+                              std::function<void(std::optional<HolderAttrs>)> done) {
+  auto sid = state_.callback_session(holder.clientid, holder.session);
+  if (!sid) {
+    if (observer_) observer_->callback_failed("no_path");
+    done(std::nullopt);
+    return;
+  }
+  CbGetattrArgs args;
+  args.fh.len = static_cast<uint32_t>(std::min(holder.fh.size(), args.fh.data.size()));
+  std::memcpy(args.fh.data.data(), holder.fh.data(), args.fh.len);
+  args.attr_request = Bitmap{FATTR4_CHANGE, FATTR4_SIZE};
+  std::vector<Op> ops;
+  ops.push_back({OP_CB_GETATTR, encode_args(args)});
+  call(
+      *sid, std::move(ops),
+      [done = std::move(done)](const Outcome& out) {
+        done(out.delivered && out.status == NFS4_OK ? decode_holder_attrs(out.results.span())
+                                                    : std::nullopt);
+      },
+      holder.clientid, 1);
+}
+
+std::optional<CallbackService::HolderAttrs> CallbackService::decode_holder_attrs(
+    std::span<const uint8_t> results) {
+  xdr::Decoder d(results);
+  uint32_t op = 0, status = 0;
+  d.u32(op);
+  d.u32(status);
+  if (!d.ok() || op != OP_CB_GETATTR || status != NFS4_OK) return std::nullopt;
+  CbGetattrOk ok;
+  xdr::io(d, ok);
+  if (!d.ok()) return std::nullopt;
+  // Values come in attribute-number order; change (3) and size (4) are the first asked for,
+  // and an attribute before them (0-2) is not one we can step over.
+  const Bitmap& m = ok.attributes.mask;
+  if (m.test(0) || m.test(1) || m.test(2) || !m.test(FATTR4_CHANGE) || !m.test(FATTR4_SIZE))
+    return std::nullopt;
+  xdr::Decoder v(ok.attributes.vals.span());
+  HolderAttrs out;
+  v.u64(out.change);
+  v.u64(out.size);
+  if (!v.ok()) return std::nullopt;
+  return out;
 }
 
 void CallbackService::notify_lock(const state::LockNotice& n) {

@@ -19,6 +19,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -67,8 +68,9 @@ class CallbackService {
   // Queues one CB_COMPOUND for the session; `done` (may be empty) runs once. With a
   // `clientid`, a callback whose session goes away is sent again over another session of the
   // client (a client that destroys a session and makes a new one still gets its recall).
+  // `attempts` bounds the tries (a callback someone's reply waits for gets one).
   void call(const SessionId& session, std::vector<Op> ops, Done done = nullptr,
-            uint64_t clientid = 0);
+            uint64_t clientid = 0, int attempts = kMaxAttempts);
   // CB_NULL over the session's back connection: the path is up if it is answered.
   void probe(const SessionId& session);
 
@@ -76,6 +78,17 @@ class CallbackService {
   void recall(const state::Recall& r);
   void notify_lock(const state::LockNotice& n);
   void recall_any(uint64_t clientid, uint32_t objects_to_keep);
+
+  // What the holder of a write delegation says of the file (CB_GETATTR, §10.4.3).
+  struct HolderAttrs {
+    uint64_t change = 0;
+    uint64_t size = 0;
+  };
+  // Asks `holder` for the file's change and size, once; `done` gets nullopt when the holder
+  // could not be asked, did not answer within `callback_timeout`, or answered an error.
+  void getattr(const state::Recall& holder, std::function<void(std::optional<HolderAttrs>)> done);
+  // The attributes in a CB_GETATTR result (the results after CB_SEQUENCE's).
+  static std::optional<HolderAttrs> decode_holder_attrs(std::span<const uint8_t> results);
 
   struct Status {
     uint32_t program = 0;
@@ -96,6 +109,7 @@ class CallbackService {
     std::vector<Op> ops;
     Done done;
     int attempts = 0;
+    int max_attempts = kMaxAttempts;
     uint64_t avoid_conn = 0;  // the connection that failed last
     Clock::time_point started;
     uint64_t clientid = 0;  // for sending it over another session of the client

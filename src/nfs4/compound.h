@@ -4,6 +4,7 @@
 // SEQUENCE, and the caller. Operation handlers work only through this.
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -44,6 +45,20 @@ struct Compound {
   std::shared_ptr<state::Session> session;
   uint32_t slotid = 0;
   bool cachethis = false;
+
+  // An operation whose answer must wait for a client's callback (GETATTR of a file another
+  // client holds a write delegation on waits for CB_GETATTR, §10.4.3) sets `deferred` and
+  // returns; what it encoded is dropped. The COMPOUND's reply so far is put aside and
+  // `deferred` is called with `finish`, which takes the operation's encoded result (status
+  // first) and sends the reply, from whichever thread the wait ends on. Nothing blocks.
+  using FinishDeferred = std::function<void(xdr::ByteBuffer result, nfsstat4 status)>;
+  std::function<void(FinishDeferred)> deferred;
+  // Only the last operation of a sequenced COMPOUND may defer (nothing after it depends on
+  // its result, and its slot holds the retry off), and only while the reply so far is plain
+  // bytes.
+  bool may_defer() const {
+    return session && op_index + 1 == op_count && reply && !reply->has_splices();
+  }
 
   state::ClientRecord* client() const { return session ? session->client.get() : nullptr; }
 

@@ -37,6 +37,84 @@ nfsstat4 retry_uncached(xdr::Decoder& d, xdr::Encoder& e, uint32_t minor, uint32
   return st;
 }
 
+// Where the parts of a COMPOUND reply that are filled in last sit in the encoded reply.
+struct ReplyLayout {
+  size_t start = 0;  // the COMPOUND's results begin here (after the RPC header)
+  size_t status_pos = 0;
+  size_t count_pos = 0;
+  uint32_t results = 0;
+};
+
+// The reply of a COMPOUND whose last operation waits for a callback (Compound::deferred):
+// everything before that operation's result, and what finishing it needs.
+struct PendingReply {
+  Nfs4Service* svc = nullptr;
+  std::shared_ptr<rpc::Connection> conn;
+  std::shared_ptr<state::Session> session;
+  uint32_t slotid = 0;
+  bool cachethis = false;
+  uint32_t op = 0;
+  xdr::ByteBuffer prefix;  // record mark, RPC header, results so far, the op's number
+  ReplyLayout at;
+  OpObserver* observer = nullptr;
+  SteadyClock::time_point started;
+};
+
+void finish_deferred(PendingReply& p, xdr::ByteBuffer result, nfsstat4 status) {
+  xdr::ByteBuffer buf = std::move(p.prefix);
+  xdr::Encoder e(buf);
+  const size_t op_end = buf.size();
+  buf.append(result.data(), result.size());
+  // The same reply limits as for an operation that answers at once (§2.10.6.4).
+  nfsstat4 limit = NFS4_OK;
+  if (e.size() > p.session->fore.maxresponsesize) {
+    limit = NFS4ERR_REP_TOO_BIG;
+  } else if (p.cachethis && e.size() > p.session->fore.maxresponsesize_cached) {
+    limit = NFS4ERR_REP_TOO_BIG_TO_CACHE;
+  }
+  if (limit != NFS4_OK) {
+    buf.resize(op_end);
+    e.u32(limit);
+    status = limit;
+  }
+  e.patch_u32(p.at.status_pos, status);
+  e.patch_u32(p.at.count_pos, p.at.results);
+  if (p.observer) {
+    p.observer->op_done(p.op, status, SteadyClock::now() - p.started);
+    p.observer->compound_done(status);
+  }
+  xdr::ByteBuffer cached;
+  if (p.cachethis) e.flatten_into(cached, p.at.start);
+  p.svc->state.finish_request(*p.session, p.slotid, p.cachethis, cached.span());
+  p.conn->send(rpc::OutboundMessage::from_encoder(e, std::move(buf)));
+}
+
+// Puts the reply so far aside (dropping what the deferring operation encoded) and starts its
+// wait; the dispatcher sends nothing for this call.
+void defer_reply(rpc::CallContext& ctx, Compound& c, xdr::Encoder& e, xdr::Encoder::Mark op_mark,
+                 uint32_t op, const ReplyLayout& at, OpObserver* observer,
+                 SteadyClock::time_point started) {
+  e.rollback(op_mark);
+  e.u32(op);
+  auto p = std::make_shared<PendingReply>();
+  p->svc = &c.svc;
+  p->conn = *ctx.conn;
+  p->session = c.session;
+  p->slotid = c.slotid;
+  p->cachethis = c.cachethis;
+  p->op = op;
+  e.flatten_into(p->prefix, 0);  // no splices (may_defer): the same bytes at the same offsets
+  p->at = at;
+  p->observer = observer;
+  p->started = started;
+  ctx.reply_deferred = true;
+  auto start_wait = std::move(c.deferred);
+  c.deferred = nullptr;
+  start_wait([p](xdr::ByteBuffer result, nfsstat4 status) {
+    finish_deferred(*p, std::move(result), status);
+  });
+}
+
 }  // namespace
 
 std::shared_ptr<xdr::OutOfLineBytes> Nfs4Program::place(uint32_t, uint32_t procedure,
@@ -158,6 +236,11 @@ rpc::AcceptStat Nfs4Program::call(rpc::CallContext& ctx, xdr::Decoder& d, xdr::E
     } else {
       auto t0 = SteadyClock::now();
       st = desc->run(c, d, e);
+      if (c.deferred) {
+        defer_reply(ctx, c, e, op_mark, op, {start.size, status_pos, count_pos, results}, observer,
+                    t0);
+        return rpc::AcceptStat::kSuccess;
+      }
       if (c.session && e.size() > c.session->fore.maxresponsesize) {
         st = NFS4ERR_REP_TOO_BIG;
       } else if (c.session && c.cachethis && e.size() > c.session->fore.maxresponsesize_cached) {

@@ -66,6 +66,7 @@ void Dispatcher::on_record(const std::shared_ptr<Connection>& conn, std::span<co
   e.reserve_u32();  // record mark
   CallHeader h;
   h.xid = xid;
+  bool deferred = false;
   if (!decode_call_body_header(d, h)) {
     encode_accepted_reply(e, xid, AcceptStat::kGarbageArgs);
   } else if (h.rpc_version != kRpcVersion) {
@@ -100,8 +101,10 @@ void Dispatcher::on_record(const std::shared_ptr<Connection>& conn, std::span<co
         e.buffer().resize(e.buffer().size() - 4);
         e.u32(static_cast<uint32_t>(st));
       }
+      deferred = ctx.reply_deferred && st == AcceptStat::kSuccess;
     }
   }
+  if (deferred) return;
   conn->send(OutboundMessage::from_encoder(e, std::move(buf)));
 }
 

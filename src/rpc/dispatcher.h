@@ -28,6 +28,9 @@ struct CallContext {
   // Bulk bytes of this record received out of line, and where in the record they belong.
   const xdr::OutOfLineBytes* out_of_line = nullptr;
   const uint8_t* out_of_line_at = nullptr;
+  // Set by a program that will send the reply itself later (an operation waiting for a
+  // callback); the dispatcher then sends nothing.
+  bool reply_deferred = false;
 };
 
 class Program {

@@ -4,6 +4,7 @@
 
 #include <httplib.h>
 
+#include <future>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -134,6 +135,97 @@ TEST_F(DelegationTest, WantsAreAnsweredAndWriteDelegationsGranted) {
   ASSERT_EQ(p.status, NFS4_OK);
   EXPECT_EQ(p.ok.delegation.type, OPEN_DELEGATE_NONE_EXT);
   EXPECT_EQ(p.ok.delegation.why, WND4_RESOURCE);
+}
+
+// Another client's GETATTR of size and change of a file under a write delegation asks the
+// holder (CB_GETATTR, §10.4.3) and answers with what it says, a change attribute newer than
+// the server's when the holder has changed the file; the holder keeps its delegation. The
+// GETATTR waits for the answer without holding up the server, and not past the callback
+// timeout when the holder is silent.
+TEST_F(DelegationTest, GetattrOfAWriteDelegatedFileAsksTheHolder) {
+  server::Config cfg;
+  cfg.nfs.callback_timeout = 1;
+  start(cfg);
+  auto a = deleg_client(4);
+  auto w = open_new(*a, "cb-getattr", OPEN4_SHARE_ACCESS_BOTH, OPEN4_SHARE_ACCESS_WANT_WRITE_DELEG);
+  ASSERT_EQ(w.status, NFS4_OK);
+  ASSERT_EQ(w.ok.delegation.type, OPEN_DELEGATE_WRITE);
+  auto w2 = open_new(*a, "cb-silent", OPEN4_SHARE_ACCESS_BOTH, OPEN4_SHARE_ACCESS_WANT_WRITE_DELEG);
+  ASSERT_EQ(w2.ok.delegation.type, OPEN_DELEGATE_WRITE);
+  const uint64_t change0 = a->getattr_u64(w.fh, FATTR4_CHANGE);
+  const uint64_t size0 = a->getattr_u64(w.fh, FATTR4_SIZE);
+  a->rpc().set_call_handler(nullptr);  // a answers by hand below
+  auto b = client(0, 0);
+  struct Seen {
+    nfsstat4 status = NFS4ERR_SERVERFAULT;
+    uint64_t change = 0;
+    uint64_t size = 0;
+  };
+  // b's GETATTR (PUTFH, GETATTR: the last op) runs while a answers its callback.
+  auto b_getattr = [&](const Fh& fh) {
+    return std::async(std::launch::async, [&b, fh] {
+      Seen s;
+      Fattr f;
+      s.status = b->getattr(fh, Bitmap{FATTR4_CHANGE, FATTR4_SIZE}, f);
+      xdr::Decoder d(f.vals.span());
+      d.u64(s.change);
+      d.u64(s.size);
+      return s;
+    });
+  };
+  auto answer_getattr = [&](uint64_t change, uint64_t size) {
+    auto cb = next_cb_compound(*a);
+    ASSERT_TRUE(cb);
+    ASSERT_EQ(cb->ops.size(), 1u);
+    ASSERT_EQ(cb->ops[0].op, OP_CB_GETATTR) << "not a recall: the holder keeps its delegation";
+    EXPECT_TRUE(cb->ops[0].getattr.attr_request.test(FATTR4_CHANGE));
+    EXPECT_TRUE(cb->ops[0].getattr.attr_request.test(FATTR4_SIZE));
+    EXPECT_EQ(cb->ops[0].getattr.fh.len, w.fh.len);
+    Fattr attrs = AttrBuilder().u64(FATTR4_CHANGE, change).u64(FATTR4_SIZE, size).build();
+    a->rpc().send_reply(cb->xid, callback_reply(*cb, NFS4_OK, NFS4_OK, &attrs).span());
+  };
+
+  // The holder has written 5000 bytes it has not sent yet: b sees its size and a new change.
+  auto modified = b_getattr(w.fh);
+  answer_getattr(change0 + 7, 5000);
+  Seen m = modified.get();
+  ASSERT_EQ(m.status, NFS4_OK);
+  EXPECT_EQ(m.size, 5000u);
+  EXPECT_GT(m.change, change0);
+  // The holder has changed nothing: b sees the server's own attributes.
+  auto same = b_getattr(w.fh);
+  answer_getattr(change0, size0);
+  Seen u = same.get();
+  ASSERT_EQ(u.status, NFS4_OK);
+  EXPECT_EQ(u.size, size0);
+  EXPECT_EQ(u.change, change0);
+  // The holder still has its delegation: it writes under it.
+  std::vector<uint8_t> data(10, 'h');
+  WriteArgs wa;
+  wa.stateid = w.ok.delegation.stateid;
+  wa.stable = FILE_SYNC4;
+  wa.data.bytes = data;
+  answer_callbacks(*a);
+  EXPECT_EQ(a->call(a->builder().op(OP_PUTFH, PutFhArgs{w.fh}).op(OP_WRITE, wa)).status, NFS4_OK);
+  // Where GETATTR is not last, nothing may wait: the delegation is recalled and b retries.
+  a->rpc().set_call_handler(nullptr);
+  auto r = b->call(b->builder()
+                       .op(OP_PUTFH, PutFhArgs{w.fh})
+                       .op(OP_GETATTR, GetattrArgs{Bitmap{FATTR4_SIZE}})
+                       .op(OP_GETFH));
+  EXPECT_EQ(r.status, NFS4ERR_DELAY);
+  auto recall = next_cb_compound(*a);
+  ASSERT_TRUE(recall);
+  EXPECT_EQ(recall->ops.at(0).op, OP_CB_RECALL);
+  a->rpc().send_reply(recall->xid, callback_reply(*recall).span());
+  // A holder that does not answer: after the callback timeout, the server's attributes.
+  const uint64_t silent_size = a->getattr_u64(w2.fh, FATTR4_SIZE);
+  a->rpc().set_call_handler(nullptr);
+  const auto t0 = std::chrono::steady_clock::now();
+  Seen s = b_getattr(w2.fh).get();
+  EXPECT_EQ(s.status, NFS4_OK);
+  EXPECT_EQ(s.size, silent_size);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
 }
 
 TEST_F(DelegationTest, OtherClientsIoAttributeAndNameChangesRecall) {

@@ -6,13 +6,67 @@
 #include "nfs4/ops/handlers.h"
 
 namespace dfs::nfs4::ops {
+namespace {
+
+// The file's attributes as the holder of its write delegation sees them (§10.4.3): its size,
+// and a change attribute newer than ours if it has changed the file since it was granted
+// (its change or size differ from ours). Without an answer, ours.
+vfs::Attributes with_holder_view(vfs::Attributes attrs,
+                                 const std::optional<CallbackService::HolderAttrs>& holder) {
+  if (!holder) return attrs;
+  if (holder->change != attrs.change || holder->size != attrs.size) {
+    attrs.change += 1;
+    attrs.size = holder->size;
+  }
+  return attrs;
+}
+
+// GETATTR as the last operation of its COMPOUND waits (without blocking anything) for the
+// holder's CB_GETATTR answer, then encodes the result.
+void defer_for_holder(Compound& c, const Bitmap& request, const state::Recall& holder) {
+  c.deferred = [svc = &c.svc, current = c.current, settings = c.settings,
+                mounted_on = c.svc.ns.mounted_on(c.current.node), request,
+                holder](Compound::FinishDeferred finish) {
+    svc->callbacks.getattr(
+        holder, [current, settings, mounted_on, request,
+                 finish = std::move(finish)](std::optional<CallbackService::HolderAttrs> seen) {
+          GetattrResult r;
+          auto attrs = current.node.fs->getattr(current.node.inode);
+          if (!attrs.ok()) {
+            r.status = to_nfs(attrs.status());
+          } else {
+            const vfs::Attributes view = with_holder_view(*attrs, seen);
+            AttrSource src;
+            src.attrs = &view;
+            src.fh = &current.fh;
+            src.fs = current.node.fs.get();
+            src.mounted_on_fileid = mounted_on;
+            src.settings = settings.get();
+            encode_attrs(request, src, r.ok.attrs);
+          }
+          xdr::ByteBuffer out;
+          xdr::Encoder e(out);
+          xdr::io(e, r);
+          finish(std::move(out), r.status);
+        });
+  };
+}
+
+}  // namespace
 
 nfsstat4 getattr(Compound& c, GetattrArgs& a, GetattrResult& r) {
   if (!(a.request & write_only_attrs()).empty()) return NFS4ERR_INVAL;
   // Size and change of a file another client holds a write delegation on are the holder's
-  // to know (§10.4.3): the delegation is recalled, so that the holder writes back and the
-  // answer is right. (CB_GETATTR would let the holder keep it: not done yet.)
+  // to know (§10.4.3). As the last operation of its COMPOUND, GETATTR asks the holder
+  // (CB_GETATTR) and answers when it has; elsewhere in a COMPOUND the delegation is recalled
+  // and the caller told to retry (the holder writes back, and the answer is then right).
   if (a.request.test(FATTR4_SIZE) || a.request.test(FATTR4_CHANGE)) {
+    if (c.may_defer()) {
+      if (auto holder = c.svc.state.write_delegation_holder(c.client(), c.current.key())) {
+        defer_for_holder(c, a.request, *holder);
+        return NFS4_OK;
+      }
+    }
     std::vector<state::Recall> recalls;
     nfsstat4 st = c.svc.state.delegation_conflict(
         c.client(), c.current.key(), state::DelegAccess::kRead, state::RecallReason::kIo, recalls);

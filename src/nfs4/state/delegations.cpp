@@ -107,6 +107,20 @@ nfsstat4 StateManager::delegation_conflict(const ClientRecord* client, const Fil
   return delegation_conflict_locked(client, file, what, why, recalls);
 }
 
+std::optional<Recall> StateManager::write_delegation_holder(const ClientRecord* asking,
+                                                            const FileKey& file) {
+  FileShard& sh = shard(file);
+  if (sh.write_delegs.load(std::memory_order_relaxed) == 0) return std::nullopt;
+  std::unique_lock lock(sh.mu);
+  auto fit = sh.files.find(file);
+  if (fit == sh.files.end()) return std::nullopt;
+  for (const DelegState* d : fit->second.delegs) {
+    if (d->client != asking && d->type == DelegType::kWrite && !d->recalled)
+      return Recall{d->client->id, d->session, d->stateid(), d->fh};
+  }
+  return std::nullopt;
+}
+
 std::optional<why_no_delegation4> StateManager::delegation_refusal_locked(
     const ClientRecord& client, const FileKey& file, DelegType type) const {
   auto settings = settings_.get();

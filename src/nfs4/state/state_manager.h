@@ -222,6 +222,9 @@ class StateManager {
   // The same, taking the file's lock.
   nfsstat4 delegation_conflict(const ClientRecord* client, const FileKey& file, DelegAccess what,
                                RecallReason why, std::vector<Recall>& recalls);
+  // A write delegation another client holds on `file` and has not been asked to return:
+  // whom a GETATTR of size or change asks with CB_GETATTR (§10.4.3).
+  std::optional<Recall> write_delegation_holder(const ClientRecord* asking, const FileKey& file);
   // Why `client` cannot be given a delegation of `type` on `file` now; nullopt if it can.
   // (lock_file(file) held.)
   std::optional<why_no_delegation4> delegation_refusal_locked(const ClientRecord& client,

@@ -48,7 +48,8 @@ std::optional<CbCall> decode_callback(const rpc::IncomingCall& call) {
   return out;
 }
 
-xdr::ByteBuffer callback_reply(const CbCall& call, nfsstat4 seq_status, nfsstat4 op_status) {
+xdr::ByteBuffer callback_reply(const CbCall& call, nfsstat4 seq_status, nfsstat4 op_status,
+                               const Fattr* getattr) {
   xdr::ByteBuffer b;
   if (call.procedure == kCbProcNull) return b;
   xdr::Encoder e(b);
@@ -71,7 +72,7 @@ xdr::ByteBuffer callback_reply(const CbCall& call, nfsstat4 seq_status, nfsstat4
     e.u32(op_status);
     if (op.op == OP_CB_GETATTR && op_status == NFS4_OK) {
       Fattr empty;
-      xdr::io(e, empty);
+      xdr::io(e, getattr ? *getattr : empty);
     }
   }
   return b;

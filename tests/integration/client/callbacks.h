@@ -34,9 +34,10 @@ struct CbCall {
 std::optional<CbCall> decode_callback(const rpc::IncomingCall& call);
 
 // The results of a CB_COMPOUND: CB_SEQUENCE's (OK and the echo of its arguments, or
-// `seq_status`), then every operation with `op_status` (none after a failed CB_SEQUENCE).
+// `seq_status`), then every operation with `op_status` (none after a failed CB_SEQUENCE);
+// CB_GETATTR answers `getattr` (no attributes without it).
 xdr::ByteBuffer callback_reply(const CbCall& call, nfsstat4 seq_status = NFS4_OK,
-                               nfsstat4 op_status = NFS4_OK);
+                               nfsstat4 op_status = NFS4_OK, const Fattr* getattr = nullptr);
 
 // Reads the next callback on `c`'s connection within its timeout.
 std::optional<CbCall> next_callback(NfsClient& c);
