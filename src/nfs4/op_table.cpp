@@ -94,7 +94,8 @@ std::array<OpDescriptor, kLastOp42 + 1> build_table() {
   def(OP_SET_SSV, "SET_SSV", op_notsupp, 0, 8);
   def(OP_TEST_STATEID, "TEST_STATEID", typed<TestStateidArgs, TestStateidResult, test_stateid>(), 0,
       12);
-  def(OP_WANT_DELEGATION, "WANT_DELEGATION", op_notsupp, kNeedsFh, 8);
+  def(OP_WANT_DELEGATION, "WANT_DELEGATION",
+      typed<WantDelegationArgs, WantDelegationResult, want_delegation>(), kNeedsFh | kModifies, 64);
   def(OP_DESTROY_CLIENTID, "DESTROY_CLIENTID",
       typed<ClientIdArgs, StatusResult, destroy_clientid>(), kSoleFirst | kModifies, 8);
   def(OP_RECLAIM_COMPLETE, "RECLAIM_COMPLETE",

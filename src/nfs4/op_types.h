@@ -460,6 +460,28 @@ struct OpenDelegation {
   }
 };
 
+// WANT_DELEGATION (§18.49): the want bits and the claim (deleg_claim4).
+struct WantDelegationArgs {
+  uint32_t want = 0;
+  uint32_t claim = CLAIM_FH;
+  uint32_t previous_type = 0;  // CLAIM_PREVIOUS: the delegation type held before
+  template <class Ar, class Self>
+  static void xdr(Ar& ar, Self& s) {
+    ar(s.want, s.claim);
+    switch (s.claim) {
+      case CLAIM_FH:
+      case CLAIM_DELEG_PREV_FH:
+        break;
+      case CLAIM_PREVIOUS:
+        ar(s.previous_type);
+        break;
+      default:
+        if constexpr (Ar::kDecoding) ar.fail();
+    }
+  }
+};
+using WantDelegationResult = OkResult<OpenDelegation>;
+
 struct OpenOk {
   Stateid stateid;
   ChangeInfo cinfo;

@@ -109,6 +109,7 @@ const std::map<uint32_t, Decode>& decoders() {
       {OP_TEST_STATEID, typed<TestStateidArgs>},
       {OP_DESTROY_CLIENTID, typed<ClientIdArgs>},
       {OP_RECLAIM_COMPLETE, typed<ReclaimCompleteArgs>},
+      {OP_WANT_DELEGATION, typed<WantDelegationArgs>},
   };
   return table;
 }

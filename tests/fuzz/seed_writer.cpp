@@ -327,6 +327,14 @@ void compound_args() {
            sequenced()
                .op(OP_BACKCHANNEL_CTL, BackchannelCtlArgs{0x40000001, {sys}})
                .op(OP_RECLAIM_COMPLETE, ReclaimCompleteArgs{true}));
+  compound("want_delegation",
+           sequenced()
+               .op(OP_PUTROOTFH)
+               .op(OP_LOOKUP, ComponentArgs{"export"})
+               .op(OP_WANT_DELEGATION,
+                   WantDelegationArgs{OPEN4_SHARE_ACCESS_WANT_READ_DELEG, CLAIM_FH, 0})
+               .op(OP_WANT_DELEGATION, WantDelegationArgs{OPEN4_SHARE_ACCESS_WANT_WRITE_DELEG,
+                                                          CLAIM_PREVIOUS, OPEN_DELEGATE_WRITE}));
   compound("unsupported_ops",
            sequenced().op(OP_PUTROOTFH).op(OP_OPENATTR).op(OP_LAYOUTGET).op(OP_ILLEGAL));
   compound("minor2_ops", sequenced(0, 2).op(OP_PUTROOTFH).op(OP_SEEK).op(OP_ALLOCATE));

@@ -228,6 +228,78 @@ TEST_F(DelegationTest, GetattrOfAWriteDelegatedFileAsksTheHolder) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
 }
 
+// WANT_DELEGATION (§18.49): a delegation without an open, answered like OPEN's, with the
+// RFC's errors for a want that says nothing and for reclaims, and reasons when none is given.
+TEST_F(DelegationTest, WantDelegationGivesADelegationWithoutAnOpen) {
+  auto a = deleg_client();
+  const Fh exp = a->lookup_path("/export");
+  for (const std::string name : {"wd-read", "wd-write"}) {
+    auto o = open_new(*a, name, OPEN4_SHARE_ACCESS_BOTH, OPEN4_SHARE_ACCESS_WANT_NO_DELEG);
+    ASSERT_EQ(o.status, NFS4_OK);
+    ASSERT_EQ(do_close(*a, o.fh, o.ok.stateid).status, NFS4_OK);
+  }
+  const Fh rfh = a->lookup_path("/export/wd-read");
+  const Fh wfh = a->lookup_path("/export/wd-write");
+  auto want = [](NfsClient& c, const Fh& fh, uint32_t bits, uint32_t claim = CLAIM_FH) {
+    WantDelegationArgs w;
+    w.want = bits;
+    w.claim = claim;
+    auto r = c.call(c.builder().op(OP_PUTFH, PutFhArgs{fh}).op(OP_WANT_DELEGATION, w));
+    WantDelegationResult out;
+    out.status = r.status;
+    if (r.status == NFS4_OK) {
+      r.next_status(OP_PUTFH);
+      out = r.next<WantDelegationResult>(OP_WANT_DELEGATION);
+    }
+    return out;
+  };
+  EXPECT_EQ(want(*a, rfh, 0).status, NFS4ERR_INVAL);
+  EXPECT_EQ(want(*a, rfh, OPEN4_SHARE_ACCESS_WANT_NO_DELEG).status, NFS4ERR_INVAL);
+  EXPECT_EQ(want(*a, rfh, OPEN4_SHARE_ACCESS_WANT_READ_DELEG, CLAIM_PREVIOUS).status,
+            NFS4ERR_NO_GRACE);
+  auto cancel = want(*a, rfh, OPEN4_SHARE_ACCESS_WANT_CANCEL);
+  ASSERT_EQ(cancel.status, NFS4_OK);
+  EXPECT_EQ(cancel.ok.type, OPEN_DELEGATE_NONE_EXT);
+  EXPECT_EQ(cancel.ok.why, WND4_CANCELLED);
+  auto dir = want(*a, exp, OPEN4_SHARE_ACCESS_WANT_READ_DELEG);
+  ASSERT_EQ(dir.status, NFS4_OK);
+  EXPECT_EQ(dir.ok.type, OPEN_DELEGATE_NONE_EXT);
+  EXPECT_EQ(dir.ok.why, WND4_IS_DIR);
+
+  // Granted without an open, and recalled like any other.
+  auto rd = want(*a, rfh, OPEN4_SHARE_ACCESS_WANT_READ_DELEG | OPEN4_SHARE_ACCESS_READ);
+  ASSERT_EQ(rd.status, NFS4_OK);
+  ASSERT_EQ(rd.ok.type, OPEN_DELEGATE_READ);
+  auto wr = want(*a, wfh, OPEN4_SHARE_ACCESS_WANT_WRITE_DELEG);
+  ASSERT_EQ(wr.status, NFS4_OK);
+  ASSERT_EQ(wr.ok.type, OPEN_DELEGATE_WRITE);
+  EXPECT_EQ(daemon().nfs().state.delegations(a->clientid).size(), 2u);
+  // One delegation per client and file: asking again gets the reason.
+  auto again = want(*a, rfh, OPEN4_SHARE_ACCESS_WANT_ANY_DELEG);
+  ASSERT_EQ(again.status, NFS4_OK);
+  EXPECT_EQ(again.ok.type, OPEN_DELEGATE_NONE_EXT);
+  EXPECT_EQ(again.ok.why, WND4_CONTENTION);
+  a->rpc().set_call_handler(nullptr);
+  auto b = client(0, 0);
+  EXPECT_EQ(open_existing(*b, "wd-read", OPEN4_SHARE_ACCESS_BOTH).status, NFS4ERR_DELAY);
+  auto cb = next_cb_compound(*a);
+  ASSERT_TRUE(cb);
+  EXPECT_EQ(cb->ops.at(0).op, OP_CB_RECALL);
+  EXPECT_EQ(cb->ops.at(0).recall.stateid.other, rd.ok.stateid.other);
+  a->rpc().send_reply(cb->xid, callback_reply(*cb).span());
+  answer_callbacks(*a);
+  EXPECT_EQ(delegreturn(*a, rfh, rd.ok.stateid), NFS4_OK);
+  EXPECT_EQ(open_existing(*b, "wd-read", OPEN4_SHARE_ACCESS_BOTH).status, NFS4_OK);
+  EXPECT_EQ(delegreturn(*a, wfh, wr.ok.stateid), NFS4_OK);
+  // Without a back channel nobody can be called back: no delegation, for lack of resources.
+  auto plain = std::make_unique<NfsClient>("127.0.0.1", port());
+  plain->establish();
+  auto p = want(*plain, wfh, OPEN4_SHARE_ACCESS_WANT_WRITE_DELEG);
+  ASSERT_EQ(p.status, NFS4_OK);
+  EXPECT_EQ(p.ok.type, OPEN_DELEGATE_NONE_EXT);
+  EXPECT_EQ(p.ok.why, WND4_RESOURCE);
+}
+
 TEST_F(DelegationTest, OtherClientsIoAttributeAndNameChangesRecall) {
   auto a = deleg_client();
   auto b = client(0, 0);

@@ -57,6 +57,13 @@ nfsstat4 commit(Compound&, CommitArgs&, CommitResult&);
 
 // open.cpp
 nfsstat4 open(Compound&, OpenArgs&, OpenResult&);
+nfsstat4 want_delegation(Compound&, WantDelegationArgs&, WantDelegationResult&);
+// Grants `client` a delegation of `type` on the current file (lock_file(key) held) when its
+// session can be called back and nobody's state conflicts (§10.4): fills `out` and returns
+// nullopt, or returns why not.
+std::optional<why_no_delegation4> offer_delegation(Compound& c, state::ClientRecord& client,
+                                                   const state::FileKey& key, state::DelegType type,
+                                                   OpenDelegation& out);
 nfsstat4 open_downgrade(Compound&, OpenDowngradeArgs&, StateidResult&);
 nfsstat4 close(Compound&, StateidSeqArgs&, StateidResult&);
 

@@ -54,6 +54,36 @@ uint32_t access_bits_needed(uint32_t share_access) {
 
 }  // namespace
 
+std::optional<why_no_delegation4> offer_delegation(Compound& c, state::ClientRecord& client,
+                                                   const state::FileKey& key, state::DelegType type,
+                                                   OpenDelegation& out) {
+  bool callback_ok = false;
+  {
+    std::lock_guard slock(c.session->mu);
+    callback_ok =
+        c.session->has_back_channel_locked() && !c.session->cb_path_down && !c.session->cb_fault;
+  }
+  auto refusal = callback_ok ? c.svc.state.delegation_refusal_locked(client, key, type)
+                             : std::optional<why_no_delegation4>(WND4_RESOURCE);
+  if (refusal) return refusal;
+  const auto fh = c.current.fh.bytes();
+  Stateid dsid = c.svc.state.grant_delegation_locked(client, c.session->id, key, type,
+                                                     std::vector<uint8_t>(fh.begin(), fh.end()));
+  out = OpenDelegation{};
+  out.type = type == state::DelegType::kWrite ? OPEN_DELEGATE_WRITE : OPEN_DELEGATE_READ;
+  out.stateid = dsid;
+  out.recall = false;
+  // A write delegation lets the client grow the file as it likes (§10.4.1).
+  out.space_limit.limitby = 1;
+  out.space_limit.filesize = UINT64_MAX;
+  // nfsace4 permissions: none granted here beyond the open (the client asks ACCESS).
+  out.permissions.type = 0;
+  out.permissions.flag = 0;
+  out.permissions.access_mask = 0;
+  out.permissions.who = "";
+  return std::nullopt;
+}
+
 nfsstat4 open(Compound& c, OpenArgs& a, OpenResult& r) {
   const uint32_t access = a.share_access & OPEN4_SHARE_ACCESS_BOTH;
   const uint32_t flags = a.share_access & ~OPEN4_SHARE_ACCESS_BOTH;
@@ -208,33 +238,7 @@ nfsstat4 open(Compound& c, OpenArgs& a, OpenResult& r) {
   why_no_delegation4 why = WND4_NOT_WANTED;
   const auto type = by_delegation ? std::nullopt : wanted_delegation(a.share_access);
   if (type) {
-    bool callback_ok = false;
-    {
-      std::lock_guard slock(c.session->mu);
-      callback_ok =
-          c.session->has_back_channel_locked() && !c.session->cb_path_down && !c.session->cb_fault;
-    }
-    auto refusal = callback_ok ? c.svc.state.delegation_refusal_locked(client, key, *type)
-                               : std::optional<why_no_delegation4>(WND4_RESOURCE);
-    if (!refusal) {
-      const auto fh = c.current.fh.bytes();
-      Stateid dsid = c.svc.state.grant_delegation_locked(
-          client, c.session->id, key, *type, std::vector<uint8_t>(fh.begin(), fh.end()));
-      r.ok.delegation.type =
-          *type == state::DelegType::kWrite ? OPEN_DELEGATE_WRITE : OPEN_DELEGATE_READ;
-      r.ok.delegation.stateid = dsid;
-      r.ok.delegation.recall = false;
-      // A write delegation lets the client grow the file as it likes (§10.4.1).
-      r.ok.delegation.space_limit.limitby = 1;
-      r.ok.delegation.space_limit.filesize = UINT64_MAX;
-      // nfsace4 permissions: none granted here beyond the open (the client asks ACCESS).
-      r.ok.delegation.permissions.type = 0;
-      r.ok.delegation.permissions.flag = 0;
-      r.ok.delegation.permissions.access_mask = 0;
-      r.ok.delegation.permissions.who = "";
-    } else {
-      why = *refusal;
-    }
+    if (auto refusal = offer_delegation(c, client, key, *type, r.ok.delegation)) why = *refusal;
   }
   if (r.ok.delegation.type == OPEN_DELEGATE_NONE) {
     r.ok.delegation = no_delegation(a.share_access, why);
