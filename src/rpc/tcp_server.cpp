@@ -220,14 +220,20 @@ void TcpServer::accept_loop() {
 TcpServer::Accepted TcpServer::accept_one(int listen_fd) {
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
-  int fd =
-      ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  int fd = -1;
+  if (uint64_t n = failing_accepts_.load();
+      n > 0 && failing_accepts_.compare_exchange_strong(n, n - 1)) {
+    errno = failing_errno_.load();
+  } else {
+    fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  }
   if (fd < 0) {
     if (errno == EINTR || errno == ECONNABORTED) return Accepted::kOne;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return Accepted::kNone;
     // A peer can make any of these happen again at once: the log is rate-limited and the
     // acceptor never spins on an error.
     const int err = errno;
+    accept_failures_++;
     static std::atomic<int64_t> last_log{0};
     const int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
     if (now - last_log.load() > std::chrono::nanoseconds(std::chrono::seconds(10)).count()) {

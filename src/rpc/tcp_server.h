@@ -95,6 +95,15 @@ class TcpServer {
   void set_observer(TransportObserver* o) { observer_ = o; }
 
   size_t connection_count() const { return registry_.size(); }
+  // accept() calls that failed (out of descriptors, or memory, ...), for tests and metrics.
+  uint64_t accept_failures() const { return accept_failures_.load(); }
+  // Tests: the next `count` accepts fail with `err` as they would in a process out of
+  // descriptors, and the connections stay waiting (a real EMFILE cannot be produced in a
+  // sanitizer build: UBSan's first check of a virtual call needs a pipe of its own).
+  void fail_accepts_for_test(int err, uint64_t count) {
+    failing_errno_.store(err);
+    failing_accepts_.store(count);
+  }
   // A snapshot of the open connections.
   std::vector<std::shared_ptr<Connection>> connections() const { return registry_.all(); }
   std::shared_ptr<Connection> find(uint64_t id) const { return registry_.find(id); }
@@ -119,6 +128,9 @@ class TcpServer {
   uint64_t receive_budget_ = 0;                  // the configured total
   std::atomic<int64_t> receive_budget_left_{0};  // what the reactors may still charge
   TransportObserver* observer_ = nullptr;
+  std::atomic<uint64_t> accept_failures_{0};
+  std::atomic<uint64_t> failing_accepts_{0};
+  std::atomic<int> failing_errno_{0};
   ConnectionRegistry registry_;
   std::vector<int> listen_fds_;
   std::vector<std::string> bound_addresses_;
