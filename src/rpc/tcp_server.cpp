@@ -141,24 +141,30 @@ size_t TcpServer::max_connections() const {
 
 void TcpServer::start() {
   if (options_.addresses.empty()) throw std::runtime_error("no listen address");
+  // With port 0 the first address picks a free port and the others must take the same one,
+  // which another process may hold on one of them: then all are tried again on a new port.
+  const int attempts = options_.port == 0 && options_.addresses.size() > 1 ? 16 : 1;
   uint16_t port = options_.port;
-  try {
-    for (const auto& address : options_.addresses) {
-      int fd = listen_on(address, port);
-      listen_fds_.push_back(fd);
-      sockaddr_storage bound{};
-      socklen_t len = sizeof bound;
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
-      // With port 0 the first address picks one and the others use the same.
-      port = port_of(bound);
-      bound_addresses_.push_back(format_address(bound));
+  for (int attempt = 1;; ++attempt) {
+    port = options_.port;
+    try {
+      for (const auto& address : options_.addresses) {
+        int fd = listen_on(address, port);
+        listen_fds_.push_back(fd);
+        sockaddr_storage bound{};
+        socklen_t len = sizeof bound;
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
+        port = port_of(bound);
+        bound_addresses_.push_back(format_address(bound));
+      }
+      break;
+    } catch (...) {
+      for (int fd : listen_fds_)
+        ::close(fd);
+      listen_fds_.clear();
+      bound_addresses_.clear();
+      if (attempt >= attempts) throw;
     }
-  } catch (...) {
-    for (int fd : listen_fds_)
-      ::close(fd);
-    listen_fds_.clear();
-    bound_addresses_.clear();
-    throw;
   }
   bound_port_ = port;
   stop_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
