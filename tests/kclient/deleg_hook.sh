@@ -28,6 +28,17 @@ print("%s %d %s" % (sys.argv[2], len(d), ",".join(x["type"] for x in d)) if d el
 done
 [ -n "$held" ] || { echo "hook: FAIL: REST never showed a delegation held by the kernel client"; exit 1; }
 echo "hook: kernel client $held (client, delegations held, types)"
+start=$(date +%s)
 "$NFS_WRITE" "$DFS_PORT" /export/deleg-test/f new || { echo "hook: FAIL: host write failed"; exit 1; }
-echo "hook: recalls so far: $(curl -sf "$DFS_METRICS" | grep '^dittofs_nfs_delegations_recalled_total' | tr '\n' ' ')"
+waited=$(($(date +%s) - start))
+metrics=$(curl -sf "$DFS_METRICS")
+sum() { echo "$metrics" | awk -v m="$1" 'index($0, m) == 1 { s += $NF } END { print s + 0 }'; }
+recalled=$(sum dittofs_nfs_delegations_recalled_total)
+revoked=$(sum dittofs_nfs_delegations_revoked_total)
+echo "hook: the write waited ${waited} s; delegations recalled ${recalled}, revoked ${revoked}"
+# The kernel client must have given the delegation back when called: recalled, never revoked
+# (a revocation comes only after a whole lease, 90 s, without an answer).
+awk -v r="$recalled" 'BEGIN { exit !(r >= 1) }' || { echo "hook: FAIL: no recall"; exit 1; }
+[ "$revoked" = 0 ] || { echo "hook: FAIL: the delegation was revoked, not returned"; exit 1; }
+[ "$waited" -lt 60 ] || { echo "hook: FAIL: the write waited ${waited} s for the recall"; exit 1; }
 exit 0
