@@ -20,8 +20,8 @@
 #include <thread>
 #include <vector>
 
+#include "api_fixture.h"
 #include "raw_http.h"
-#include "server_fixture.h"
 
 namespace dfs::testing {
 namespace {
@@ -37,32 +37,8 @@ std::string request(const std::string& method, const std::string& path, const st
          std::to_string(body.size()) + "\r\n" + extra_headers + "\r\n" + body;
 }
 
-class ApiHardeningTest : public ServerTest {
+class ApiHardeningTest : public ApiServerTest {
  protected:
-  void SetUp() override {
-    ServerTest::SetUp();
-    admin_pw_ = daemon().generated_admin_password();
-    admin_token_ = login("admin", admin_pw_);
-    ASSERT_FALSE(admin_token_.empty());
-  }
-  httplib::Client http() {
-    httplib::Client c("127.0.0.1", daemon().api_port());
-    c.set_connection_timeout(5);
-    c.set_read_timeout(10);
-    return c;
-  }
-  httplib::Headers auth(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
-  // The whole login reply (tokens), or null on failure.
-  json login_pair(const std::string& user, const std::string& pw) {
-    auto r = http().Post("/api/v1/auth/login", json{{"username", user}, {"password", pw}}.dump(),
-                         "application/json");
-    if (!r || r->status != 200) return nullptr;
-    return json::parse(r->body);
-  }
-  std::string login(const std::string& user, const std::string& pw) {
-    auto j = login_pair(user, pw);
-    return j.is_null() ? "" : j["access_token"].get<std::string>();
-  }
   // A login from another loopback address; the HTTP status (0: no reply).
   int login_from(const std::string& from, const std::string& user, const std::string& pw) {
     RawHttp c(daemon().api_port(), from);
@@ -80,21 +56,6 @@ class ApiHardeningTest : public ServerTest {
                          "application/json");
     return r ? r->status : 0;
   }
-  httplib::Result get(const std::string& path, const std::string& token) {
-    return http().Get(path.c_str(), auth(token));
-  }
-  httplib::Result post(const std::string& path, const json& body, const std::string& token) {
-    return http().Post(path.c_str(), auth(token), body.dump(), "application/json");
-  }
-  httplib::Result patch(const std::string& path, const json& body, const std::string& token) {
-    return http().Patch(path.c_str(), auth(token), body.dump(), "application/json");
-  }
-  httplib::Result put(const std::string& path, const json& body, const std::string& token) {
-    return http().Put(path.c_str(), auth(token), body.dump(), "application/json");
-  }
-  httplib::Result del(const std::string& path, const std::string& token) {
-    return http().Delete(path.c_str(), auth(token));
-  }
   void make_user(const std::string& name, const std::string& role) {
     json u = {{"username", name}, {"password", "password-" + name}, {"role", role}};
     auto r = post("/api/v1/users", u, admin_token_);
@@ -108,23 +69,9 @@ class ApiHardeningTest : public ServerTest {
   }
   // Restarts dfs with the production password cost (the fixture's start() uses "minimal").
   void restart_with_interactive_cost() {
-    daemon_->stop();
-    daemon_.reset();
-    server::Config config;
-    config.listen_addresses = listen_;
-    config.port = 0;
-    config.reactor_threads = 2;
-    config.rpcbind_register = false;
-    config.data_dir = data_dir_;
-    config.api.port = 0;
-    config.metrics.port = 0;
-    config.password_cost = "interactive";
-    daemon_ = std::make_unique<server::Daemon>(config);
-    daemon_->start();
+    password_cost_ = "interactive";
+    start({});
   }
-
-  std::string admin_pw_;
-  std::string admin_token_;
 };
 
 // ---- 1. request size and time limits ----

@@ -6,50 +6,17 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "api_fixture.h"
 #include "control/jwt.h"
 #include "nfs4/attributes.h"
-#include "server_fixture.h"
 
 namespace dfs::testing {
 namespace {
 
 using nlohmann::json;
 
-class ApiTest : public ServerTest {
+class ApiTest : public ApiServerTest {
  protected:
-  void SetUp() override {
-    ServerTest::SetUp();
-    admin_token_ = login("admin", daemon().generated_admin_password());
-    ASSERT_FALSE(admin_token_.empty());
-  }
-  httplib::Client http() {
-    httplib::Client c("127.0.0.1", daemon().api_port());
-    c.set_connection_timeout(5);
-    c.set_read_timeout(10);
-    return c;
-  }
-  httplib::Headers auth(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
-  std::string login(const std::string& user, const std::string& pw) {
-    auto r = http().Post("/api/v1/auth/login", json{{"username", user}, {"password", pw}}.dump(),
-                         "application/json");
-    if (!r || r->status != 200) return "";
-    return json::parse(r->body)["access_token"];
-  }
-  httplib::Result get(const std::string& path, const std::string& token) {
-    return http().Get(path.c_str(), auth(token));
-  }
-  httplib::Result post(const std::string& path, const json& body, const std::string& token) {
-    return http().Post(path.c_str(), auth(token), body.dump(), "application/json");
-  }
-  httplib::Result patch(const std::string& path, const json& body, const std::string& token) {
-    return http().Patch(path.c_str(), auth(token), body.dump(), "application/json");
-  }
-  httplib::Result put(const std::string& path, const json& body, const std::string& token) {
-    return http().Put(path.c_str(), auth(token), body.dump(), "application/json");
-  }
-  httplib::Result del(const std::string& path, const std::string& token) {
-    return http().Delete(path.c_str(), auth(token));
-  }
   void make_user(const std::string& name, const std::string& role,
                  std::optional<uint32_t> uid = {}) {
     json u = {{"username", name}, {"password", "password-" + name}, {"role", role}};
@@ -58,7 +25,6 @@ class ApiTest : public ServerTest {
     ASSERT_TRUE(r);
     ASSERT_EQ(r->status, 201) << r->body;
   }
-  std::string admin_token_;
 };
 
 TEST_F(ApiTest, HealthAndReadyNeedNoToken) {

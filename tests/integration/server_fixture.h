@@ -48,12 +48,13 @@ class ServerTest : public ::testing::Test {
     config.data_dir = data_dir_;
     config.api.port = 0;
     config.metrics.port = 0;
-    config.password_cost = "minimal";
+    config.password_cost = password_cost_;
     daemon_ = std::make_unique<server::Daemon>(config);
     daemon_->start();
   }
   std::string data_dir_;
   std::vector<std::string> listen_{"127.0.0.1"};  // what start() listens on
+  std::string password_cost_ = "minimal";         // fast logins unless a test needs the real cost
   uint16_t port() const { return daemon_->port(); }
   // A client with a session, uid/gid as given.
   std::unique_ptr<NfsClient> client(uint32_t uid = 0, uint32_t gid = 0) {

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "api_fixture.h"
 #include "nfs4_test_util.h"
 
 namespace dfs::testing {
@@ -15,31 +16,12 @@ namespace {
 
 using nlohmann::json;
 
-class ShareSquashApiTest : public ServerTest {
+class ShareSquashApiTest : public ApiServerTest {
  protected:
-  void SetUp() override {
-    ServerTest::SetUp();
-    admin_pw_ = daemon().generated_admin_password();
-    token_ = login("admin", admin_pw_);
-    ASSERT_FALSE(token_.empty());
-  }
-  httplib::Client http() {
-    httplib::Client c("127.0.0.1", daemon().api_port());
-    c.set_connection_timeout(5);
-    c.set_read_timeout(10);
-    return c;
-  }
-  httplib::Headers auth(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
-  std::string login(const std::string& user, const std::string& pw) {
-    auto r = http().Post("/api/v1/auth/login", json{{"username", user}, {"password", pw}}.dump(),
-                         "application/json");
-    if (!r || r->status != 200) return "";
-    return json::parse(r->body)["access_token"];
-  }
   // The status and parsed body of a request (a body that is not JSON parses as null).
   std::pair<int, json> send(const std::string& method, const std::string& path,
                             const json& body = nullptr, const std::string& token = "") {
-    const std::string& t = token.empty() ? token_ : token;
+    const std::string& t = token.empty() ? admin_token_ : token;
     auto r = [&] {
       if (method == "POST")
         return http().Post(path.c_str(), auth(t), body.dump(), "application/json");
@@ -63,8 +45,6 @@ class ShareSquashApiTest : public ServerTest {
     return c.call(c.builder().op(OP_PUTFH, PutFhArgs{fh}).op(OP_SETATTR, SetattrArgs{{}, attrs}))
         .status;
   }
-  std::string admin_pw_;
-  std::string token_;
 };
 
 using Owners = std::pair<std::string, std::string>;
@@ -215,7 +195,7 @@ TEST_F(ShareSquashApiTest, PatchChangesSquashingForTheNextOperation) {
   // Kept in the control database: after a restart the share squashes the same way (its
   // memory stores start empty, so its root belongs to the anonymous ids again).
   start(server::Config{});
-  token_ = login("admin", admin_pw_);
+  admin_token_ = login("admin", admin_pw_);
   std::tie(st, shown) = send("GET", "/api/v1/shares/w");
   EXPECT_EQ(shown["all_squash"], true);
   EXPECT_EQ(shown["anon_uid"], 777);
@@ -245,8 +225,8 @@ TEST_F(ShareSquashApiTest, DatabasesFromBeforeTheSquashColumnsAreMigrated) {
 
   start(server::Config{});
   // A new database: the admin password was generated again.
-  token_ = login("admin", daemon().generated_admin_password());
-  ASSERT_FALSE(token_.empty());
+  admin_token_ = login("admin", daemon().generated_admin_password());
+  ASSERT_FALSE(admin_token_.empty());
   auto [status, shown] = send("GET", "/api/v1/shares/old");
   ASSERT_EQ(status, 200);
   EXPECT_EQ(shown["root_squash"], true);
