@@ -300,6 +300,72 @@ TEST_F(DelegationTest, WantDelegationGivesADelegationWithoutAnOpen) {
   EXPECT_EQ(p.ok.why, WND4_RESOURCE);
 }
 
+// What an operator sees: the delegations a client holds (REST), the session's callback side
+// (REST), and the gauges and histogram in the metrics, before and after a recall and return.
+TEST_F(DelegationTest, RestAndMetricsShowTheBackchannelAndTheDelegationsHeld) {
+  auto a = deleg_client();
+  auto o = open_new(*a, "seen", OPEN4_SHARE_ACCESS_READ, OPEN4_SHARE_ACCESS_WANT_READ_DELEG);
+  ASSERT_EQ(o.status, NFS4_OK);
+  ASSERT_EQ(o.ok.delegation.type, OPEN_DELEGATE_READ);
+  httplib::Client h("127.0.0.1", daemon().api_port());
+  auto login = h.Post(
+      "/api/v1/auth/login",
+      nlohmann::json{{"username", "admin"}, {"password", daemon().generated_admin_password()}}
+          .dump(),
+      "application/json");
+  ASSERT_TRUE(login && login->status == 200);
+  const httplib::Headers auth{
+      {"Authorization",
+       "Bearer " + nlohmann::json::parse(login->body)["access_token"].get<std::string>()}};
+  char id[17];
+  std::snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(a->clientid));
+  auto get = [&](const std::string& path) {
+    auto r = h.Get(path.c_str(), auth);
+    EXPECT_TRUE(r && r->status == 200) << path;
+    return r ? nlohmann::json::parse(r->body) : nlohmann::json();
+  };
+  const std::string holder = std::string("/api/v1/clients/") + id;
+  char other[25];
+  for (size_t i = 0; i < 12; ++i)
+    std::snprintf(other + 2 * i, 3, "%02x", o.ok.delegation.stateid.other[i]);
+
+  auto held = get(holder + "/delegations");
+  ASSERT_EQ(held.size(), 1u);
+  EXPECT_EQ(held[0]["stateid"], other);
+  EXPECT_EQ(held[0]["type"], "read");
+  EXPECT_EQ(held[0]["recalled"], false);
+  EXPECT_EQ(held[0]["revoked"], false);
+  EXPECT_EQ(metric("dittofs_nfs_delegations_active{type=\"read\"}"), 1);
+
+  // Another client's write open recalls it; a answers the recall, and REST says so.
+  a->rpc().set_call_handler(nullptr);
+  auto b = client(0, 0);
+  EXPECT_EQ(open_existing(*b, "seen", OPEN4_SHARE_ACCESS_BOTH).status, NFS4ERR_DELAY);
+  auto cb = next_cb_compound(*a);
+  ASSERT_TRUE(cb);
+  a->rpc().send_reply(cb->xid, callback_reply(*cb).span());
+  answer_callbacks(*a);
+  held = get(holder + "/delegations");
+  ASSERT_EQ(held.size(), 1u);
+  EXPECT_EQ(held[0]["recalled"], true);
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto sessions = get(holder + "/sessions");
+        return sessions.size() == 1 && sessions[0]["backchannel"]["callbacks_sent"] >= 1;
+      },
+      10s, 20ms));
+  const auto bc = get(holder + "/sessions")[0]["backchannel"];
+  EXPECT_EQ(bc["program"], 0x40000000u);
+  EXPECT_EQ(bc["path_up"], true);
+  EXPECT_EQ(bc["fault"], false);
+  EXPECT_EQ(bc["last_result"], "NFS4_OK");
+  EXPECT_GE(metric("dittofs_nfs_backchannel_callback_duration_seconds_count"), 1);
+
+  EXPECT_EQ(delegreturn(*a, o.fh, o.ok.delegation.stateid), NFS4_OK);
+  EXPECT_EQ(get(holder + "/delegations").size(), 0u);
+  EXPECT_EQ(metric("dittofs_nfs_delegations_active{type=\"read\"}"), 0);
+}
+
 TEST_F(DelegationTest, OtherClientsIoAttributeAndNameChangesRecall) {
   auto a = deleg_client();
   auto b = client(0, 0);
