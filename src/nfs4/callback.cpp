@@ -23,6 +23,14 @@ xdr::ByteBuffer encode_args(const T& args) {
   return b;
 }
 
+// A filehandle kept as bytes by the state layer, as the callback arguments carry it.
+Fh fh_of(const std::vector<uint8_t>& bytes) {
+  Fh fh;
+  fh.len = static_cast<uint32_t>(std::min(bytes.size(), fh.data.size()));
+  std::memcpy(fh.data.data(), bytes.data(), fh.len);
+  return fh;
+}
+
 }  // namespace
 
 size_t CallbackService::SessionIdHash::operator()(const SessionId& id) const {
@@ -481,8 +489,7 @@ void CallbackService::recall(const state::Recall& r) {
   CbRecallArgs args;
   args.stateid = r.stateid;
   args.truncate = false;
-  args.fh.len = static_cast<uint32_t>(std::min(r.fh.size(), args.fh.data.size()));
-  std::memcpy(args.fh.data.data(), r.fh.data(), args.fh.len);
+  args.fh = fh_of(r.fh);
   std::vector<Op> ops;
   ops.push_back({OP_CB_RECALL, encode_args(args)});
   // A recall that does not get through is sent again later (recalls_to_resend): the holder
@@ -504,8 +511,7 @@ void CallbackService::getattr(const state::Recall& holder,
     return;
   }
   CbGetattrArgs args;
-  args.fh.len = static_cast<uint32_t>(std::min(holder.fh.size(), args.fh.data.size()));
-  std::memcpy(args.fh.data.data(), holder.fh.data(), args.fh.len);
+  args.fh = fh_of(holder.fh);
   args.attr_request = Bitmap{FATTR4_CHANGE, FATTR4_SIZE};
   std::vector<Op> ops;
   ops.push_back({OP_CB_GETATTR, encode_args(args)});
@@ -545,8 +551,7 @@ void CallbackService::notify_lock(const state::LockNotice& n) {
   auto sid = state_.callback_session(n.clientid, SessionId{});
   if (!sid) return;
   CbNotifyLockArgs args;
-  args.fh.len = static_cast<uint32_t>(std::min(n.fh.size(), args.fh.data.size()));
-  std::memcpy(args.fh.data.data(), n.fh.data(), args.fh.len);
+  args.fh = fh_of(n.fh);
   args.lock_owner.clientid = n.clientid;
   args.lock_owner.owner.assign(n.owner.begin(), n.owner.end());
   std::vector<Op> ops;
