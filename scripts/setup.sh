@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential cmake ninja-build g++ pkg-config git
   libgtest-dev libgmock-dev libbenchmark-dev
   libspdlog-dev libfmt-dev libyaml-cpp-dev libcli11-dev
-  nlohmann-json3-dev libcpp-httplib-dev libsodium-dev libsqlite3-dev
+  nlohmann-json3-dev libcpp-httplib-dev libsodium-dev libsqlite3-dev librocksdb-dev
   clang-format
   # tests: RPC tools, the kernel-client VM (../shared/kclient), Python for helpers
   rpcbind qemu-system-x86 socat cpio busybox-static python3 util-linux procps curl

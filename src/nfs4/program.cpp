@@ -6,6 +6,7 @@
 #include "nfs4/op_table.h"
 #include "nfs4/placement.h"
 #include "nfs4/request_digest.h"
+#include "vfs/pending_sync.h"
 
 namespace dfs::nfs4 {
 namespace {
@@ -115,6 +116,51 @@ void defer_reply(rpc::CallContext& ctx, Compound& c, xdr::Encoder& e, xdr::Encod
   });
 }
 
+// The operation that first asked for a disk sync, and where its result starts in the reply
+// (a logical offset: spliced data counted).
+struct SyncPoint {
+  size_t at = 0;
+  uint32_t op = 0;
+  uint32_t results = 0;  // the results up to and including it
+};
+
+// A COMPOUND answered in full whose changes must be on disk before the reply leaves
+// (vfs/pending_sync.h): its reply, what finishing it needs, and the syncs.
+struct SyncedReply {
+  Nfs4Service* svc = nullptr;
+  std::shared_ptr<rpc::Connection> conn;
+  std::shared_ptr<state::Session> session;
+  uint32_t slotid = 0;
+  bool cachethis = false;
+  xdr::ByteBuffer reply;  // record mark, RPC header, the whole COMPOUND reply
+  ReplyLayout at;
+  SyncPoint first_sync;
+  vfs::PendingSync pending;
+};
+
+// Runs on the sync pool. A sync that fails turns the reply into one that stops at the
+// operation that asked for it, with NFS4ERR_IO (or NOSPC): the client must not be told that
+// data is stable when it is not.
+void finish_synced(SyncedReply& r) {
+  vfs::Status s = r.pending.run();
+  xdr::ByteBuffer buf = std::move(r.reply);
+  xdr::Encoder e(buf);
+  if (s != vfs::Status::kOk) {
+    const nfsstat4 st = s == vfs::Status::kNoSpc ? NFS4ERR_NOSPC : NFS4ERR_IO;
+    spdlog::error("connection {}: sync before the reply failed; op {} answered {}", r.conn->id(),
+                  r.first_sync.op, static_cast<uint32_t>(st));
+    buf.resize(r.first_sync.at);
+    e.u32(r.first_sync.op);
+    e.u32(st);
+    e.patch_u32(r.at.status_pos, st);
+    e.patch_u32(r.at.count_pos, r.first_sync.results);
+  }
+  xdr::ByteBuffer cached;
+  if (r.cachethis) e.flatten_into(cached, r.at.start);
+  r.svc->state.finish_request(*r.session, r.slotid, r.cachethis, cached.span());
+  r.conn->send(rpc::OutboundMessage::from_encoder(e, std::move(buf)));
+}
+
 }  // namespace
 
 std::shared_ptr<xdr::OutOfLineBytes> Nfs4Program::place(uint32_t, uint32_t procedure,
@@ -156,6 +202,11 @@ rpc::AcceptStat Nfs4Program::call(rpc::CallContext& ctx, xdr::Decoder& d, xdr::E
   nfsstat4 status = NFS4_OK;
   uint32_t results = 0;
   bool sequenced = false;
+  // File systems report here what must reach the disk before this reply (rather than wait
+  // for the disk on this reactor).
+  vfs::PendingSync pending;
+  vfs::PendingSync::Scope pending_scope(pending);
+  std::optional<SyncPoint> first_sync;
   if (minor < c.settings->min_minor_version || minor > c.settings->max_minor_version) {
     status = NFS4ERR_MINOR_VERS_MISMATCH;  // §16.2.3: no operation is executed
     count = 0;
@@ -173,6 +224,7 @@ rpc::AcceptStat Nfs4Program::call(rpc::CallContext& ctx, xdr::Decoder& d, xdr::E
     }
     const OpDescriptor* desc = find_op(op, minor);
     const auto op_mark = e.mark();
+    const size_t op_at = e.size();
     e.u32(desc ? op : OP_ILLEGAL);
     ++results;
     nfsstat4 st = NFS4_OK;
@@ -235,8 +287,15 @@ rpc::AcceptStat Nfs4Program::call(rpc::CallContext& ctx, xdr::Decoder& d, xdr::E
       st = NFS4ERR_REP_TOO_BIG_TO_CACHE;
     } else {
       auto t0 = SteadyClock::now();
+      const size_t syncs_before = pending.size();
       st = desc->run(c, d, e);
+      if (!first_sync && pending.size() > syncs_before) first_sync = SyncPoint{op_at, op, results};
       if (c.deferred) {
+        // A deferring operation is last; what came before it and must reach the disk does so
+        // here (rare: a stable WRITE and a GETATTR that waits for a delegation holder).
+        if (!pending.empty() && pending.run() != vfs::Status::kOk) {
+          spdlog::error("connection {}: sync before a deferred reply failed", (*ctx.conn)->id());
+        }
         defer_reply(ctx, c, e, op_mark, op, {start.size, status_pos, count_pos, results}, observer,
                     t0);
         return rpc::AcceptStat::kSuccess;
@@ -269,6 +328,28 @@ rpc::AcceptStat Nfs4Program::call(rpc::CallContext& ctx, xdr::Decoder& d, xdr::E
   e.patch_u32(status_pos, status);
   e.patch_u32(count_pos, results);
   if (observer) observer->compound_done(status);
+  if (!pending.empty() && sequenced) {
+    // The reply is ready but may not leave before the disk has the changes: the sync pool
+    // syncs (many such replies share one metadata sync), then finishes the slot and sends.
+    // The slot stays busy meanwhile, so a retry of this request waits (§2.10.6.2).
+    auto r = std::make_shared<SyncedReply>();
+    r->svc = &svc_;
+    r->conn = *ctx.conn;
+    r->session = c.session;
+    r->slotid = c.slotid;
+    r->cachethis = c.cachethis;
+    e.flatten_into(r->reply, 0);
+    r->at = {start.size, status_pos, count_pos, results};
+    r->first_sync = *first_sync;
+    r->pending = std::move(pending);
+    ctx.reply_deferred = true;
+    svc_.sync_pool().post([r] { finish_synced(*r); });
+    return rpc::AcceptStat::kSuccess;
+  }
+  if (!pending.empty()) {
+    // Only a sequenced COMPOUND changes files (4.1 and 4.2); should one not, sync here.
+    if (pending.run() != vfs::Status::kOk) spdlog::error("sync of an unsequenced request failed");
+  }
   if (sequenced) {
     xdr::ByteBuffer reply;
     if (c.cachethis) e.flatten_into(reply, start.size);

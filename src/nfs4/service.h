@@ -14,6 +14,7 @@
 #include "nfs4/state/state_manager.h"
 #include "nfs4/types.h"
 #include "rpc/outbound_calls.h"
+#include "util/work_pool.h"
 #include "vfs/namespace.h"
 
 namespace dfs::nfs4 {
@@ -71,6 +72,11 @@ class Nfs4Service {
   void set_observer(OpObserver* o) { observer_ = o; }
   OpObserver* observer() const { return observer_; }
 
+  // Where a COMPOUND whose changes must reach the disk before its reply waits for the disk
+  // (program.cpp); declared last, so it drains before the rest of the service goes.
+  static constexpr size_t kSyncThreads = 32;
+  util::WorkPool& sync_pool() { return sync_pool_; }
+
  private:
   Verifier write_verifier_{};
   std::string instance_id_;
@@ -78,6 +84,7 @@ class Nfs4Service {
   std::vector<uint8_t> server_scope_;
   std::string impl_name_;
   OpObserver* observer_ = nullptr;
+  util::WorkPool sync_pool_{kSyncThreads};
 };
 
 }  // namespace dfs::nfs4

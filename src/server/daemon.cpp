@@ -17,8 +17,10 @@
 #include "server/exposure.h"
 #include "util/build_info.h"
 #include "util/cidr.h"
+#include "vfs/block/fs_store.h"
 #include "vfs/block/memory_store.h"
 #include "vfs/metadata/memory_store.h"
+#include "vfs/metadata/rocksdb_store.h"
 #include "vfs/squash.h"
 #include "vfs/store_file_system.h"
 
@@ -115,20 +117,52 @@ Daemon::~Daemon() {
   stop();
 }
 
-std::shared_ptr<vfs::FileSystem> Daemon::make_file_system(const ShareConfig& share, uint64_t fsid) {
+std::string Daemon::store_dir_for(const std::string& data_dir, const std::string& path) {
+  std::string name;
+  for (char ch : path.size() > 1 && path[0] == '/' ? path.substr(1) : path) {
+    if (ch == '%') {
+      name += "%25";
+    } else if (ch == '/') {
+      name += "%2F";
+    } else {
+      name += ch;
+    }
+  }
+  return data_dir + "/shares/" + name;
+}
+
+std::shared_ptr<vfs::FileSystem> Daemon::make_file_system(const ShareConfig& share, uint64_t fsid,
+                                                          const std::string& store_dir) {
   std::shared_ptr<vfs::MetadataStore> meta;
   std::shared_ptr<vfs::BlockStore> blocks;
-  if (share.metadata_store == "memory") {
-    meta = std::make_shared<vfs::MemoryMetadataStore>();
-  } else {
-    throw std::invalid_argument("unknown metadata store '" + share.metadata_store +
-                                "' (available: memory)");
+  try {
+    if (share.metadata_store == "memory") {
+      meta = std::make_shared<vfs::MemoryMetadataStore>();
+    } else if (share.metadata_store == "rocksdb") {
+      std::filesystem::create_directories(store_dir);
+      meta = std::make_shared<vfs::RocksDbMetadataStore>(store_dir + "/metadata");
+    } else {
+      throw std::invalid_argument("unknown metadata store '" + share.metadata_store +
+                                  "' (available: rocksdb, memory)");
+    }
+    if (share.block_store == "memory") {
+      blocks = std::make_shared<vfs::MemoryBlockStore>();
+    } else if (share.block_store == "fs") {
+      blocks = std::make_shared<vfs::FsBlockStore>(store_dir + "/blocks");
+    } else {
+      throw std::invalid_argument("unknown block store '" + share.block_store +
+                                  "' (available: fs, memory)");
+    }
+  } catch (const std::invalid_argument&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw std::invalid_argument(std::string("cannot open the share's stores: ") + e.what());
   }
-  if (share.block_store == "memory") {
-    blocks = std::make_shared<vfs::MemoryBlockStore>();
-  } else {
-    throw std::invalid_argument("unknown block store '" + share.block_store +
-                                "' (available: memory)");
+  if (meta->durable() != blocks->durable()) {
+    spdlog::warn(
+        "share {}: metadata store '{}' and block store '{}' do not both keep content "
+        "across restarts; after a restart the files will be empty",
+        share.path, share.metadata_store, share.block_store);
   }
   return std::make_shared<vfs::StoreFileSystem>(fsid, meta, blocks, share.read_only,
                                                 share.capacity_bytes);
@@ -165,8 +199,8 @@ void Daemon::start_control() {
       });
   settings_service_->load();
   shares_ = std::make_unique<control::ShareService>(
-      *db_, ns_, [](const control::ShareRecord& r, uint64_t fsid) {
-        return make_file_system(to_share_config(r), fsid);
+      *db_, ns_, [this](const control::ShareRecord& r, uint64_t fsid) {
+        return make_file_system(to_share_config(r), fsid, store_dir_for(data_dir_, r.path));
       });
 }
 
@@ -179,7 +213,8 @@ void Daemon::start() {
     std::shared_ptr<vfs::FileSystem> fs;
     try {
       opts = options_for(share);
-      fs = make_file_system(share, control::ShareService::fsid_for(index));
+      fs = make_file_system(share, control::ShareService::fsid_for(index),
+                            store_dir_for(data_dir_, share.path));
     } catch (const std::invalid_argument& e) {
       throw std::runtime_error("share " + share.path + ": " + e.what());
     }

@@ -50,8 +50,13 @@ class Daemon {
   const std::string& generated_admin_password() const { return generated_password_; }
 
   // Builds a share's file system from its store names; throws std::invalid_argument for
-  // unknown stores.
-  static std::shared_ptr<vfs::FileSystem> make_file_system(const ShareConfig& share, uint64_t fsid);
+  // unknown stores or a durable store that cannot be opened. Durable stores of a share live
+  // in `store_dir` (metadata/ and blocks/ under it).
+  static std::shared_ptr<vfs::FileSystem> make_file_system(const ShareConfig& share, uint64_t fsid,
+                                                           const std::string& store_dir);
+  // Where the durable stores of the share at `path` live under the data directory: the path
+  // with '%' and '/' escaped ("/export" -> shares/export, "/a/b" -> shares/a%2Fb).
+  static std::string store_dir_for(const std::string& data_dir, const std::string& path);
 
  private:
   void start_control();

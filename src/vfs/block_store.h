@@ -44,8 +44,15 @@ class BlockStore {
   // Drops content beyond `size` (so a later extension reads zeros).
   virtual Status truncate(InodeId id, uint64_t size) = 0;
   virtual Status remove(InodeId id) = 0;
-  // Makes written content durable (no-op for memory).
+  // Makes written content durable (no-op for memory): the bytes and what is needed to read
+  // them back (the stored length), like fdatasync(2).
   virtual Status sync(InodeId id) = 0;
+  // True when content survives a restart once sync() has returned.
+  virtual bool durable() const { return false; }
+  // How far the stored content of a file reaches (0 for a file with none): after a crash the
+  // metadata may say a file is longer than what reached the disk, and start-up recovery
+  // trusts the smaller of the two (a file never holds bytes it was not sent).
+  virtual Result<uint64_t> stored_length(InodeId id) = 0;
   // Bytes of storage the file occupies.
   virtual uint64_t space_used(InodeId id) = 0;
   virtual uint64_t total_bytes_used() = 0;

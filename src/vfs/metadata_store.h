@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -83,6 +84,16 @@ class MetadataStore {
   // Shortcut for the hot path (WRITE updating size and times): one inode put.
   virtual Status put(const InodeRecord& record) = 0;
   virtual uint64_t inode_count() = 0;
+
+  // Durability. A store that keeps its content across restarts says so; for it, every change
+  // applied (apply, put) before a call to sync() is on stable storage when sync() returns
+  // kOk. Concurrent callers may share one disk sync (group commit). kIo: the store could not
+  // make the changes durable (they stay applied in memory and are retried by the next sync).
+  virtual bool durable() const { return false; }
+  virtual Status sync() { return Status::kOk; }
+  // Every inode record, for start-up recovery (sizes checked against the block store,
+  // orphans reclaimed). The caller makes sure nothing changes the store meanwhile.
+  virtual void for_each_inode(const std::function<void(const InodeRecord&)>& fn) = 0;
 };
 
 }  // namespace dfs::vfs

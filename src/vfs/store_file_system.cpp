@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <utility>
+#include <vector>
 
+#include <spdlog/spdlog.h>
+
+#include "vfs/pending_sync.h"
 #include "vfs/permissions.h"
 
 namespace dfs::vfs {
@@ -95,6 +99,49 @@ StoreFileSystem::StoreFileSystem(uint64_t fsid, std::shared_ptr<MetadataStore> m
   uint64_t start = nanos(now());
   if (auto r = meta_->get(root_)) start = std::max(start, r->change);
   generation_ = start;
+  if (meta_->durable() && !read_only_) recover();
+}
+
+// ---- the changes, made durable before they are answered -------------------------------------
+
+template <class T>
+Result<T> StoreFileSystem::settled(Result<T> r) {
+  if (!r.ok()) return r;
+  if (Status s = settle_metadata(); s != Status::kOk) return s;
+  return r;
+}
+
+Result<Attributes> StoreFileSystem::setattr(const Identity& who, InodeId id,
+                                            const SetAttributes& set,
+                                            std::optional<Timespec> guard_ctime) {
+  return settled(setattr_unsettled(who, id, set, guard_ctime));
+}
+
+Result<CreateResult> StoreFileSystem::create_file(const Identity& who, InodeId dir,
+                                                  std::string_view name, CreateMode mode,
+                                                  const SetAttributes& attrs,
+                                                  const std::array<uint8_t, 8>& verifier) {
+  return settled(create_file_unsettled(who, dir, name, mode, attrs, verifier));
+}
+
+Result<CreateResult> StoreFileSystem::create_node(const Identity& who, InodeId dir,
+                                                  std::string_view name, const NewNode& node) {
+  return settled(create_node_unsettled(who, dir, name, node));
+}
+
+Result<DirChange> StoreFileSystem::remove(const Identity& who, InodeId dir, std::string_view name) {
+  return settled(remove_unsettled(who, dir, name));
+}
+
+Result<RenameResult> StoreFileSystem::rename(const Identity& who, InodeId from_dir,
+                                             std::string_view from_name, InodeId to_dir,
+                                             std::string_view to_name) {
+  return settled(rename_unsettled(who, from_dir, from_name, to_dir, to_name));
+}
+
+Result<DirChange> StoreFileSystem::link(const Identity& who, InodeId file, InodeId dir,
+                                        std::string_view name) {
+  return settled(link_unsettled(who, file, dir, name));
 }
 
 uint64_t StoreFileSystem::next_change(uint64_t current) {
@@ -192,9 +239,9 @@ Result<Attributes> StoreFileSystem::getattr(InodeId id) {
   return to_attrs(*r);
 }
 
-Result<Attributes> StoreFileSystem::setattr(const Identity& who, InodeId id,
-                                            const SetAttributes& set,
-                                            std::optional<Timespec> guard_ctime) {
+Result<Attributes> StoreFileSystem::setattr_unsettled(const Identity& who, InodeId id,
+                                                      const SetAttributes& set,
+                                                      std::optional<Timespec> guard_ctime) {
   using TimeHow = SetAttributes::TimeHow;
   if (read_only_ && !set.empty()) return Status::kRoFs;
   StripeGuard guard(*this, {id});
@@ -328,10 +375,9 @@ Result<FileSystem::Listing> StoreFileSystem::readdir(const Identity& who, InodeI
 
 // ---- namespace: changes -------------------------------------------------------------------
 
-Result<CreateResult> StoreFileSystem::create_file(const Identity& who, InodeId dir,
-                                                  std::string_view name, CreateMode mode,
-                                                  const SetAttributes& attrs,
-                                                  const std::array<uint8_t, 8>& verifier) {
+Result<CreateResult> StoreFileSystem::create_file_unsettled(
+    const Identity& who, InodeId dir, std::string_view name, CreateMode mode,
+    const SetAttributes& attrs, const std::array<uint8_t, 8>& verifier) {
   if (read_only_) return Status::kRoFs;
   if (Status s = check_name(name); s != Status::kOk) return s;
   if (attrs.size && *attrs.size > kMaxFileSize) return Status::kFBig;
@@ -397,8 +443,9 @@ Result<CreateResult> StoreFileSystem::create_file(const Identity& who, InodeId d
   return CreateResult{to_attrs(r), dc, true};
 }
 
-Result<CreateResult> StoreFileSystem::create_node(const Identity& who, InodeId dir,
-                                                  std::string_view name, const NewNode& node) {
+Result<CreateResult> StoreFileSystem::create_node_unsettled(const Identity& who, InodeId dir,
+                                                            std::string_view name,
+                                                            const NewNode& node) {
   if (read_only_) return Status::kRoFs;
   switch (node.type) {
     case FileType::kRegular:
@@ -454,7 +501,8 @@ Result<CreateResult> StoreFileSystem::create_node(const Identity& who, InodeId d
   return CreateResult{to_attrs(r), dc, true};
 }
 
-Result<DirChange> StoreFileSystem::remove(const Identity& who, InodeId dir, std::string_view name) {
+Result<DirChange> StoreFileSystem::remove_unsettled(const Identity& who, InodeId dir,
+                                                    std::string_view name) {
   if (read_only_) return Status::kRoFs;
   if (Status s = check_name(name); s != Status::kOk) return s;
   std::shared_lock ns(ns_mu_);
@@ -499,9 +547,9 @@ Result<DirChange> StoreFileSystem::remove(const Identity& who, InodeId dir, std:
   return dc;
 }
 
-Result<RenameResult> StoreFileSystem::rename(const Identity& who, InodeId from_dir,
-                                             std::string_view from_name, InodeId to_dir,
-                                             std::string_view to_name) {
+Result<RenameResult> StoreFileSystem::rename_unsettled(const Identity& who, InodeId from_dir,
+                                                       std::string_view from_name, InodeId to_dir,
+                                                       std::string_view to_name) {
   if (read_only_) return Status::kRoFs;
   if (Status s = check_name(from_name); s != Status::kOk) return s;
   if (Status s = check_name(to_name); s != Status::kOk) return s;
@@ -607,8 +655,8 @@ Result<RenameResult> StoreFileSystem::rename(const Identity& who, InodeId from_d
   return result;
 }
 
-Result<DirChange> StoreFileSystem::link(const Identity& who, InodeId file, InodeId dir,
-                                        std::string_view name) {
+Result<DirChange> StoreFileSystem::link_unsettled(const Identity& who, InodeId file, InodeId dir,
+                                                  std::string_view name) {
   if (read_only_) return Status::kRoFs;
   if (Status s = check_name(name); s != Status::kOk) return s;
   std::shared_lock ns(ns_mu_);
@@ -664,7 +712,7 @@ Result<ReadResult> StoreFileSystem::read(InodeId id, uint64_t offset, size_t cou
 
 template <class StoreBytes>
 Result<WriteResult> StoreFileSystem::write_with(InodeId id, uint64_t offset, size_t length,
-                                                bool sync, StoreBytes&& store) {
+                                                StoreBytes&& store) {
   if (read_only_) return Status::kRoFs;
   if (offset > kMaxFileSize || length > kMaxFileSize - offset) return Status::kFBig;
   StripeGuard guard(*this, {id});
@@ -674,9 +722,6 @@ Result<WriteResult> StoreFileSystem::write_with(InodeId id, uint64_t offset, siz
   if (cur->type != FileType::kRegular) return Status::kInval;
   if (length == 0) return WriteResult{0, to_attrs(*cur)};
   if (Status s = store(); s != Status::kOk) return s;
-  if (sync) {
-    if (Status s = blocks_->sync(id); s != Status::kOk) return s;
-  }
   InodeRecord& r = *cur;
   r.size = std::max<uint64_t>(r.size, offset + length);
   const Timespec t = now();
@@ -687,22 +732,100 @@ Result<WriteResult> StoreFileSystem::write_with(InodeId id, uint64_t offset, siz
   return WriteResult{length, to_attrs(r)};
 }
 
+// A stable WRITE syncs after the stripe is released: other writers of the file go on while
+// this one waits for the disk (or, inside a PendingSync scope, does not wait at all).
 Result<WriteResult> StoreFileSystem::write(InodeId id, uint64_t offset,
                                            std::span<const uint8_t> data, bool sync) {
-  return write_with(id, offset, data.size(), sync,
-                    [&] { return blocks_->write(id, offset, data); });
+  auto r = write_with(id, offset, data.size(), [&] { return blocks_->write(id, offset, data); });
+  if (r.ok() && sync) {
+    if (Status s = settle_data(id); s != Status::kOk) return s;
+  }
+  return r;
 }
 
 Result<WriteResult> StoreFileSystem::write_out_of_line(InodeId id, uint64_t offset,
                                                        xdr::OutOfLineBytes& data, bool sync) {
-  return write_with(id, offset, data.length, sync,
-                    [&] { return blocks_->write_out_of_line(id, offset, data); });
+  auto r = write_with(id, offset, data.length,
+                      [&] { return blocks_->write_out_of_line(id, offset, data); });
+  if (r.ok() && sync) {
+    if (Status s = settle_data(id); s != Status::kOk) return s;
+  }
+  return r;
 }
 
 Status StoreFileSystem::commit(InodeId id) {
   auto r = meta_->get(id);
   if (!r) return Status::kStale;
-  return blocks_->sync(id);
+  return settle_data(id);
+}
+
+// ---- durability ---------------------------------------------------------------------------
+
+Status StoreFileSystem::settle_metadata() {
+  if (!meta_->durable()) return Status::kOk;
+  if (PendingSync* p = PendingSync::current()) {
+    p->add_metadata(meta_);
+    return Status::kOk;
+  }
+  return meta_->sync();
+}
+
+Status StoreFileSystem::settle_data(InodeId id) {
+  // Content first: metadata made durable must not describe bytes that are not (§18.32.3:
+  // FILE_SYNC4 puts "all file data and metadata" on stable storage before the reply).
+  if (PendingSync* p = PendingSync::current()) {
+    if (blocks_->durable()) p->add_data(blocks_, id);
+    if (meta_->durable()) p->add_metadata(meta_);
+    return Status::kOk;
+  }
+  if (blocks_->durable()) {
+    if (Status s = blocks_->sync(id); s != Status::kOk) return s;
+  }
+  return meta_->durable() ? meta_->sync() : Status::kOk;
+}
+
+void StoreFileSystem::recover() {
+  // A file unlinked while open whose last close the server did not live to see (an orphan:
+  // nlink 0) goes now; a file whose recorded size runs past the content that reached the disk
+  // is cut back to it, and content past the recorded size (written, never acknowledged as
+  // stable) is dropped, so no file holds bytes it was not sent.
+  std::vector<InodeRecord> orphans;
+  std::vector<InodeRecord> resized;
+  std::vector<std::pair<InodeId, uint64_t>> trimmed;
+  meta_->for_each_inode([&](const InodeRecord& r) {
+    if (r.nlink == 0 && r.type != FileType::kDirectory) {
+      orphans.push_back(r);
+      return;
+    }
+    if (r.type != FileType::kRegular || !blocks_->durable()) return;
+    auto stored = blocks_->stored_length(r.id);
+    if (!stored.ok()) return;
+    if (*stored < r.size) {
+      InodeRecord cut = r;
+      cut.size = *stored;
+      resized.push_back(std::move(cut));
+    } else if (*stored > r.size) {
+      trimmed.emplace_back(r.id, r.size);
+    }
+  });
+  for (const auto& r : orphans) {
+    MetadataBatch batch;
+    batch.delete_inodes.push_back(r.id);
+    if (meta_->apply(batch) == Status::kOk && r.type == FileType::kRegular) blocks_->remove(r.id);
+  }
+  for (const auto& r : resized)
+    meta_->put(r);
+  for (const auto& [id, size] : trimmed)
+    blocks_->truncate(id, size);
+  if (!orphans.empty() || !resized.empty() || !trimmed.empty()) {
+    spdlog::info(
+        "file system {}: recovery removed {} orphans, cut {} sizes back to their content, "
+        "trimmed {} files to their sizes",
+        fsid_, orphans.size(), resized.size(), trimmed.size());
+  }
+  for (const auto& [id, size] : trimmed)
+    blocks_->sync(id);
+  meta_->sync();
 }
 
 FsStats StoreFileSystem::statfs() {

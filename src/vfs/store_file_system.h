@@ -115,8 +115,32 @@ class StoreFileSystem final : public FileSystem {
   // WRITE's checks and metadata update around `store`, which puts `length` bytes at `offset`
   // into the block store.
   template <class StoreBytes>
-  Result<WriteResult> write_with(InodeId id, uint64_t offset, size_t length, bool sync,
-                                 StoreBytes&& store);
+  Result<WriteResult> write_with(InodeId id, uint64_t offset, size_t length, StoreBytes&& store);
+
+  // Durability (docs/architecture.md, "Durable stores"). Every namespace or attribute change
+  // is durable when answered, a stable WRITE or COMMIT has the file's content and metadata
+  // durable: synced here, or noted for the caller's PendingSync. Nothing for memory stores.
+  Status settle_metadata();
+  Status settle_data(InodeId id);
+  template <class T>
+  Result<T> settled(Result<T> r);
+  // The changes themselves (the public calls settle them).
+  Result<Attributes> setattr_unsettled(const Identity& who, InodeId id, const SetAttributes& set,
+                                       std::optional<Timespec> guard_ctime);
+  Result<CreateResult> create_file_unsettled(const Identity& who, InodeId dir,
+                                             std::string_view name, CreateMode mode,
+                                             const SetAttributes& attrs,
+                                             const std::array<uint8_t, 8>& verifier);
+  Result<CreateResult> create_node_unsettled(const Identity& who, InodeId dir,
+                                             std::string_view name, const NewNode& node);
+  Result<DirChange> remove_unsettled(const Identity& who, InodeId dir, std::string_view name);
+  Result<RenameResult> rename_unsettled(const Identity& who, InodeId from_dir,
+                                        std::string_view from_name, InodeId to_dir,
+                                        std::string_view to_name);
+  Result<DirChange> link_unsettled(const Identity& who, InodeId file, InodeId dir,
+                                   std::string_view name);
+  // At start on a durable store: orphans reclaimed, sizes reconciled with the content.
+  void recover();
   // Truncates/extends a regular file's record and content to `size`.
   Status resize(InodeRecord& r, uint64_t size);
 

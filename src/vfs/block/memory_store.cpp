@@ -209,6 +209,7 @@ Status MemoryBlockStore::write(InodeId id, uint64_t offset, std::span<const uint
     std::lock_guard lock(f->mu);
     if (f->removed) return Status::kStale;
     write_locked(*f, offset, data);
+    f->length = std::max(f->length, offset + data.size());
   } catch (const std::bad_alloc&) {
     return Status::kNoSpc;
   }
@@ -236,6 +237,7 @@ Status MemoryBlockStore::write_out_of_line(InodeId id, uint64_t offset, xdr::Out
       }
       pos += seg.size();
     }
+    f->length = std::max(f->length, pos);
   } catch (const std::bad_alloc&) {
     return Status::kNoSpc;
   }
@@ -248,6 +250,7 @@ Status MemoryBlockStore::truncate(InodeId id, uint64_t size) {
   try {
     std::lock_guard lock(f->mu);
     if (f->removed) return Status::kOk;
+    f->length = size;
     uint64_t keep_index = size / kChunkSize;
     size_t coff = static_cast<size_t>(size % kChunkSize);
     // Whole chunks at or past the new end go; the chunk holding the new end keeps [0, coff).
@@ -301,6 +304,13 @@ Status MemoryBlockStore::remove(InodeId id) {
 
 Status MemoryBlockStore::sync(InodeId) {
   return Status::kOk;
+}
+
+Result<uint64_t> MemoryBlockStore::stored_length(InodeId id) {
+  std::shared_ptr<File> f = find(id);
+  if (!f) return uint64_t{0};
+  std::lock_guard lock(f->mu);
+  return f->removed ? uint64_t{0} : f->length;
 }
 
 uint64_t MemoryBlockStore::space_used(InodeId id) {

@@ -56,6 +56,7 @@ class MemoryBlockStore final : public BlockStore {
   Status truncate(InodeId id, uint64_t size) override;
   Status remove(InodeId id) override;
   Status sync(InodeId id) override;
+  Result<uint64_t> stored_length(InodeId id) override;
   uint64_t space_used(InodeId id) override;
   uint64_t total_bytes_used() override;
 
@@ -84,6 +85,7 @@ class MemoryBlockStore final : public BlockStore {
     std::map<uint64_t, std::shared_ptr<Chunk>> chunks;  // by chunk index
     std::atomic<uint64_t> bytes{0};                     // sum of chunk capacities
     bool removed = false;                               // under mu
+    uint64_t length = 0;  // under mu: the end of the furthest byte written or truncated to
   };
 
   std::shared_ptr<File> find(InodeId id);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <mutex>
+#include <stdexcept>
 
 namespace dfs::vfs {
 
@@ -69,6 +70,9 @@ void MemoryMetadataStore::ensure_root() {
   r.change = 1;
   r.generation = 1;
   r.parent = kRootId;
+  if (journal_ && journal_->record_put(r) != Status::kOk) {
+    throw std::runtime_error("metadata store: cannot record the root directory");
+  }
   sh.inodes.insert_or_assign(kRootId, std::move(r));
   sh.dirs.try_emplace(kRootId);
   root_created_.store(true, std::memory_order_release);
@@ -155,7 +159,41 @@ bool MemoryMetadataStore::valid_cookie(InodeId dir, uint64_t cookie) {
 }
 
 InodeId MemoryMetadataStore::allocate_id() {
-  return next_id_.fetch_add(1, std::memory_order_relaxed);
+  InodeId id = next_id_.fetch_add(1, std::memory_order_relaxed);
+  if (!journal_ || id < id_limit_.load(std::memory_order_acquire)) return id;
+  // The reservation is written before any record with the id, so the log never holds an id
+  // above its last reservation, and a restart starts above every id ever handed out.
+  std::lock_guard lock(id_mu_);
+  if (id >= id_limit_.load(std::memory_order_relaxed)) {
+    InodeId limit = id + kIdReservation;
+    if (journal_->record_id_limit(limit) != Status::kOk) {
+      throw std::runtime_error("metadata store: cannot reserve inode ids");
+    }
+    id_limit_.store(limit, std::memory_order_release);
+  }
+  return id;
+}
+
+std::vector<uint64_t> MemoryMetadataStore::assign_cookies(const MetadataBatch& batch) const {
+  const auto& adds = batch.add_entries;
+  std::vector<uint64_t> cookies(adds.size());
+  for (size_t i = 0; i < adds.size(); ++i) {
+    // An earlier add to the same directory in this batch took the cookie before this one.
+    uint64_t next = 0;
+    for (size_t j = i; j-- > 0;) {
+      if (adds[j].dir == adds[i].dir) {
+        next = cookies[j] + 1;
+        break;
+      }
+    }
+    if (next == 0) {
+      const Shard& sh = shard(adds[i].dir);
+      auto d = sh.dirs.find(adds[i].dir);
+      next = d == sh.dirs.end() ? kFirstCookie : d->second.next_cookie;
+    }
+    cookies[i] = next;
+  }
+  return cookies;
 }
 
 std::optional<FileType> MemoryMetadataStore::type_after_puts(const MetadataBatch& batch,
@@ -210,6 +248,23 @@ Status MemoryMetadataStore::apply(const MetadataBatch& batch) {
   // Validate everything first so a batch either applies whole or not at all; the steps below
   // cannot fail except by allocation failure.
   if (Status s = validate(batch); s != Status::kOk) return s;
+  const std::vector<uint64_t> cookies = assign_cookies(batch);
+  if (journal_) {
+    std::vector<std::pair<InodeId, uint64_t>> next_cookies;
+    for (size_t i = 0; i < cookies.size(); ++i) {
+      InodeId dir = batch.add_entries[i].dir;
+      auto it = std::find_if(next_cookies.begin(), next_cookies.end(),
+                             [&](const auto& p) { return p.first == dir; });
+      if (it == next_cookies.end()) {
+        next_cookies.emplace_back(dir, cookies[i] + 1);
+      } else {
+        it->second = std::max(it->second, cookies[i] + 1);
+      }
+    }
+    if (Status s = journal_->record_batch(batch, cookies, next_cookies); s != Status::kOk) {
+      return s;
+    }
+  }
 
   for (const auto& rec : batch.put_inodes) {
     Shard& sh = shard(rec.id);
@@ -222,9 +277,11 @@ Status MemoryMetadataStore::apply(const MetadataBatch& batch) {
     d.by_cookie.erase(e->second.cookie);
     d.by_name.erase(e);
   }
-  for (const auto& a : batch.add_entries) {
+  for (size_t i = 0; i < batch.add_entries.size(); ++i) {
+    const auto& a = batch.add_entries[i];
     Dir& d = shard(a.dir).dirs[a.dir];
-    uint64_t cookie = d.next_cookie++;
+    const uint64_t cookie = cookies[i];
+    d.next_cookie = cookie + 1;
     auto e = d.by_name.try_emplace(a.name, Entry{a.child, cookie}).first;
     d.by_cookie.emplace(cookie, CookieEntry{&e->first, a.child});
   }
@@ -239,6 +296,9 @@ Status MemoryMetadataStore::apply(const MetadataBatch& batch) {
 Status MemoryMetadataStore::put(const InodeRecord& record) {
   Shard& sh = shard(record.id);
   std::unique_lock lock(sh.mu);
+  if (journal_) {
+    if (Status s = journal_->record_put(record); s != Status::kOk) return s;
+  }
   sh.inodes.insert_or_assign(record.id, record);
   if (record.type == FileType::kDirectory) sh.dirs.try_emplace(record.id);
   return Status::kOk;
@@ -251,6 +311,49 @@ uint64_t MemoryMetadataStore::inode_count() {
     n += sh.inodes.size();
   }
   return n;
+}
+
+void MemoryMetadataStore::for_each_inode(const std::function<void(const InodeRecord&)>& fn) {
+  for (Shard& sh : shards_) {
+    std::vector<InodeRecord> records;
+    {
+      std::shared_lock lock(sh.mu);
+      records.reserve(sh.inodes.size());
+      for (const auto& [id, r] : sh.inodes)
+        records.push_back(r);
+    }
+    for (const auto& r : records)
+      fn(r);
+  }
+}
+
+void MemoryMetadataStore::restore_inode(InodeRecord record) {
+  Shard& sh = shard(record.id);
+  if (record.type == FileType::kDirectory) sh.dirs.try_emplace(record.id);
+  if (record.id == kRootId) root_created_.store(true, std::memory_order_release);
+  if (record.id >= next_id_.load(std::memory_order_relaxed)) {
+    next_id_.store(record.id + 1, std::memory_order_relaxed);
+  }
+  sh.inodes.insert_or_assign(record.id, std::move(record));
+}
+
+void MemoryMetadataStore::restore_entry(InodeId dir, std::string name, InodeId child,
+                                        uint64_t cookie) {
+  Dir& d = shard(dir).dirs[dir];
+  auto e = d.by_name.insert_or_assign(std::move(name), Entry{child, cookie}).first;
+  d.by_cookie.insert_or_assign(cookie, CookieEntry{&e->first, child});
+  d.next_cookie = std::max(d.next_cookie, cookie + 1);
+}
+
+void MemoryMetadataStore::restore_next_cookie(InodeId dir, uint64_t next) {
+  Dir& d = shard(dir).dirs[dir];
+  d.next_cookie = std::max(d.next_cookie, next);
+}
+
+void MemoryMetadataStore::restore_next_id(InodeId next) {
+  if (next > next_id_.load(std::memory_order_relaxed)) {
+    next_id_.store(next, std::memory_order_relaxed);
+  }
 }
 
 }  // namespace dfs::vfs

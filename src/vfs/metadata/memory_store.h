@@ -11,14 +11,34 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "vfs/metadata_store.h"
 
 namespace dfs::vfs {
+
+// Told of every change as the memory store applies it, under the shard locks that order it
+// against other changes to the same records, and before the change is visible: a durable
+// store writes its log here, so the log's order is the order of the changes. A status other
+// than kOk refuses the change (nothing is applied).
+class MetadataJournal {
+ public:
+  virtual ~MetadataJournal() = default;
+  // `cookies[i]` is the cookie batch.add_entries[i] gets; `next_cookies` holds, for each
+  // directory the batch adds to, the first cookie not yet handed out after it.
+  virtual Status record_batch(const MetadataBatch& batch, std::span<const uint64_t> cookies,
+                              std::span<const std::pair<InodeId, uint64_t>> next_cookies) = 0;
+  virtual Status record_put(const InodeRecord& record) = 0;
+  // Ids up to (not including) `limit` may be handed out before another reservation.
+  virtual Status record_id_limit(InodeId limit) = 0;
+};
 
 class MemoryMetadataStore final : public MetadataStore {
  public:
@@ -28,6 +48,17 @@ class MemoryMetadataStore final : public MetadataStore {
   static constexpr uint64_t kFirstCookie = 3;
 
   MemoryMetadataStore() = default;
+  // With a journal (a durable store's log), every change is recorded before it applies, and
+  // ids are reserved in the journal kIdReservation at a time.
+  explicit MemoryMetadataStore(MetadataJournal* journal) : journal_(journal) {}
+  static constexpr InodeId kIdReservation = 4096;
+
+  // Loading what a journal kept (at start, before the store is used; not thread-safe).
+  void restore_inode(InodeRecord record);
+  void restore_entry(InodeId dir, std::string name, InodeId child, uint64_t cookie);
+  void restore_next_cookie(InodeId dir, uint64_t next);
+  // Ids below `next` are never handed out again.
+  void restore_next_id(InodeId next);
 
   InodeId root() override;
   std::optional<InodeRecord> get(InodeId id) override;
@@ -41,6 +72,7 @@ class MemoryMetadataStore final : public MetadataStore {
   Status apply(const MetadataBatch& batch) override;
   Status put(const InodeRecord& record) override;
   uint64_t inode_count() override;
+  void for_each_inode(const std::function<void(const InodeRecord&)>& fn) override;
 
  private:
   struct NameHash {
@@ -94,10 +126,16 @@ class MemoryMetadataStore final : public MetadataStore {
   // The caller holds the shards of the batch.
   std::optional<FileType> type_after_puts(const MetadataBatch& batch, InodeId id) const;
   Status validate(const MetadataBatch& batch) const;
+  // The cookie each added entry gets; the caller holds the shards of the batch.
+  std::vector<uint64_t> assign_cookies(const MetadataBatch& batch) const;
 
   std::array<Shard, kShards> shards_;
   std::atomic<bool> root_created_{false};
   std::atomic<InodeId> next_id_{kRootId + 1};
+  MetadataJournal* const journal_ = nullptr;
+  // With a journal: ids below this are reserved in it (raised under id_mu_).
+  std::mutex id_mu_;
+  std::atomic<InodeId> id_limit_{0};
 };
 
 }  // namespace dfs::vfs

@@ -1,14 +1,51 @@
-#include "vfs/metadata/memory_store.h"
+// One suite for the MetadataStore interface, run against every implementation (memory and
+// RocksDB); the durable stores also get the tests that close and open them again.
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "vfs/metadata/memory_store.h"
+#include "vfs/metadata/rocksdb_store.h"
+
 namespace dfs::vfs {
 namespace {
+
+class MetadataStoreConformance : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() != "memory") {
+      std::string tmpl = std::filesystem::temp_directory_path() / "dfs-meta.XXXXXX";
+      dir_ = ::mkdtemp(tmpl.data());
+    }
+    store_ = open();
+  }
+  void TearDown() override {
+    store_.reset();
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+  std::unique_ptr<MetadataStore> open() {
+    if (GetParam() == "memory") return std::make_unique<MemoryMetadataStore>();
+    return std::make_unique<RocksDbMetadataStore>(dir_ + "/metadata");
+  }
+  MetadataStore& store() { return *store_; }
+  // Closes the store and opens it again from what it kept.
+  MetadataStore& reopen() {
+    store_.reset();
+    store_ = open();
+    return *store_;
+  }
+  std::string dir_;
+  std::unique_ptr<MetadataStore> store_;
+};
 
 InodeRecord file_record(InodeId id) {
   InodeRecord r;
@@ -30,7 +67,7 @@ InodeRecord dir_record(InodeId id, InodeId parent) {
 }
 
 // Adds a file named `name` to `dir`, returning its id.
-InodeId add_file(MemoryMetadataStore& s, InodeId dir, const std::string& name) {
+InodeId add_file(MetadataStore& s, InodeId dir, const std::string& name) {
   MetadataBatch b;
   InodeId id = s.allocate_id();
   b.put_inodes.push_back(file_record(id));
@@ -39,15 +76,17 @@ InodeId add_file(MemoryMetadataStore& s, InodeId dir, const std::string& name) {
   return id;
 }
 
-void remove_name(MemoryMetadataStore& s, InodeId dir, const std::string& name) {
+void remove_name(MetadataStore& s, InodeId dir, const std::string& name) {
   MetadataBatch b;
   b.remove_entries.push_back({dir, name});
   EXPECT_EQ(s.apply(b), Status::kOk);
 }
 
-TEST(VfsMemoryMetadataStore, RootIsCreatedOnFirstCall) {
-  MemoryMetadataStore s;
-  EXPECT_FALSE(s.get(1).has_value());
+TEST_P(MetadataStoreConformance, RootIsCreatedOnFirstCall) {
+  MetadataStore& s = store();
+  if (!s.durable()) {
+    EXPECT_FALSE(s.get(1).has_value());  // a durable store makes it at open
+  }
   InodeId root = s.root();
   EXPECT_EQ(root, 1u);
   auto r = s.get(root);
@@ -63,8 +102,8 @@ TEST(VfsMemoryMetadataStore, RootIsCreatedOnFirstCall) {
   EXPECT_TRUE(s.is_empty_dir(root));
 }
 
-TEST(VfsMemoryMetadataStore, AllocateIdIsMonotonicAndSkipsRoot) {
-  MemoryMetadataStore s;
+TEST_P(MetadataStoreConformance, AllocateIdIsMonotonicAndSkipsRoot) {
+  MetadataStore& s = store();
   InodeId a = s.allocate_id();
   InodeId b = s.allocate_id();
   EXPECT_NE(a, MemoryMetadataStore::kRootId);
@@ -74,8 +113,8 @@ TEST(VfsMemoryMetadataStore, AllocateIdIsMonotonicAndSkipsRoot) {
   EXPECT_GT(c, b);
 }
 
-TEST(VfsMemoryMetadataStore, PutGetLookupAndDelete) {
-  MemoryMetadataStore s;
+TEST_P(MetadataStoreConformance, PutGetLookupAndDelete) {
+  MetadataStore& s = store();
   InodeId root = s.root();
   InodeId id = add_file(s, root, "a");
   EXPECT_EQ(s.lookup(root, "a"), id);
@@ -99,8 +138,8 @@ TEST(VfsMemoryMetadataStore, PutGetLookupAndDelete) {
   EXPECT_EQ(s.inode_count(), 1u);
 }
 
-TEST(VfsMemoryMetadataStore, GetManyAnswersInTheOrderAskedAcrossShards) {
-  MemoryMetadataStore s;
+TEST_P(MetadataStoreConformance, GetManyAnswersInTheOrderAskedAcrossShards) {
+  MetadataStore& s = store();
   InodeId root = s.root();
   std::vector<InodeId> made;
   for (int i = 0; i < 300; ++i)
@@ -128,8 +167,8 @@ TEST(VfsMemoryMetadataStore, GetManyAnswersInTheOrderAskedAcrossShards) {
   EXPECT_TRUE(s.get_many({}).empty());
 }
 
-TEST(VfsMemoryMetadataStore, CookiesStartAtThreeAndIncrease) {
-  MemoryMetadataStore s;
+TEST_P(MetadataStoreConformance, CookiesStartAtThreeAndIncrease) {
+  MetadataStore& s = store();
   InodeId root = s.root();
   add_file(s, root, "a");
   add_file(s, root, "b");
@@ -149,8 +188,8 @@ TEST(VfsMemoryMetadataStore, CookiesStartAtThreeAndIncrease) {
   EXPECT_FALSE(s.valid_cookie(999, 3));   // no such directory
 }
 
-TEST(VfsMemoryMetadataStore, CookiesAreStableAndNeverReusedAcrossRemoval) {
-  MemoryMetadataStore s;
+TEST_P(MetadataStoreConformance, CookiesAreStableAndNeverReusedAcrossRemoval) {
+  MetadataStore& s = store();
   InodeId root = s.root();
   add_file(s, root, "a");
   add_file(s, root, "b");
@@ -183,8 +222,8 @@ TEST(VfsMemoryMetadataStore, CookiesAreStableAndNeverReusedAcrossRemoval) {
   EXPECT_EQ(s.list(root, 0, 10).at(0).cookie, 7u);
 }
 
-TEST(VfsMemoryMetadataStore, CookiesArePerDirectory) {
-  MemoryMetadataStore s;
+TEST_P(MetadataStoreConformance, CookiesArePerDirectory) {
+  MetadataStore& s = store();
   InodeId root = s.root();
   InodeId sub = s.allocate_id();
   MetadataBatch b;
@@ -197,8 +236,8 @@ TEST(VfsMemoryMetadataStore, CookiesArePerDirectory) {
   EXPECT_FALSE(s.valid_cookie(sub, 4));
 }
 
-TEST(VfsMemoryMetadataStore, HundredThousandEntriesListInChunks) {
-  MemoryMetadataStore s;
+TEST_P(MetadataStoreConformance, HundredThousandEntriesListInChunks) {
+  MetadataStore& s = store();
   InodeId root = s.root();
   constexpr size_t kN = 100000;
   for (size_t i = 0; i < kN; ++i)
@@ -231,8 +270,8 @@ TEST(VfsMemoryMetadataStore, HundredThousandEntriesListInChunks) {
   EXPECT_TRUE(seen.contains("f1"));
 }
 
-TEST(VfsMemoryMetadataStore, BatchIsAtomicOnFailure) {
-  MemoryMetadataStore s;
+TEST_P(MetadataStoreConformance, BatchIsAtomicOnFailure) {
+  MetadataStore& s = store();
   InodeId root = s.root();
   InodeId a = add_file(s, root, "a");
   add_file(s, root, "b");
@@ -285,8 +324,8 @@ TEST(VfsMemoryMetadataStore, BatchIsAtomicOnFailure) {
   EXPECT_EQ(s.apply(dangling), Status::kStale);
 }
 
-TEST(VfsMemoryMetadataStore, RenameStyleBatchReplacesTarget) {
-  MemoryMetadataStore s;
+TEST_P(MetadataStoreConformance, RenameStyleBatchReplacesTarget) {
+  MetadataStore& s = store();
   InodeId root = s.root();
   InodeId a = add_file(s, root, "a");
   InodeId b = add_file(s, root, "b");
@@ -304,8 +343,8 @@ TEST(VfsMemoryMetadataStore, RenameStyleBatchReplacesTarget) {
   EXPECT_EQ(l[0].cookie, 5u);
 }
 
-TEST(VfsMemoryMetadataStore, DeletingDirectoryDropsItsEntries) {
-  MemoryMetadataStore s;
+TEST_P(MetadataStoreConformance, DeletingDirectoryDropsItsEntries) {
+  MetadataStore& s = store();
   InodeId root = s.root();
   InodeId sub = s.allocate_id();
   MetadataBatch b;
@@ -322,8 +361,8 @@ TEST(VfsMemoryMetadataStore, DeletingDirectoryDropsItsEntries) {
   EXPECT_FALSE(s.valid_cookie(sub, 3));
 }
 
-TEST(VfsMemoryMetadataStore, ListHonoursMaxEntries) {
-  MemoryMetadataStore s;
+TEST_P(MetadataStoreConformance, ListHonoursMaxEntries) {
+  MetadataStore& s = store();
   InodeId root = s.root();
   for (int i = 0; i < 5; ++i)
     add_file(s, root, "n" + std::to_string(i));
@@ -332,8 +371,8 @@ TEST(VfsMemoryMetadataStore, ListHonoursMaxEntries) {
   EXPECT_EQ(s.list(root, 4, 100).size(), 3u);
 }
 
-TEST(VfsMemoryMetadataStore, ConcurrentAddsGetDistinctCookies) {
-  MemoryMetadataStore s;
+TEST_P(MetadataStoreConformance, ConcurrentAddsGetDistinctCookies) {
+  MetadataStore& s = store();
   InodeId root = s.root();
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
@@ -349,6 +388,123 @@ TEST(VfsMemoryMetadataStore, ConcurrentAddsGetDistinctCookies) {
   for (size_t i = 0; i < l.size(); ++i)
     EXPECT_EQ(l[i].cookie, 3 + i);
 }
+
+// ---- durable stores: what a close and an open keep ----------------------------------------
+
+TEST_P(MetadataStoreConformance, ReopenKeepsRecordsEntriesCookiesAndIds) {
+  MetadataStore& s = store();
+  if (!s.durable()) GTEST_SKIP() << "not a durable store";
+  InodeId root = s.root();
+  InodeId sub = s.allocate_id();
+  MetadataBatch mk;
+  mk.put_inodes.push_back(dir_record(sub, root));
+  mk.add_entries.push_back({root, "sub", sub});
+  ASSERT_EQ(s.apply(mk), Status::kOk);
+  InodeId a = add_file(s, sub, "a");
+  add_file(s, sub, "b");
+  InodeId c = add_file(s, sub, "c");
+  remove_name(s, sub, "b");
+  auto rec = *s.get(a);
+  rec.size = 12345;
+  rec.symlink_target = "";
+  rec.create_verifier = std::array<uint8_t, 8>{1, 2, 3, 4, 5, 6, 7, 8};
+  ASSERT_EQ(s.put(rec), Status::kOk);
+  MetadataBatch mv;  // rename c -> "c2"
+  mv.remove_entries.push_back({sub, "c"});
+  mv.add_entries.push_back({sub, "c2", c});
+  ASSERT_EQ(s.apply(mv), Status::kOk);
+  ASSERT_EQ(s.sync(), Status::kOk);
+  const auto before = s.list(sub, 0, 100);
+  const InodeId last_id = s.allocate_id();
+  const uint64_t count = s.inode_count();
+
+  MetadataStore& t = reopen();
+  EXPECT_EQ(t.inode_count(), count);
+  EXPECT_EQ(t.root(), root);
+  EXPECT_EQ(t.lookup(root, "sub"), sub);
+  EXPECT_EQ(t.lookup(sub, "a"), a);
+  EXPECT_FALSE(t.lookup(sub, "b").has_value());
+  EXPECT_FALSE(t.lookup(sub, "c").has_value());
+  EXPECT_EQ(t.lookup(sub, "c2"), c);
+  auto got = t.get(a);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->size, 12345u);
+  EXPECT_EQ(got->create_verifier, rec.create_verifier);
+  EXPECT_EQ(got->mtime, rec.mtime);
+  EXPECT_EQ(t.get(sub)->parent, root);
+  // The same listing with the same cookies; the removed entry's cookie still resumes, and
+  // no cookie is handed out twice.
+  const auto after = t.list(sub, 0, 100);
+  ASSERT_EQ(after.size(), before.size());
+  for (size_t i = 0; i < after.size(); ++i) {
+    EXPECT_EQ(after[i].name, before[i].name);
+    EXPECT_EQ(after[i].cookie, before[i].cookie);
+  }
+  EXPECT_TRUE(t.valid_cookie(sub, 4));
+  add_file(t, sub, "d");
+  EXPECT_GT(t.list(sub, 0, 100).back().cookie, before.back().cookie);
+  // Ids are never handed out again, not even ones allocated and never used.
+  EXPECT_GT(t.allocate_id(), last_id);
+}
+
+TEST_P(MetadataStoreConformance, ReopenAfterManyChangesGivesTheSameTree) {
+  MetadataStore& s = store();
+  if (!s.durable()) GTEST_SKIP() << "not a durable store";
+  InodeId root = s.root();
+  std::map<std::string, InodeId> expect;
+  for (int i = 0; i < 2000; ++i)
+    expect["f" + std::to_string(i)] = add_file(s, root, "f" + std::to_string(i));
+  for (int i = 0; i < 2000; i += 3) {
+    remove_name(s, root, "f" + std::to_string(i));
+    expect.erase("f" + std::to_string(i));
+  }
+  // A clean close keeps what was applied, synced or not.
+  MetadataStore& t = reopen();
+  std::map<std::string, InodeId> seen;
+  for (const auto& e : t.list(root, 0, 10000))
+    seen[e.name] = e.id;
+  EXPECT_EQ(seen, expect);
+  size_t records = 0;
+  t.for_each_inode([&](const InodeRecord&) { ++records; });
+  EXPECT_EQ(records, t.inode_count());
+}
+
+TEST_P(MetadataStoreConformance, ForEachInodeVisitsEveryRecordOnce) {
+  MetadataStore& s = store();
+  InodeId root = s.root();
+  std::set<InodeId> made{root};
+  for (int i = 0; i < 200; ++i)
+    made.insert(add_file(s, root, "x" + std::to_string(i)));
+  std::multiset<InodeId> seen;
+  s.for_each_inode([&](const InodeRecord& r) { seen.insert(r.id); });
+  EXPECT_EQ(std::set<InodeId>(seen.begin(), seen.end()), made);
+  EXPECT_EQ(seen.size(), made.size());
+}
+
+TEST_P(MetadataStoreConformance, ConcurrentChangesAndSyncs) {
+  MetadataStore& s = store();
+  InodeId root = s.root();
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 100; ++i) {
+        add_file(s, root, "s" + std::to_string(t) + "_" + std::to_string(i));
+        if (s.sync() != Status::kOk) ++failures;
+      }
+    });
+  }
+  for (auto& th : threads)
+    th.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(s.list(root, 0, 1000).size(), 400u);
+  if (s.durable()) {
+    EXPECT_EQ(reopen().list(root, 0, 1000).size(), 400u);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, MetadataStoreConformance, ::testing::Values("memory", "rocksdb"),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace dfs::vfs

@@ -1,0 +1,158 @@
+#include "vfs/metadata/rocksdb_store.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+#include <spdlog/spdlog.h>
+
+#include <stdexcept>
+#include <vector>
+
+#include "vfs/metadata/record_codec.h"
+
+namespace dfs::vfs {
+
+namespace {
+
+rocksdb::Slice slice(const std::string& s) {
+  return rocksdb::Slice(s.data(), s.size());
+}
+
+}  // namespace
+
+RocksDbMetadataStore::RocksDbMetadataStore(const std::string& path) {
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  // The log is synced by sync() (group commit); a write only appends to it.
+  options.manual_wal_flush = false;
+  // Corruption at the log's tail (a crash mid-append) drops the torn record and what follows
+  // it: those changes were never synced, so never acknowledged as stable.
+  options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  options.max_background_jobs = 2;
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status st = rocksdb::DB::Open(options, path, &db);
+  if (!st.ok()) throw std::runtime_error("metadata store " + path + ": " + st.ToString());
+  db_.reset(db);
+  load();
+  mem_.root();  // creates (and records) the root of a new store
+  if (sync() != Status::kOk) throw std::runtime_error("metadata store " + path + ": sync failed");
+}
+
+RocksDbMetadataStore::~RocksDbMetadataStore() {
+  if (db_) {
+    // Whatever was applied is kept; a clean stop leaves nothing for the next start to replay.
+    db_->SyncWAL();
+    db_->Close();
+  }
+}
+
+void RocksDbMetadataStore::load() {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  size_t inodes = 0;
+  size_t entries = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string_view key(it->key().data(), it->key().size());
+    std::string_view value(it->value().data(), it->value().size());
+    auto corrupt = [&] {
+      throw std::runtime_error("metadata store: unreadable record under key kind '" +
+                               std::string(1, key.empty() ? '?' : key[0]) + "'");
+    };
+    if (key.empty()) corrupt();
+    switch (key[0]) {
+      case codec::kInodeKey: {
+        auto r = codec::decode_record(
+            std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(value.data()), value.size()));
+        if (!r) corrupt();
+        mem_.restore_inode(std::move(*r));
+        ++inodes;
+        break;
+      }
+      case codec::kEntryKey: {
+        auto k = codec::parse_entry_key(key);
+        auto child = codec::read_u64(value, 0);
+        auto cookie = codec::read_u64(value, 8);
+        if (!k || !child || !cookie) corrupt();
+        mem_.restore_entry(k->dir, std::string(k->name), *child, *cookie);
+        ++entries;
+        break;
+      }
+      case codec::kNextCookieKey: {
+        auto dir = codec::read_u64(key, 1);
+        auto next = codec::read_u64(value, 0);
+        if (!dir || !next) corrupt();
+        mem_.restore_next_cookie(*dir, *next);
+        break;
+      }
+      case codec::kIdLimitKey: {
+        auto limit = codec::read_u64(value, 0);
+        if (!limit) corrupt();
+        mem_.restore_next_id(*limit);
+        break;
+      }
+      default:
+        corrupt();
+    }
+  }
+  if (!it->status().ok()) throw std::runtime_error("metadata store: " + it->status().ToString());
+  if (inodes > 0) spdlog::info("metadata store: loaded {} inodes, {} entries", inodes, entries);
+}
+
+Status RocksDbMetadataStore::record_batch(
+    const MetadataBatch& batch, std::span<const uint64_t> cookies,
+    std::span<const std::pair<InodeId, uint64_t>> next_cookies) {
+  rocksdb::WriteBatch wb;
+  for (const auto& r : batch.put_inodes)
+    wb.Put(slice(codec::inode_key(r.id)), slice(codec::encode_record(r)));
+  for (const auto& e : batch.remove_entries)
+    wb.Delete(slice(codec::entry_key(e.dir, e.name)));
+  for (size_t i = 0; i < batch.add_entries.size(); ++i) {
+    const auto& a = batch.add_entries[i];
+    wb.Put(slice(codec::entry_key(a.dir, a.name)), slice(codec::entry_value(a.child, cookies[i])));
+  }
+  for (const auto& [dir, next] : next_cookies)
+    wb.Put(slice(codec::next_cookie_key(dir)), slice(codec::u64_value(next)));
+  for (InodeId id : batch.delete_inodes) {
+    wb.Delete(slice(codec::inode_key(id)));
+    wb.Delete(slice(codec::next_cookie_key(id)));  // a removed directory's cookie counter
+  }
+  rocksdb::Status st = db_->Write(rocksdb::WriteOptions(), &wb);
+  if (!st.ok()) {
+    spdlog::error("metadata store: write failed: {}", st.ToString());
+    return st.IsNoSpace() ? Status::kNoSpc : Status::kIo;
+  }
+  return Status::kOk;
+}
+
+Status RocksDbMetadataStore::record_put(const InodeRecord& record) {
+  rocksdb::Status st = db_->Put(rocksdb::WriteOptions(), slice(codec::inode_key(record.id)),
+                                slice(codec::encode_record(record)));
+  if (!st.ok()) {
+    spdlog::error("metadata store: write failed: {}", st.ToString());
+    return st.IsNoSpace() ? Status::kNoSpc : Status::kIo;
+  }
+  return Status::kOk;
+}
+
+Status RocksDbMetadataStore::record_id_limit(InodeId limit) {
+  rocksdb::Status st = db_->Put(rocksdb::WriteOptions(), slice(codec::id_limit_key()),
+                                slice(codec::u64_value(limit)));
+  return st.ok() ? Status::kOk : Status::kIo;
+}
+
+Status RocksDbMetadataStore::sync() {
+  // Every write this caller made has a sequence number at or below this one.
+  const uint64_t target = db_->GetLatestSequenceNumber();
+  std::lock_guard lock(sync_mu_);
+  if (synced_seq_ >= target) return Status::kOk;  // another caller's sync covered it
+  const uint64_t upto = db_->GetLatestSequenceNumber();
+  rocksdb::Status st = db_->SyncWAL();
+  if (!st.ok()) {
+    spdlog::error("metadata store: log sync failed: {}", st.ToString());
+    return st.IsNoSpace() ? Status::kNoSpc : Status::kIo;
+  }
+  synced_seq_ = upto;
+  syncs_.fetch_add(1, std::memory_order_relaxed);
+  return Status::kOk;
+}
+
+}  // namespace dfs::vfs
