@@ -112,8 +112,9 @@ void add_share_commands(CLI::App& app, Context& ctx) {
   cr->add_option("name", o->name, "share name")->required();
   cr->add_option("--path", o->path, "where the share appears in the NFS pseudo-root, e.g. /data")
       ->required();
-  cr->add_option("--metadata-store", o->metadata_store, "metadata store (server default: memory)");
-  cr->add_option("--block-store", o->block_store, "block store (server default: memory)");
+  cr->add_option("--metadata-store", o->metadata_store,
+                 "metadata store: rocksdb or memory (server default: rocksdb)");
+  cr->add_option("--block-store", o->block_store, "block store: fs or memory (server default: fs)");
   cr->add_flag("--read-only", o->read_only, "export read-only");
   cr->add_flag("--no-root-squash", o->no_root_squash,
                "let client root act as root (default: uid, gid and group 0 become the anon ids)");

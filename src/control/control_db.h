@@ -31,8 +31,8 @@ struct ShareRecord {
   std::string name;
   std::string path;
   uint32_t index = 0;  // namespace index: file handles carry it, so it is stable
-  std::string metadata_store = "memory";
-  std::string block_store = "memory";
+  std::string metadata_store = "rocksdb";
+  std::string block_store = "fs";
   bool read_only = false;
   bool root_squash = true;  // vfs/squash.h says what these map
   bool all_squash = false;

@@ -1,6 +1,6 @@
 #pragma once
 // The daemon's configuration: a YAML file, then command-line flags over it. Every field has a
-// working default, so `dfs` with no arguments serves one in-memory export.
+// working default, so `dfs` with no arguments serves one durable export (in the data directory).
 
 #include <cstdint>
 #include <string>
@@ -12,10 +12,12 @@ namespace dfs::server {
 
 // One export. Client root is squashed unless the share says `root_squash: false`: the
 // embedded default share too, since it serves every address the server listens on.
+// Its stores default to the durable ones (RocksDB metadata, content in files), kept under
+// <data_dir>/shares/<path>; `metadata: memory` and `blocks: memory` make a scratch share.
 struct ShareConfig {
   std::string path = "/export";
-  std::string metadata_store = "memory";
-  std::string block_store = "memory";
+  std::string metadata_store = "rocksdb";
+  std::string block_store = "fs";
   bool read_only = false;
   bool root_squash = true;  // uid 0, gid 0 and group 0 become anon_uid/anon_gid
   bool all_squash = false;  // every caller becomes anon_uid/anon_gid
