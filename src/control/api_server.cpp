@@ -823,6 +823,24 @@ void ApiServer::routes() {
                    send_json(res, 202, connection_json(c, d_.state));
                  })));
 
+  // ---- grace period after a restart (RFC 8881 §8.4.2) ----
+  auto grace_json = [this] {
+    auto g = d_.state.grace.status();
+    return json{{"in_grace", g.active},
+                {"remaining_seconds", g.remaining_seconds},
+                {"clients_expected", g.clients_expected},
+                {"clients_reclaimed", g.clients_reclaimed}};
+  };
+  h.Get("/api/v1/grace",
+        guarded(Need::kReader, [grace_json](const Request&, Response& res, const Caller&) {
+          send_json(res, 200, grace_json());
+        }));
+  h.Post("/api/v1/grace/end",
+         guarded(Need::kAdmin, [this, grace_json](const Request&, Response& res, const Caller&) {
+           d_.state.grace.end("ended through the API");
+           send_json(res, 200, grace_json());
+         }));
+
   // ---- server ----
   h.Get("/api/v1/server",
         guarded(Need::kReader, [this](const Request&, Response& res, const Caller&) {

@@ -180,6 +180,9 @@ void Daemon::start_control() {
   // Who this server is to NFS clients (server_owner, server_scope): kept with the data, so a
   // restart is the same server and a second instance on the host is another one.
   service_->set_instance_id(load_or_create_secret(data_dir_ + "/server.id").substr(0, 32));
+  // Who held state, for the grace period of the next start (§8.4.2.1).
+  service_->state.set_client_store(
+      std::make_unique<nfs4::state::ClientStore>(data_dir_ + "/clients"));
   auth_ = std::make_unique<control::AuthService>(*db_, *jwt_,
                                                  config_.password_cost == "minimal"
                                                      ? control::PasswordCost::minimal()
@@ -242,6 +245,8 @@ void Daemon::start() {
   }
   shares_->set_index_base(kApiShareBase);
   shares_->load();
+  // Clients that held state before the restart get grace_period seconds to reclaim it.
+  service_->state.begin_grace(std::chrono::seconds(settings_.get()->grace_period));
   service_->start();
   // Observers are plain pointers read by the reactors: attach before the transport starts.
   nfs_metrics_ = std::make_unique<metrics::NfsMetrics>(registry_, *service_, *tcp_);

@@ -239,7 +239,7 @@ ctl share list
 expect_rc 0
 expect_out '^NAME +PATH +METADATA +BLOCKS +READ_ONLY +ROOT_SQUASH +ALL_SQUASH +ANON_UID +ANON_GID +HOSTS +USERS +SOURCE$'
 # The embedded default share squashes client root.
-expect_out '^export +/export +memory +memory +false +true +false +65534 +65534 +- +- +config$'
+expect_out '^export +/export +rocksdb +fs +false +true +false +65534 +65534 +- +- +config$'
 ctl share create projects --path /projects --metadata-store memory --block-store memory \
   --read-only --no-root-squash --allowed-host 127.0.0.1 --allowed-host 10.0.0.0/8 --allowed-user ann
 expect_rc 0
@@ -247,7 +247,7 @@ expect_out '^allowed_hosts +127\.0\.0\.1,10\.0\.0\.0/8$'
 ctl share show projects -o json
 expect_json 'd["path"] == "/projects" and d["read_only"] is True and d["root_squash"] is False and d["allowed_hosts"] == ["127.0.0.1", "10.0.0.0/8"] and d["allowed_users"] == ["ann"] and d["source"] == "api"'
 ctl share create scratch --path /scratch -o json
-expect_json 'd["root_squash"] is True and d["read_only"] is False and d["allowed_hosts"] == []'
+expect_json 'd["root_squash"] is True and d["read_only"] is False and d["allowed_hosts"] == [] and d["metadata_store"] == "rocksdb" and d["block_store"] == "fs"'
 ctl share list -o json
 expect_json 'sorted(s["name"] for s in d) == ["export", "projects", "scratch"]'
 ctl share show projects

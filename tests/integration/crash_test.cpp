@@ -35,6 +35,9 @@ class CrashTest : public ::testing::Test {
     return "listen: 127.0.0.1\nport: " + std::to_string(port_) + "\ndata_dir: " + dir_ +
            "/data\nrpcbind_register: false\npassword_cost: minimal\nreactor_threads: 2\n"
            "api: {enabled: false}\nmetrics: {enabled: false}\n"
+           // Each test's clients are new after a restart (they check data, not reclaim:
+           // grace_test.cpp does), so no grace period holds their OPENs back.
+           "nfs: {grace_period: 0}\n"
            "shares:\n  - path: /export\n    metadata: rocksdb\n    blocks: fs\n"
            "    root_squash: false\n";
   }

@@ -202,6 +202,7 @@ TEST_F(MetricsTest, NfsTrafficMovesTheCounters) {
 }
 
 TEST_F(MetricsTest, BlockPoolGaugesFollowFileData) {
+  start(memory_stores());  // the pool backs the memory block store
   // The pool is shared by the whole process (other tests' stores too), so compare the memory
   // in use (mapped minus free) before and after writing 1 MiB of full chunks.
   auto in_use = [&] {

@@ -139,9 +139,14 @@ TEST_F(ShareSquashApiTest, BadValuesAre400NamingTheField) {
 }
 
 TEST_F(ShareSquashApiTest, PatchChangesSquashingForTheNextOperation) {
-  ASSERT_EQ(
-      send("POST", "/api/v1/shares", {{"name", "w"}, {"path", "/w"}, {"root_squash", false}}).first,
-      201);
+  ASSERT_EQ(send("POST", "/api/v1/shares",
+                 {{"name", "w"},
+                  {"path", "/w"},
+                  {"root_squash", false},
+                  {"metadata_store", "memory"},  // a scratch share: empty again after a restart
+                  {"block_store", "memory"}})
+                .first,
+            201);
   auto root = client();
   Fh w = root->lookup_path("/w");
   EXPECT_EQ(owners(*root, create_file(*root, w, "before")), Owners("0", "0"));

@@ -57,6 +57,9 @@ nfsstat4 remove(Compound& c, ComponentArgs& a, ChangeInfoResult& r) {
   if (auto st = require_dir(c); st != NFS4_OK) return st;
   if (auto st = check_name(a.name); st != NFS4_OK) return st;
   if (read_only(c, c.current.node)) return NFS4ERR_ROFS;
+  // §8.4.2.1: while clients reclaim after a restart, a name they may reclaim opens through
+  // must not go away under them (the Linux server refuses the same way).
+  if (c.svc.state.grace.active()) return NFS4ERR_GRACE;
   if (auto st = recall_conflicting_entry(c, c.current.node, a.name); st != NFS4_OK) return st;
   auto res = c.current.node.fs->remove(c.identity(), c.current.node.inode, a.name);
   if (!res.ok()) return to_nfs(res.status());
@@ -72,6 +75,7 @@ nfsstat4 rename(Compound& c, RenameArgs& a, RenameResult& r) {
   if (auto st = check_name(a.newname); st != NFS4_OK) return st;
   if (c.saved.node.fs_index != c.current.node.fs_index) return NFS4ERR_XDEV;
   if (read_only(c, c.current.node)) return NFS4ERR_ROFS;
+  if (c.svc.state.grace.active()) return NFS4ERR_GRACE;  // as for REMOVE
   // The file renamed, and one the new name replaces.
   if (auto st = recall_conflicting_entry(c, c.saved.node, a.oldname); st != NFS4_OK) return st;
   if (auto st = recall_conflicting_entry(c, c.current.node, a.newname); st != NFS4_OK) return st;

@@ -111,7 +111,9 @@ nfsstat4 open(Compound& c, OpenArgs& a, OpenResult& r) {
       if (create) return NFS4ERR_INVAL;
       break;
     case CLAIM_PREVIOUS:
-      return NFS4ERR_NO_GRACE;  // no state survives a restart yet
+      // §9.11: a reclaim names the file by the current filehandle and cannot create it.
+      if (create) return NFS4ERR_INVAL;
+      break;
     default:
       return NFS4ERR_NOTSUPP;
   }
@@ -127,9 +129,18 @@ nfsstat4 open(Compound& c, OpenArgs& a, OpenResult& r) {
   state::ClientRecord& client = *c.client();
   const auto who = c.identity();
   state::OwnerKey owner{client.id, std::string(a.owner.owner.begin(), a.owner.owner.end())};
-  // §18.51.3: before RECLAIM_COMPLETE a non-reclaim OPEN gets NFS4ERR_GRACE, and it must be
-  // refused before it creates or truncates anything.
-  if (!client.reclaim_complete) return NFS4ERR_GRACE;
+  // §8.4.2.1: a reclaim only in the grace period and only from a client that held state
+  // before the restart (and has not said RECLAIM_COMPLETE). §18.51.3: before its
+  // RECLAIM_COMPLETE, and for everyone while the server is in grace, a non-reclaim OPEN gets
+  // NFS4ERR_GRACE, refused before it creates or truncates anything.
+  const bool reclaim = a.claim.type == CLAIM_PREVIOUS;
+  if (reclaim) {
+    if (client.reclaim_complete || !c.svc.state.grace.may_reclaim(client.owner)) {
+      return NFS4ERR_NO_GRACE;
+    }
+  } else if (!client.reclaim_complete || c.svc.state.grace.active()) {
+    return NFS4ERR_GRACE;
+  }
 
   // The file is found or created without the state lock (other clients' SEQUENCEs, READs and
   // OPENs of other files go on meanwhile). What must be atomic with other OPENs, the share
@@ -140,7 +151,7 @@ nfsstat4 open(Compound& c, OpenArgs& a, OpenResult& r) {
 
   vfs::Node target;
   bool created = false;
-  if (a.claim.type == CLAIM_FH || a.claim.type == CLAIM_DELEG_CUR_FH) {
+  if (a.claim.type == CLAIM_FH || a.claim.type == CLAIM_DELEG_CUR_FH || reclaim) {
     target = c.current.node;
     auto attrs = target.fs->getattr(target.inode);
     if (!attrs.ok()) return to_nfs(attrs.status());
@@ -223,7 +234,7 @@ nfsstat4 open(Compound& c, OpenArgs& a, OpenResult& r) {
     if (!res.ok()) return to_nfs(res.status());
   }
   Stateid sid;
-  if (auto st = c.svc.state.open_locked(client, owner, key, access, a.share_deny, sid);
+  if (auto st = c.svc.state.open_locked(client, owner, key, access, a.share_deny, sid, reclaim);
       st != NFS4_OK) {
     return st;
   }
@@ -236,7 +247,9 @@ nfsstat4 open(Compound& c, OpenArgs& a, OpenResult& r) {
   // A delegation for the open (§10.4), when the client may be called back (a back channel
   // that has not failed) and nobody else's state conflicts with it.
   why_no_delegation4 why = WND4_NOT_WANTED;
-  const auto type = by_delegation ? std::nullopt : wanted_delegation(a.share_access);
+  // A reclaim gets back its open, not a delegation (new state, which waits for the grace
+  // period to end).
+  const auto type = by_delegation || reclaim ? std::nullopt : wanted_delegation(a.share_access);
   if (type) {
     if (auto refusal = offer_delegation(c, client, key, *type, r.ok.delegation)) why = *refusal;
   }

@@ -422,11 +422,21 @@ nfsstat4 StateManager::destroy_clientid(uint64_t clientid, const Principal& prin
 }
 
 nfsstat4 StateManager::reclaim_complete(ClientRecord& client, bool one_fs) {
-  std::unique_lock lock(clients_mu_);
-  if (one_fs) return NFS4_OK;  // per-file-system reclaim is not tracked; nothing to reclaim
-  if (client.reclaim_complete) return NFS4ERR_COMPLETE_ALREADY;
-  client.reclaim_complete = true;
+  {
+    std::unique_lock lock(clients_mu_);
+    if (one_fs) return NFS4_OK;  // per-file-system reclaim is not tracked; nothing to reclaim
+    if (client.reclaim_complete) return NFS4ERR_COMPLETE_ALREADY;
+    client.reclaim_complete = true;
+  }
+  // From here on the client may hold state, so a restart must let it reclaim: recorded on
+  // disk (once per client, off the state lock) before the answer.
+  if (client_store_) client_store_->record(client.owner);
+  grace.reclaimed(client.owner);
   return NFS4_OK;
+}
+
+void StateManager::begin_grace(std::chrono::seconds length) {
+  grace.begin(client_store_ ? client_store_->load() : std::vector<std::vector<uint8_t>>{}, length);
 }
 
 void StateManager::purge_client_locked(const std::shared_ptr<ClientRecord>& client, EndReason why) {
@@ -438,6 +448,11 @@ void StateManager::purge_client_locked(const std::shared_ptr<ClientRecord>& clie
   for (auto& s : sessions)
     end_session_locked(s, why, unbind);
   purge_file_state(*client);
+  // A client that ends (and not one replaced by its own next incarnation, which records
+  // itself again) has nothing to reclaim after a restart.
+  if (client_store_ && client->reclaim_complete && why != EndReason::kReplaced) {
+    client_store_->forget(client->owner);
+  }
   clients_.erase(client->id);
   if (client->confirmed && observer_) observer_->client_ended(*client, why);
 }

@@ -110,11 +110,17 @@ nfsstat4 StateManager::lock(ClientRecord& client, const LockArgs& args, const Fi
   if (!valid_type(args.locktype)) return NFS4ERR_INVAL;
   uint64_t start = 0, end = 0;
   if (!to_range(args.offset, args.length, start, end)) return NFS4ERR_INVAL;
-  if (args.reclaim) return NFS4ERR_NO_GRACE;  // nothing survives a restart yet: no grace
+  // §8.4.2.1: a reclaim only in grace and only from a client that held state before the
+  // restart; anything else waits for the grace period to end.
+  if (args.reclaim) {
+    if (client.reclaim_complete || !grace.may_reclaim(client.owner)) return NFS4ERR_NO_GRACE;
+  } else if (grace.active()) {
+    return NFS4ERR_GRACE;
+  }
 
   FileShard& sh = shard(file);
   std::unique_lock lock(sh.mu);
-  if (!client.reclaim_complete) return NFS4ERR_GRACE;  // §18.51.3
+  if (!client.reclaim_complete && !args.reclaim) return NFS4ERR_GRACE;  // §18.51.3
   LockState* ls = nullptr;
   OpenState* os = nullptr;
   LockOwner* owner = nullptr;

@@ -113,9 +113,9 @@ void StateManager::drop_open_owner_locked(FileShard& sh, OpenOwner* oo) {
 }
 
 nfsstat4 StateManager::open_locked(ClientRecord& client, const OwnerKey& owner, const FileKey& file,
-                                   uint32_t access, uint32_t deny, Stateid& out) {
+                                   uint32_t access, uint32_t deny, Stateid& out, bool reclaim) {
   // §18.51.3: no new (non-reclaim) locking state before the client's RECLAIM_COMPLETE.
-  if (!client.reclaim_complete) return NFS4ERR_GRACE;
+  if (!client.reclaim_complete && !reclaim) return NFS4ERR_GRACE;
   if (auto st = check_share_locked(file, owner, access, deny); st != NFS4_OK) return st;
   FileShard& sh = shard(file);
   OpenOwner* oo = open_owner_locked(sh, client, owner);

@@ -32,6 +32,8 @@
 #include "nfs4/op_types.h"
 #include "nfs4/settings.h"
 #include "nfs4/state/client.h"
+#include "nfs4/state/client_store.h"
+#include "nfs4/state/grace.h"
 #include "nfs4/state/session.h"
 #include "nfs4/state/session_table.h"
 #include "nfs4/state/stateful.h"
@@ -198,10 +200,11 @@ class StateManager {
   // (lock_file(file) held.)
   nfsstat4 check_share_locked(const FileKey& file, const OwnerKey& owner, uint32_t access,
                               uint32_t deny) const;
-  // Records an open (or upgrades the owner's existing one); returns its stateid.
+  // Records an open (or upgrades the owner's existing one); returns its stateid. `reclaim`:
+  // an OPEN with CLAIM_PREVIOUS, allowed before the client's RECLAIM_COMPLETE.
   // (lock_file(file) held.)
   nfsstat4 open_locked(ClientRecord& client, const OwnerKey& owner, const FileKey& file,
-                       uint32_t access, uint32_t deny, Stateid& out);
+                       uint32_t access, uint32_t deny, Stateid& out, bool reclaim = false);
   nfsstat4 close(ClientRecord& client, const Stateid& stateid, const FileKey& file, Stateid& out);
   nfsstat4 open_downgrade(ClientRecord& client, const OpenDowngradeArgs& args, const FileKey& file,
                           Stateid& out);
@@ -273,6 +276,14 @@ class StateManager {
   // ---- stateid operations ----
   nfsstat4 test_stateid(const ClientRecord& client, const Stateid& stateid) const;
   nfsstat4 free_stateid(ClientRecord& client, const Stateid& stateid);
+
+  // ---- restart recovery (§8.4) ----
+  // Where the clients holding state are kept across restarts (the daemon's data directory);
+  // without one, nothing is kept and a restart has no grace period.
+  void set_client_store(std::unique_ptr<ClientStore> store) { client_store_ = std::move(store); }
+  // Starts the grace period for the clients the store kept from the last run.
+  void begin_grace(std::chrono::seconds length);
+  GracePeriod grace;
 
   // ---- leases and administration ----
   // Expires every client whose lease has run out; returns how many.
@@ -350,6 +361,7 @@ class StateManager {
   std::function<void(const FileKey&, bool)> file_open_hook_;
   std::function<void()> periodic_hook_;
   const uint32_t boot_epoch_;
+  std::unique_ptr<ClientStore> client_store_;
 
   mutable util::SpinningSharedMutex clients_mu_;
   std::unordered_map<uint64_t, std::shared_ptr<ClientRecord>> clients_;

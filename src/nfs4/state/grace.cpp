@@ -1,0 +1,72 @@
+#include "nfs4/state/grace.h"
+
+#include <spdlog/spdlog.h>
+
+namespace dfs::nfs4::state {
+
+void GracePeriod::begin(const std::vector<Owner>& previous, std::chrono::seconds length) {
+  std::lock_guard lock(mu_);
+  expected_ = std::set<Owner>(previous.begin(), previous.end());
+  reclaimed_.clear();
+  deadline_ = Clock::now() + length;
+  const bool on = !expected_.empty() && length.count() > 0;
+  active_.store(on, std::memory_order_release);
+  if (on) {
+    spdlog::info("grace period: {} s for {} clients that held state before the restart",
+                 length.count(), expected_.size());
+  }
+}
+
+bool GracePeriod::still_active_locked() {
+  if (!active_.load(std::memory_order_relaxed)) return false;
+  if (Clock::now() >= deadline_) {
+    active_.store(false, std::memory_order_release);
+    spdlog::info("grace period over: time is up ({} of {} clients reclaimed)", reclaimed_.size(),
+                 expected_.size());
+    return false;
+  }
+  return true;
+}
+
+bool GracePeriod::active() {
+  if (!active_.load(std::memory_order_acquire)) return false;
+  std::lock_guard lock(mu_);
+  return still_active_locked();
+}
+
+bool GracePeriod::may_reclaim(const Owner& owner) {
+  if (!active_.load(std::memory_order_acquire)) return false;
+  std::lock_guard lock(mu_);
+  return still_active_locked() && expected_.contains(owner) && !reclaimed_.contains(owner);
+}
+
+void GracePeriod::reclaimed(const Owner& owner) {
+  if (!active_.load(std::memory_order_acquire)) return;
+  std::lock_guard lock(mu_);
+  if (!still_active_locked() || !expected_.contains(owner)) return;
+  reclaimed_.insert(owner);
+  if (reclaimed_.size() == expected_.size()) {
+    active_.store(false, std::memory_order_release);
+    spdlog::info("grace period over: every client that held state has reclaimed");
+  }
+}
+
+void GracePeriod::end(const char* why) {
+  std::lock_guard lock(mu_);
+  if (active_.exchange(false)) spdlog::info("grace period over: {}", why);
+}
+
+GracePeriod::Status GracePeriod::status() {
+  std::lock_guard lock(mu_);
+  Status s;
+  s.active = still_active_locked();
+  s.clients_expected = expected_.size();
+  s.clients_reclaimed = reclaimed_.size();
+  if (s.active) {
+    s.remaining_seconds =
+        std::chrono::duration_cast<std::chrono::seconds>(deadline_ - Clock::now()).count();
+  }
+  return s;
+}
+
+}  // namespace dfs::nfs4::state
