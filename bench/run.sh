@@ -3,6 +3,7 @@
 #
 #   ./bench/run.sh [--quick] [--reps N] [--duration S] [--workloads "a b ..."] [--kclient]
 #                  [--kclient-reps N] [--kclient-nodeleg] [--no-setup] [--no-build] [--out DIR]
+#                  [--stores durable|memory]
 #
 # Builds dfs and dfs_loadgen in Release (build-release/), starts both servers, measures the
 # loopback TCP ceiling with iperf3, then runs every workload against each server alternately
@@ -13,6 +14,9 @@
 #   ratios.png     dfs/ganesha per workload
 # --kclient adds the Linux kernel client's view (bench/kclient/*.sh through
 # ../shared/kclient/kclient.sh, a TCG-emulated VM: use its numbers as ratios only).
+# --stores: dfs's share on its durable default (RocksDB metadata, content in files; the
+# default here too) or on the memory stores. dfs's data directory and ganesha's export sit on
+# the same tmpfs, so both pay their file system work and neither pays a disk's fsync.
 #
 # Only processes this script started are stopped, by PID; the tmpfs it mounts is unmounted.
 set -euo pipefail
@@ -29,6 +33,7 @@ SETUP=1
 BUILD=1
 KCLIENT_NODELEG=0
 OUT=""
+STORES=durable
 WORKLOADS="rpc-null seq-only metadata smallfile seqwrite seqoverwrite seqread randread randwrite bigdir"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -42,6 +47,7 @@ while [ $# -gt 0 ]; do
     --no-setup) SETUP=0 ;;
     --no-build) BUILD=0 ;;
     --out) OUT=$2; shift ;;
+    --stores) STORES=$2; shift ;;
     -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -98,6 +104,7 @@ GANESHA_STATE="$WORK/ganesha-state"
 GANESHA_STARTED=0
 IPERF_PIDS=()
 EXPORT_DIR=""
+BENCH_FS=""
 MOUNTED=0
 cleanup() {
   set +e
@@ -109,8 +116,8 @@ cleanup() {
     GANESHA_STATE="$GANESHA_STATE" "$SHARED/ganesha/stop.sh" >>"$LOG" 2>&1
     cp "$GANESHA_STATE/ganesha.log" "$OUT/ganesha.log" 2>/dev/null
   fi
-  if [ "$MOUNTED" = 1 ]; then umount "$EXPORT_DIR" 2>>"$LOG" || umount -l "$EXPORT_DIR"; fi
-  [ -n "$EXPORT_DIR" ] && [ "$MOUNTED" = 0 ] && rm -rf "$EXPORT_DIR"
+  if [ "$MOUNTED" = 1 ]; then umount "$BENCH_FS" 2>>"$LOG" || umount -l "$BENCH_FS"; fi
+  [ -n "$BENCH_FS" ] && [ "$MOUNTED" = 0 ] && rm -rf "$BENCH_FS"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -150,36 +157,48 @@ LOADGEN="$ROOT/build-release/bench/dfs_loadgen"
 [ -x "$DFS_BIN" ] && [ -x "$LOADGEN" ] || { echo "run.sh: $DFS_BIN or $LOADGEN missing" >&2; exit 1; }
 
 # ---- servers -------------------------------------------------------------------------------
-EXPORT_DIR="$WORK/ganesha-export"
-mkdir -p "$EXPORT_DIR"
-if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=12g,mode=0777 dfs-bench "$EXPORT_DIR" 2>>"$LOG"; then
+# One tmpfs for ganesha's export and dfs's data directory (its durable stores).
+BENCH_FS="$WORK/fs"
+mkdir -p "$BENCH_FS"
+if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=12g,mode=0777 dfs-bench "$BENCH_FS" 2>>"$LOG"; then
   MOUNTED=1
-  EXPORT_KIND="tmpfs mounted at $EXPORT_DIR"
+  EXPORT_KIND="tmpfs mounted at $BENCH_FS"
 else
-  rmdir "$EXPORT_DIR"
-  EXPORT_DIR=$(mktemp -d /dev/shm/dfs-bench-export.XXXXXX)
+  rmdir "$BENCH_FS"
+  BENCH_FS=$(mktemp -d /dev/shm/dfs-bench.XXXXXX)
   EXPORT_KIND="directory on /dev/shm (tmpfs)"
 fi
-log "ganesha exports $EXPORT_KIND"
+EXPORT_DIR="$BENCH_FS/ganesha-export"
+DFS_DATA="$BENCH_FS/dfs-data"
+mkdir -p "$EXPORT_DIR" "$DFS_DATA"
+chmod 0777 "$EXPORT_DIR"
+log "ganesha exports, and dfs keeps its data in, a $EXPORT_KIND"
 
 DFS_PORT=$(free_port)
 GANESHA_PORT=$(free_port)
 DFS_LOG="$OUT/dfs.log"
 # The load generator and the kernel client work as root, and ganesha here squashes no one:
 # dfs (which squashes root by default) is told to let client root act as root too.
-DFS_SHARES='shares:
+case "$STORES" in
+  durable) STORE_YAML='' ;;
+  memory) STORE_YAML='
+    metadata: memory
+    blocks: memory' ;;
+  *) echo "run.sh: --stores durable|memory" >&2; exit 2 ;;
+esac
+DFS_SHARES="shares:
   - path: /export
-    root_squash: false'
+    root_squash: false$STORE_YAML"
 printf '%s\n' "$DFS_SHARES" >"$WORK/dfs.yaml"
 start_dfs() {
-  mkdir -p "$WORK/dfs-data"
+  mkdir -p "$DFS_DATA"
   # A chosen admin password keeps dfs from printing a generated one into dfs.log.
   DITTOFS_ADMIN_INITIAL_PASSWORD=$(head -c 18 /dev/urandom | base64) setsid "$DFS_BIN" --config "$WORK/dfs.yaml" \
     --listen 127.0.0.1 --port "$DFS_PORT" --api-port 0 --metrics-port 0 \
-    --data-dir "$WORK/dfs-data" </dev/null >>"$DFS_LOG" 2>&1 &
+    --data-dir "$DFS_DATA" </dev/null >>"$DFS_LOG" 2>&1 &
   DFS_PID=$!
   wait_port "$DFS_PORT" "$DFS_PID" || { log "dfs did not start; log:"; tail -20 "$DFS_LOG" >&2; exit 1; }
-  log "dfs pid $DFS_PID on 127.0.0.1:$DFS_PORT (memory stores)"
+  log "dfs pid $DFS_PID on 127.0.0.1:$DFS_PORT ($STORES stores)"
 }
 stop_dfs() {
   if [ -n "$DFS_PID" ] && kill -0 "$DFS_PID" 2>/dev/null; then
@@ -307,11 +326,11 @@ if [ "$KCLIENT" = 1 ]; then
   if [ "$KCLIENT_NODELEG" = 1 ]; then
     # The same dfs with delegations off, to see what they buy the kernel client.
     NODELEG_PORT=$(free_port)
-    mkdir -p "$WORK/nodeleg-data"
+    mkdir -p "$BENCH_FS/nodeleg-data"
     printf 'nfs:\n  delegations_enabled: false\n%s\n' "$DFS_SHARES" >"$WORK/nodeleg.yaml"
     DITTOFS_ADMIN_INITIAL_PASSWORD=$(head -c 18 /dev/urandom | base64) setsid "$DFS_BIN" \
       --config "$WORK/nodeleg.yaml" --listen 127.0.0.1 --port "$NODELEG_PORT" --api-port 0 \
-      --metrics-port 0 --data-dir "$WORK/nodeleg-data" </dev/null >>"$OUT/dfs-nodeleg.log" 2>&1 &
+      --metrics-port 0 --data-dir "$BENCH_FS/nodeleg-data" </dev/null >>"$OUT/dfs-nodeleg.log" 2>&1 &
     NODELEG_PID=$!
     wait_port "$NODELEG_PORT" "$NODELEG_PID" || { log "dfs (no delegations) did not start"; exit 1; }
     log "dfs without delegations pid $NODELEG_PID on 127.0.0.1:$NODELEG_PORT"

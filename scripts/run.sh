@@ -1,6 +1,7 @@
 #!/bin/bash
 # Command 1: install what is needed, build (release), and start dfs on embedded defaults:
-# one in-memory export at /export on port 12049 of every address, client root squashed.
+# one durable export at /export on port 12049 of every address, client root squashed; its
+# files are kept in the data directory (printed below) across restarts.
 # Extra arguments go to dfs (e.g. --port 2049, --config dfs.yaml). Stop it with Ctrl-C.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,12 +26,30 @@ for ((i = 0; i < ${#args[@]}; i++)); do
     --listen=*) LISTEN=${args[$i]#--listen=} ;;
   esac
 done
+DATA_DIR=""
+for ((i = 0; i < ${#args[@]}; i++)); do
+  case "${args[$i]}" in
+    --data-dir) DATA_DIR=${args[$((i + 1))]:-} ;;
+    --data-dir=*) DATA_DIR=${args[$i]#--data-dir=} ;;
+  esac
+done
+if [ -z "$DATA_DIR" ]; then
+  if [ "$(id -u)" = 0 ]; then
+    DATA_DIR=/var/lib/dittofs
+  else
+    DATA_DIR=${XDG_DATA_HOME:-$HOME/.local/share}/dittofs
+  fi
+fi
 HOST=$(hostname -I 2>/dev/null | awk '{print $1}')
 cat <<MSG
 
 dfs is starting. Mount its export from a Linux client with:
 
   mount -t nfs4 -o vers=4.1,port=$PORT ${HOST:-<this-host>}:/export /mnt
+
+Files live in $DATA_DIR/shares/export (or under the config's data_dir):
+metadata in RocksDB, content in files. Stop dfs (Ctrl-C) and start it again and they are
+still there; --data-dir DIR keeps them elsewhere.
 
 MSG
 if [ -z "$CONFIG" ]; then

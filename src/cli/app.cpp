@@ -31,6 +31,7 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   add_client_commands(app, ctx);
   add_connection_commands(app, ctx);
   add_status_command(app, ctx);
+  add_grace_commands(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -17,5 +17,6 @@ void add_adapter_commands(CLI::App& app, Context& ctx);     // adapter settings 
 void add_client_commands(CLI::App& app, Context& ctx);      // client ..., client sessions ...
 void add_connection_commands(CLI::App& app, Context& ctx);  // connection ...
 void add_status_command(CLI::App& app, Context& ctx);       // status
+void add_grace_commands(CLI::App& app, Context& ctx);       // grace status|end
 
 }  // namespace dfs::cli

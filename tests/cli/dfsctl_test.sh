@@ -178,6 +178,16 @@ expect_rc 0
 expect_out '^health: ok$'
 expect_yaml 'd["health"] == "ok" and d["server"]["listeners"]["api"].endswith(":'"$API_PORT"'")'
 
+# ---- grace period (a fresh data directory: nobody held state, so no grace) ----
+ctl grace status -o json
+expect_rc 0
+expect_json 'd["in_grace"] is False and d["clients_expected"] == 0 and d["clients_reclaimed"] == 0'
+ctl grace status
+expect_out '^in_grace +false$'
+ctl grace end -o json
+expect_rc 0
+expect_json 'd["in_grace"] is False'
+
 # ---- users ----
 ctl user list
 expect_rc 0

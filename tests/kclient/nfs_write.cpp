@@ -1,6 +1,7 @@
-// Host-side helper for the kernel-client delegation test: writes a file over NFSv4.1 with the
-// project's own client, as a second client would, retrying OPEN while the server answers
-// NFS4ERR_DELAY (it is recalling the kernel client's delegation).
+// Host-side helper for the kernel-client tests: writes a file over NFSv4.1 with the project's
+// own client, as a second client would, retrying OPEN while the server answers NFS4ERR_DELAY
+// (it is recalling the kernel client's delegation) or NFS4ERR_GRACE (it restarted and the
+// kernel client is reclaiming).
 //
 //   nfs_write PORT PATH CONTENT     (PATH inside the server's namespace, e.g. /export/d/f)
 // Exit status 0 when the content was written (FILE_SYNC) and the file closed.
@@ -34,7 +35,10 @@ int main(int argc, char** argv) {
       o = do_open(c, dir,
                   open_args(c, path.substr(slash + 1),
                             OPEN4_SHARE_ACCESS_BOTH | OPEN4_SHARE_ACCESS_WANT_NO_DELEG));
-      if (o.status != NFS4ERR_DELAY || std::chrono::steady_clock::now() > deadline) break;
+      if ((o.status != NFS4ERR_DELAY && o.status != NFS4ERR_GRACE) ||
+          std::chrono::steady_clock::now() > deadline) {
+        break;
+      }
       ++delays;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
@@ -56,7 +60,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     c.close(o.opened());
-    std::printf("nfs_write: wrote %zu bytes to %s after %d NFS4ERR_DELAY answer(s)\n", data.size(),
+    std::printf("nfs_write: wrote %zu bytes to %s after %d DELAY/GRACE answer(s)\n", data.size(),
                 path.c_str(), delays);
     return 0;
   } catch (const std::exception& e) {

@@ -25,18 +25,41 @@ ADMIN_PASSWORD=kclient-$RANDOM-$RANDOM
   fi
 } > "$WORK/dfs.yaml"
 CONFIG_ARGS=(--config "$WORK/dfs.yaml")
-DITTOFS_ADMIN_INITIAL_PASSWORD=$ADMIN_PASSWORD \
-  "$DFS" "${CONFIG_ARGS[@]}" --listen 127.0.0.1 --port "$PORT" --api-port 0 --metrics-port 0 --data-dir "$WORK/data" \
-  --log-level info > "$WORK/dfs.log" 2>&1 &
-DFS_PID=$!
+# dfs's pid lives in $WORK/dfs.pid: a host hook may have it restarted (below).
+start_dfs() {
+  DITTOFS_ADMIN_INITIAL_PASSWORD=$ADMIN_PASSWORD \
+    "$DFS" "${CONFIG_ARGS[@]}" --listen 127.0.0.1 --port "$PORT" --api-port 0 --metrics-port 0 --data-dir "$WORK/data" \
+    --log-level info >> "$WORK/dfs.log" 2>&1 &
+  echo $! > "$WORK/dfs.pid"
+}
+start_dfs
+DFS_PID=$(cat "$WORK/dfs.pid")
 HOOK_PID=""
+RESTARTER_PID=""
 cleanup() {
   [ -n "$HOOK_PID" ] && kill "$HOOK_PID" 2>/dev/null
+  [ -n "$RESTARTER_PID" ] && kill "$RESTARTER_PID" 2>/dev/null
+  DFS_PID=$(cat "$WORK/dfs.pid")
   kill -TERM "$DFS_PID" 2>/dev/null
   wait "$DFS_PID" 2>/dev/null
+  while kill -0 "$DFS_PID" 2>/dev/null; do sleep 0.1; done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+# A hook that creates $DFS_WORK/restart-request has dfs killed with SIGKILL and started again
+# on the same data directory and port; $DFS_WORK/restarted appears once it listens again.
+(
+  while [ ! -e "$WORK/restart-request" ]; do sleep 0.2; done
+  kill -KILL "$(cat "$WORK/dfs.pid")"
+  echo "kclient: dfs killed (SIGKILL) at the hook's request; starting it again"
+  start_dfs
+  for _ in $(seq 1 300); do
+    (exec 3<>/dev/tcp/127.0.0.1/"$PORT") 2>/dev/null && break
+    sleep 0.1
+  done
+  touch "$WORK/restarted"
+) &
+RESTARTER_PID=$!
 # Wait (bounded) until dfs accepts connections.
 for _ in $(seq 1 100); do
   (exec 3<>/dev/tcp/127.0.0.1/"$PORT") 2>/dev/null && break
@@ -53,6 +76,7 @@ if [ -n "${KCLIENT_HOST_HOOK:-}" ]; then
   done
   HOOK_METRICS=$(grep -oE 'metrics on http://[0-9.:]+/metrics' "$WORK/dfs.log" | head -1 | cut -d' ' -f3)
   DFS_API=http://$API DFS_ADMIN_PASSWORD=$ADMIN_PASSWORD DFS_PORT=$PORT DFS_METRICS=$HOOK_METRICS \
+    DFS_WORK=$WORK \
     "$KCLIENT_HOST_HOOK" > "$WORK/hook.log" 2>&1 &
   HOOK_PID=$!
 fi
@@ -64,11 +88,12 @@ for b in flock; do command -v "$b" >/dev/null && EXTRA+=(--add-bin "$b"); done
 "$KCLIENT" --port "$PORT" --export /export --vers "$VERS" ${OPTS:+--mount-opts "$OPTS"} \
   --script "$SCRIPT" --timeout 900 "${EXTRA[@]}" "$@" 2>&1 | tee "$WORK/out.log"
 rc=${PIPESTATUS[0]}
+DFS_PID=$(cat "$WORK/dfs.pid")
 if ! kill -0 "$DFS_PID" 2>/dev/null; then
   echo "FAIL: dfs died during the run"; cat "$WORK/dfs.log"; exit 1
 fi
 # What went over the backchannel during the run.
-RUN_METRICS=$(grep -oE 'metrics on http://[0-9.:]+/metrics' "$WORK/dfs.log" | head -1 | cut -d' ' -f3)
+RUN_METRICS=$(grep -oE 'metrics on http://[0-9.:]+/metrics' "$WORK/dfs.log" | tail -1 | cut -d' ' -f3)
 [ -n "$RUN_METRICS" ] && curl -sf "$RUN_METRICS" |
   grep -E '^dittofs_nfs_(backchannel_callbacks|delegations_(granted|recalled))_total' | sed 's/^/kclient: /'
 if [ -n "$HOOK_PID" ]; then
@@ -83,7 +108,7 @@ if [ "$rc" = 0 ] && ! grep -q "kclient: umount ok" "$WORK/out.log"; then
 fi
 # The guest's large WRITEs (of the 64 MiB file) must have taken the zero-copy receive path;
 # half of that file is the bar (a WRITE that arrives whole before its head is seen is copied).
-METRICS=$(grep -oE 'metrics on http://[0-9.:]+/metrics' "$WORK/dfs.log" | head -1 | cut -d' ' -f3)
+METRICS=$(grep -oE 'metrics on http://[0-9.:]+/metrics' "$WORK/dfs.log" | tail -1 | cut -d' ' -f3)
 if [ "$rc" = 0 ] && [ -n "$METRICS" ]; then
   ool=$(python3 -c 'import sys, urllib.request
 for l in urllib.request.urlopen(sys.argv[1], timeout=10).read().decode().splitlines():
