@@ -9,6 +9,7 @@ set -u
 BLOCKS=$DFS_WORK/data/shares/export/blocks
 for _ in $(seq 1800); do
   grep -rqs KCLIENT-RESTART-MARKER "$BLOCKS" && break
+  [ -e "$DFS_WORK/out.log" ] && grep -q "test script exited" "$DFS_WORK/out.log" && break
   sleep 0.2
 done
 grep -rqs KCLIENT-RESTART-MARKER "$BLOCKS" || { echo "hook: FAIL: no marker in $BLOCKS"; exit 1; }
@@ -17,7 +18,12 @@ for _ in $(seq 600); do [ -e "$DFS_WORK/restarted" ] && break; sleep 0.2; done
 [ -e "$DFS_WORK/restarted" ] || { echo "hook: FAIL: dfs did not come back"; exit 1; }
 echo "hook: dfs restarted"
 
-# The REST API of the new process (its port is new), and its grace period.
+# The REST API of the new process (its port is new; it may log it just after the NFS
+# listener came up), and its grace period.
+for _ in $(seq 100); do
+  [ "$(grep -c 'REST API listening on' "$DFS_WORK/dfs.log")" -ge 2 ] && break
+  sleep 0.1
+done
 API=$(grep -oE 'REST API listening on [0-9.]+:[0-9]+' "$DFS_WORK/dfs.log" | tail -1 | cut -d' ' -f5)
 TOKEN=""
 for _ in $(seq 100); do

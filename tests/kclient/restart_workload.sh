@@ -6,6 +6,7 @@
 # until the host says the restart is over; then every byte is checked after dropping the page
 # cache. Any I/O error fails.
 set -e
+export PATH="$PATH:/kclient/files"
 MNT=${1:-$MNT}
 D="$MNT/restart.$$"
 fail() { echo "FAIL: $*"; exit 1; }
@@ -15,8 +16,12 @@ mkdir "$D"
 : > "$MNT/restart-done"   # the host writes into it once dfs is back
 fcntl_lock hold "$D/locked" /tmp/ready /tmp/release > /tmp/hold.log 2>&1 &
 HOLDER=$!
-for _ in $(seq 1 600); do [ -e /tmp/ready ] && break; sleep 0.1; done
-[ -e /tmp/ready ] || fail "the lock holder did not start"
+for _ in $(seq 1 600); do
+  [ -e /tmp/ready ] && break
+  kill -0 $HOLDER 2>/dev/null || break
+  sleep 0.1
+done
+[ -e /tmp/ready ] || { cat /tmp/hold.log; fail "the lock holder did not start"; }
 
 i=0
 while [ $i -lt 8 ]; do

@@ -122,4 +122,8 @@ fi
 if grep -qiE "AddressSanitizer|runtime error" "$WORK/dfs.log"; then
   echo "FAIL: sanitizer report in dfs log"; cat "$WORK/dfs.log"; rc=1
 fi
+if [ "$rc" != 0 ]; then
+  echo "---- last lines of dfs.log ----"
+  tail -40 "$WORK/dfs.log"
+fi
 exit "$rc"
