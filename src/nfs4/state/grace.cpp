@@ -6,7 +6,9 @@ namespace dfs::nfs4::state {
 
 void GracePeriod::begin(const std::vector<Owner>& previous, std::chrono::seconds length) {
   std::lock_guard lock(mu_);
-  expected_ = std::set<Owner>(previous.begin(), previous.end());
+  expected_.clear();
+  for (const auto& o : previous)
+    expected_.insert(key(o));
   reclaimed_.clear();
   deadline_ = Clock::now() + length;
   const bool on = !expected_.empty() && length.count() > 0;
@@ -37,14 +39,15 @@ bool GracePeriod::active() {
 bool GracePeriod::may_reclaim(const Owner& owner) {
   if (!active_.load(std::memory_order_acquire)) return false;
   std::lock_guard lock(mu_);
-  return still_active_locked() && expected_.contains(owner) && !reclaimed_.contains(owner);
+  return still_active_locked() && expected_.contains(key(owner)) &&
+         !reclaimed_.contains(key(owner));
 }
 
 void GracePeriod::reclaimed(const Owner& owner) {
   if (!active_.load(std::memory_order_acquire)) return;
   std::lock_guard lock(mu_);
-  if (!still_active_locked() || !expected_.contains(owner)) return;
-  reclaimed_.insert(owner);
+  if (!still_active_locked() || !expected_.contains(key(owner))) return;
+  reclaimed_.insert(key(owner));
   if (reclaimed_.size() == expected_.size()) {
     active_.store(false, std::memory_order_release);
     spdlog::info("grace period over: every client that held state has reclaimed");
