@@ -55,6 +55,9 @@ class BlockStore {
   virtual Result<uint64_t> stored_length(InodeId id) = 0;
   // Bytes of storage the file occupies.
   virtual uint64_t space_used(InodeId id) = 0;
+  // False when space_used() costs I/O (a stat): GETATTR and every READDIR entry then report
+  // the size rounded up to 4 KiB instead (sparse files are over-reported).
+  virtual bool space_used_is_cheap() const { return true; }
   virtual uint64_t total_bytes_used() = 0;
 };
 

@@ -159,7 +159,8 @@ Attributes StoreFileSystem::to_attrs(const InodeRecord& r) {
   a.size = r.size;
   switch (r.type) {
     case FileType::kRegular:
-      a.space_used = blocks_->space_used(r.id);
+      a.space_used = blocks_->space_used_is_cheap() ? blocks_->space_used(r.id)
+                                                    : (r.size + 4095) / 4096 * 4096;
       break;
     case FileType::kDirectory:
     case FileType::kSymlink:

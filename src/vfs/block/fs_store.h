@@ -39,6 +39,8 @@ class FsBlockStore final : public BlockStore {
   bool durable() const override { return true; }
   Result<uint64_t> stored_length(InodeId id) override;
   uint64_t space_used(InodeId id) override;
+  // A stat per GETATTR and per READDIR entry cost more than the rest of those operations.
+  bool space_used_is_cheap() const override { return false; }
   uint64_t total_bytes_used() override;
 
   const std::string& directory() const { return dir_; }
