@@ -223,8 +223,8 @@ TEST_F(CrashTest, KilledAtRandomPointsLosesNothingAcknowledged) {
 }
 
 // A full disk: the data directory on a 32 MiB tmpfs (mounting needs root with
-// CAP_SYS_ADMIN; the suite runs so in CI, and says it skipped otherwise). Writes past the space answer NFS4ERR_NOSPC, the server stays up, and every
-// file acknowledged before reads back whole.
+// CAP_SYS_ADMIN; the suite runs so in CI, and says it skipped otherwise). Writes past the space
+// answer NFS4ERR_NOSPC, the server stays up, and every file acknowledged before reads back whole.
 TEST_F(CrashTest, AFullDiskRefusesNewDataAndLosesNothingWritten) {
   if (::geteuid() != 0) GTEST_SKIP() << "mounting a small tmpfs needs root";
   dfs_->kill_hard();
