@@ -246,7 +246,8 @@ void Daemon::start() {
   shares_->set_index_base(kApiShareBase);
   shares_->load();
   // Clients that held state before the restart get grace_period seconds to reclaim it.
-  service_->state.begin_grace(std::chrono::seconds(settings_.get()->grace_period));
+  service_->state.begin_grace(std::chrono::seconds(settings_.get()->grace_period),
+                              std::chrono::seconds(settings_.get()->lease_time));
   service_->start();
   // Observers are plain pointers read by the reactors: attach before the transport starts.
   nfs_metrics_ = std::make_unique<metrics::NfsMetrics>(registry_, *service_, *tcp_);

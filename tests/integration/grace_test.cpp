@@ -162,5 +162,30 @@ TEST_F(GraceTest, ADestroyedClientIsForgottenAndGraceRunsOut) {
   EXPECT_EQ(reclaim_open(late, kept.fh).status, NFS4ERR_NO_GRACE);
 }
 
+// A client still reclaiming when the grace period runs out keeps it going, a second at a time
+// (up to a lease), as the Linux server does: pynfs REBT5 reclaims 42 opens from near the end.
+TEST_F(GraceTest, ReclaimsAtTheEndExtendTheGracePeriod) {
+  auto a = hold("grace-slow", "slow", false);
+  grace_period_ = 2;
+  restart();
+  NfsClient again("127.0.0.1", port());
+  again.send_reclaim_complete = false;
+  again.establish("grace-slow");
+  // Reclaims for twice the grace period: each one near the end moves the end out.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(4);
+  int reclaims = 0;
+  while (std::chrono::steady_clock::now() < until) {
+    ASSERT_EQ(reclaim_open(again, a.fh).status, NFS4_OK) << "reclaim " << reclaims;
+    ++reclaims;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ASSERT_EQ(reclaim_open(again, a.fh).status, NFS4_OK);
+  EXPECT_EQ(grace()["in_grace"], true);  // past its 2 s
+  // Once the client stops, the grace period ends within about a second.
+  EXPECT_TRUE(
+      eventually([&] { return grace()["in_grace"] == false; }, std::chrono::milliseconds(5000)));
+  EXPECT_EQ(reclaim_open(again, a.fh).status, NFS4ERR_NO_GRACE);
+}
+
 }  // namespace
 }  // namespace dfs::testing

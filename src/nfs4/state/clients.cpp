@@ -435,8 +435,9 @@ nfsstat4 StateManager::reclaim_complete(ClientRecord& client, bool one_fs) {
   return NFS4_OK;
 }
 
-void StateManager::begin_grace(std::chrono::seconds length) {
-  grace.begin(client_store_ ? client_store_->load() : std::vector<std::vector<uint8_t>>{}, length);
+void StateManager::begin_grace(std::chrono::seconds length, std::chrono::seconds max_extension) {
+  grace.begin(client_store_ ? client_store_->load() : std::vector<std::vector<uint8_t>>{}, length,
+              max_extension);
 }
 
 void StateManager::purge_client_locked(const std::shared_ptr<ClientRecord>& client, EndReason why) {

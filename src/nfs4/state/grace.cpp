@@ -4,8 +4,10 @@
 
 namespace dfs::nfs4::state {
 
-void GracePeriod::begin(const std::vector<Owner>& previous, std::chrono::seconds length) {
+void GracePeriod::begin(const std::vector<Owner>& previous, std::chrono::seconds length,
+                        std::chrono::seconds max_extension) {
   std::lock_guard lock(mu_);
+  extension_left_ = max_extension;
   expected_.clear();
   for (const auto& o : previous)
     expected_.insert(key(o));
@@ -39,8 +41,16 @@ bool GracePeriod::active() {
 bool GracePeriod::may_reclaim(const Owner& owner) {
   if (!active_.load(std::memory_order_acquire)) return false;
   std::lock_guard lock(mu_);
-  return still_active_locked() && expected_.contains(key(owner)) &&
-         !reclaimed_.contains(key(owner));
+  if (!still_active_locked() || !expected_.contains(key(owner)) ||
+      reclaimed_.contains(key(owner))) {
+    return false;
+  }
+  constexpr auto kStep = std::chrono::seconds(1);
+  if (deadline_ - Clock::now() < kStep && extension_left_ >= kStep) {
+    deadline_ += kStep;
+    extension_left_ -= kStep;
+  }
+  return true;
 }
 
 void GracePeriod::reclaimed(const Owner& owner) {

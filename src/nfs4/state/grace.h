@@ -21,7 +21,10 @@ class GracePeriod {
   using Clock = std::chrono::steady_clock;
 
   // Starts it for the clients in `previous` (no grace when there are none or `length` is 0).
-  void begin(const std::vector<Owner>& previous, std::chrono::seconds length);
+  // A reclaim in its last second extends it by a second, `max_extension` in all (as the
+  // Linux server does, up to a lease): a client in the middle of reclaiming is not cut off.
+  void begin(const std::vector<Owner>& previous, std::chrono::seconds length,
+             std::chrono::seconds max_extension = std::chrono::seconds(0));
   // Whether the server is in grace now. A plain load while not in grace (the OPEN hot path).
   bool active();
   // Whether `owner` may reclaim: in grace, held state before, not yet done reclaiming.
@@ -50,6 +53,7 @@ class GracePeriod {
   std::set<std::string> expected_;
   std::set<std::string> reclaimed_;
   Clock::time_point deadline_{};
+  Clock::duration extension_left_{};
 };
 
 }  // namespace dfs::nfs4::state

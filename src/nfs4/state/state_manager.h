@@ -281,8 +281,9 @@ class StateManager {
   // Where the clients holding state are kept across restarts (the daemon's data directory);
   // without one, nothing is kept and a restart has no grace period.
   void set_client_store(std::unique_ptr<ClientStore> store) { client_store_ = std::move(store); }
-  // Starts the grace period for the clients the store kept from the last run.
-  void begin_grace(std::chrono::seconds length);
+  // Starts the grace period for the clients the store kept from the last run; reclaims at
+  // its end extend it, by `max_extension` at most (GracePeriod::begin).
+  void begin_grace(std::chrono::seconds length, std::chrono::seconds max_extension);
   GracePeriod grace;
 
   // ---- leases and administration ----
