@@ -46,14 +46,31 @@ struct ReplyLayout {
   uint32_t results = 0;
 };
 
-// The reply of a COMPOUND whose last operation waits for a callback (Compound::deferred):
-// everything before that operation's result, and what finishing it needs.
-struct PendingReply {
+// What a reply sent after call() returned needs to finish its slot and go out: the slot
+// (reply cache included) is finished first, then the reply is sent.
+struct SlotReply {
   Nfs4Service* svc = nullptr;
   std::shared_ptr<rpc::Connection> conn;
   std::shared_ptr<state::Session> session;
   uint32_t slotid = 0;
   bool cachethis = false;
+
+  static SlotReply of(rpc::CallContext& ctx, Compound& c) {
+    return {&c.svc, *ctx.conn, c.session, c.slotid, c.cachethis};
+  }
+  // `e` encodes into `buf`; the COMPOUND's results begin at `start`.
+  void finish(xdr::Encoder& e, xdr::ByteBuffer&& buf, size_t start) const {
+    xdr::ByteBuffer cached;
+    if (cachethis) e.flatten_into(cached, start);
+    svc->state.finish_request(*session, slotid, cachethis, cached.span());
+    conn->send(rpc::OutboundMessage::from_encoder(e, std::move(buf)));
+  }
+};
+
+// The reply of a COMPOUND whose last operation waits for a callback (Compound::deferred):
+// everything before that operation's result, and what finishing it needs.
+struct PendingReply {
+  SlotReply slot;
   uint32_t op = 0;
   xdr::ByteBuffer prefix;  // record mark, RPC header, results so far, the op's number
   ReplyLayout at;
@@ -68,9 +85,9 @@ void finish_deferred(PendingReply& p, xdr::ByteBuffer result, nfsstat4 status) {
   buf.append(result.data(), result.size());
   // The same reply limits as for an operation that answers at once (§2.10.6.4).
   nfsstat4 limit = NFS4_OK;
-  if (e.size() > p.session->fore.maxresponsesize) {
+  if (e.size() > p.slot.session->fore.maxresponsesize) {
     limit = NFS4ERR_REP_TOO_BIG;
-  } else if (p.cachethis && e.size() > p.session->fore.maxresponsesize_cached) {
+  } else if (p.slot.cachethis && e.size() > p.slot.session->fore.maxresponsesize_cached) {
     limit = NFS4ERR_REP_TOO_BIG_TO_CACHE;
   }
   if (limit != NFS4_OK) {
@@ -84,10 +101,7 @@ void finish_deferred(PendingReply& p, xdr::ByteBuffer result, nfsstat4 status) {
     p.observer->op_done(p.op, status, SteadyClock::now() - p.started);
     p.observer->compound_done(status);
   }
-  xdr::ByteBuffer cached;
-  if (p.cachethis) e.flatten_into(cached, p.at.start);
-  p.svc->state.finish_request(*p.session, p.slotid, p.cachethis, cached.span());
-  p.conn->send(rpc::OutboundMessage::from_encoder(e, std::move(buf)));
+  p.slot.finish(e, std::move(buf), p.at.start);
 }
 
 // Puts the reply so far aside (dropping what the deferring operation encoded) and starts its
@@ -98,11 +112,7 @@ void defer_reply(rpc::CallContext& ctx, Compound& c, xdr::Encoder& e, xdr::Encod
   e.rollback(op_mark);
   e.u32(op);
   auto p = std::make_shared<PendingReply>();
-  p->svc = &c.svc;
-  p->conn = *ctx.conn;
-  p->session = c.session;
-  p->slotid = c.slotid;
-  p->cachethis = c.cachethis;
+  p->slot = SlotReply::of(ctx, c);
   p->op = op;
   e.flatten_into(p->prefix, 0);  // no splices (may_defer): the same bytes at the same offsets
   p->at = at;
@@ -127,11 +137,7 @@ struct SyncPoint {
 // A COMPOUND answered in full whose changes must be on disk before the reply leaves
 // (vfs/pending_sync.h): its reply, what finishing it needs, and the syncs.
 struct SyncedReply {
-  Nfs4Service* svc = nullptr;
-  std::shared_ptr<rpc::Connection> conn;
-  std::shared_ptr<state::Session> session;
-  uint32_t slotid = 0;
-  bool cachethis = false;
+  SlotReply slot;
   xdr::ByteBuffer reply;  // record mark, RPC header, the whole COMPOUND reply
   ReplyLayout at;
   SyncPoint first_sync;
@@ -147,18 +153,15 @@ void finish_synced(SyncedReply& r) {
   xdr::Encoder e(buf);
   if (s != vfs::Status::kOk) {
     const nfsstat4 st = s == vfs::Status::kNoSpc ? NFS4ERR_NOSPC : NFS4ERR_IO;
-    spdlog::error("connection {}: sync before the reply failed; op {} answered {}", r.conn->id(),
-                  r.first_sync.op, static_cast<uint32_t>(st));
+    spdlog::error("connection {}: sync before the reply failed; op {} answered {}",
+                  r.slot.conn->id(), r.first_sync.op, static_cast<uint32_t>(st));
     buf.resize(r.first_sync.at);
     e.u32(r.first_sync.op);
     e.u32(st);
     e.patch_u32(r.at.status_pos, st);
     e.patch_u32(r.at.count_pos, r.first_sync.results);
   }
-  xdr::ByteBuffer cached;
-  if (r.cachethis) e.flatten_into(cached, r.at.start);
-  r.svc->state.finish_request(*r.session, r.slotid, r.cachethis, cached.span());
-  r.conn->send(rpc::OutboundMessage::from_encoder(e, std::move(buf)));
+  r.slot.finish(e, std::move(buf), r.at.start);
 }
 
 }  // namespace
@@ -333,11 +336,7 @@ rpc::AcceptStat Nfs4Program::call(rpc::CallContext& ctx, xdr::Decoder& d, xdr::E
     // syncs (many such replies share one metadata sync), then finishes the slot and sends.
     // The slot stays busy meanwhile, so a retry of this request waits (§2.10.6.2).
     auto r = std::make_shared<SyncedReply>();
-    r->svc = &svc_;
-    r->conn = *ctx.conn;
-    r->session = c.session;
-    r->slotid = c.slotid;
-    r->cachethis = c.cachethis;
+    r->slot = SlotReply::of(ctx, c);
     e.flatten_into(r->reply, 0);
     r->at = {start.size, status_pos, count_pos, results};
     r->first_sync = *first_sync;
