@@ -27,6 +27,7 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   add_auth_commands(app, ctx);
   add_user_commands(app, ctx);
   add_share_commands(app, ctx);
+  add_store_commands(app, ctx);
   add_adapter_commands(app, ctx);
   add_client_commands(app, ctx);
   add_connection_commands(app, ctx);

@@ -58,7 +58,7 @@ struct ShareUpdate {
 };
 
 // Only what the user gave goes into the body, so the server's defaults (root_squash on,
-// memory stores) stay the server's to decide.
+// the durable built-in stores) stay the server's to decide.
 nlohmann::json create_body(const ShareOptions& o) {
   nlohmann::json body = {{"name", o.name}, {"path", o.path}};
   if (!o.metadata_store.empty()) body["metadata_store"] = o.metadata_store;
@@ -112,9 +112,12 @@ void add_share_commands(CLI::App& app, Context& ctx) {
   cr->add_option("name", o->name, "share name")->required();
   cr->add_option("--path", o->path, "where the share appears in the NFS pseudo-root, e.g. /data")
       ->required();
-  cr->add_option("--metadata-store", o->metadata_store,
-                 "metadata store: rocksdb or memory (server default: rocksdb)");
-  cr->add_option("--block-store", o->block_store, "block store: fs or memory (server default: fs)");
+  cr->add_option("--metadata,--metadata-store", o->metadata_store,
+                 "metadata store by name: rocksdb, memory or one from `dfsctl store metadata "
+                 "list` (server default: rocksdb)");
+  cr->add_option("--blocks,--block-store", o->block_store,
+                 "block store by name: fs, memory or one from `dfsctl store block list` (server "
+                 "default: fs)");
   cr->add_flag("--read-only", o->read_only, "export read-only");
   cr->add_flag("--no-root-squash", o->no_root_squash,
                "let client root act as root (default: uid, gid and group 0 become the anon ids)");

@@ -688,6 +688,49 @@ void ApiServer::routes() {
              res.status = 204;
            }));
 
+  // ---- named stores: /api/v1/stores/metadata and /api/v1/stores/block ----
+  for (StoreKind kind : {StoreKind::kMetadata, StoreKind::kBlock}) {
+    const std::string base = std::string("/api/v1/stores/") + to_string(kind);
+    // Each store with the shares that keep their data in it.
+    auto with_shares = [this, kind](json store) {
+      store["shares"] = d_.shares.using_store(kind, store["name"].get<std::string>());
+      return store;
+    };
+    h.Get(base, guarded(Need::kReader,
+                        [this, kind, with_shares](const Request&, Response& res, const Caller&) {
+                          json out = json::array();
+                          for (auto& s : d_.stores.list(kind))
+                            out.push_back(with_shares(std::move(s)));
+                          send_json(res, 200, out);
+                        }));
+    h.Get(base + R"(/([^/]+))",
+          guarded(Need::kReader,
+                  [this, kind, with_shares](const Request& req, Response& res, const Caller&) {
+                    auto s = d_.stores.get(kind, req.matches[1]);
+                    if (!s) {
+                      return problem(res, 404, "Not found",
+                                     std::string("no ") + to_string(kind) + " store named " +
+                                         req.matches[1].str());
+                    }
+                    send_json(res, 200, with_shares(std::move(*s)));
+                  }));
+    h.Post(base, guarded(Need::kAdmin, [this, kind, with_shares](const Request& req, Response& res,
+                                                                 const Caller&) {
+             auto body = parse_body(req, res);
+             if (!body) return;
+             auto r = d_.stores.create(kind, *body);
+             if (auto* e = std::get_if<ApiError>(&r)) return api_error(res, *e);
+             send_json(res, 201, with_shares(std::get<json>(r)));
+           }));
+    h.Delete(base + R"(/([^/]+))",
+             guarded(Need::kAdmin, [this, kind](const Request& req, Response& res, const Caller&) {
+               if (auto e = d_.shares.remove_store(kind, req.matches[1])) {
+                 return api_error(res, *e);
+               }
+               res.status = 204;
+             }));
+  }
+
   // ---- NFS adapter settings ----
   const std::string settings = "/api/v1/adapters/nfs/settings";
   h.Get(settings, guarded(Need::kReader, [this](const Request&, Response& res, const Caller&) {

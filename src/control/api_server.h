@@ -1,6 +1,6 @@
 #pragma once
 // The REST control plane (`/api/v1`, docs/api.md) over cpp-httplib: authentication and roles,
-// users, shares, NFS adapter settings, clients, sessions and connections, server status.
+// users, shares, named stores, NFS adapter settings, clients, sessions and connections, server status.
 
 #include <atomic>
 #include <chrono>
@@ -28,6 +28,7 @@ struct ApiDeps {
   ControlDb& db;
   AuthService& auth;
   ShareService& shares;
+  StoreCatalog& stores;
   SettingsService& settings;
   nfs4::state::StateManager& state;
   rpc::TcpServer& transport;                    // the NFS connections

@@ -104,6 +104,9 @@ ControlDb::ControlDb(const std::string& path) {
             allowed_hosts TEXT NOT NULL, allowed_users TEXT NOT NULL, created_at TEXT NOT NULL,
             all_squash INTEGER NOT NULL DEFAULT 0, anon_uid INTEGER NOT NULL DEFAULT 65534,
             anon_gid INTEGER NOT NULL DEFAULT 65534))");
+  exec(R"(CREATE TABLE IF NOT EXISTS stores (
+            kind TEXT NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL,
+            directory TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (kind, name)))");
   exec("CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
   migrate();
 }
@@ -313,6 +316,35 @@ uint32_t ControlDb::max_share_index() {
   std::lock_guard lock(mu_);
   Stmt st(db_, "SELECT COALESCE(MAX(idx), 0) FROM shares");
   return st.step() == SQLITE_ROW ? static_cast<uint32_t>(st.integer(0)) : 0;
+}
+
+std::vector<StoreRecord> ControlDb::stores(const std::string& kind) {
+  std::lock_guard lock(mu_);
+  Stmt st(db_,
+          "SELECT name, type, directory, created_at FROM stores WHERE kind=? "
+          "ORDER BY created_at, name");
+  st.bind(1, kind);
+  std::vector<StoreRecord> out;
+  while (st.step() == SQLITE_ROW)
+    out.push_back({st.text(0), st.text(1), st.text(2), st.text(3)});
+  return out;
+}
+
+bool ControlDb::insert_store(const std::string& kind, const StoreRecord& s) {
+  std::lock_guard lock(mu_);
+  Stmt st(db_,
+          "INSERT OR IGNORE INTO stores (kind, name, type, directory, created_at) "
+          "VALUES (?, ?, ?, ?, ?)");
+  st.bind(1, kind).bind(2, s.name).bind(3, s.type).bind(4, s.directory);
+  st.bind(5, s.created_at.empty() ? now_rfc3339() : s.created_at);
+  return st.step() == SQLITE_DONE && st.changes() == 1;
+}
+
+bool ControlDb::delete_store(const std::string& kind, const std::string& name) {
+  std::lock_guard lock(mu_);
+  Stmt st(db_, "DELETE FROM stores WHERE kind=? AND name=?");
+  st.bind(1, kind).bind(2, name);
+  return st.step() == SQLITE_DONE && st.changes() == 1;
 }
 
 std::optional<nlohmann::json> ControlDb::setting(const std::string& key) {

@@ -1,7 +1,7 @@
 #pragma once
-// The control database: users, shares and settings in an embedded SQLite file in the data
-// directory, so they survive restarts. One connection guarded by a mutex: the control plane
-// is low-traffic and SQLite serialises writers anyway.
+// The control database: users, shares, named stores and settings in an embedded SQLite file in the
+// data directory, so they survive restarts. One connection guarded by a mutex: the control plane is
+// low-traffic and SQLite serialises writers anyway.
 
 #include <cstdint>
 #include <mutex>
@@ -43,6 +43,14 @@ struct ShareRecord {
   std::string created_at;
 };
 
+// A named store (control/store_catalog.h).
+struct StoreRecord {
+  std::string name;
+  std::string type;       // metadata: rocksdb, memory; block: fs, memory
+  std::string directory;  // durable types: where the shares' directories go; memory: empty
+  std::string created_at;
+};
+
 class ControlDb {
  public:
   // Opens (creating if needed) the database file; throws std::runtime_error on failure.
@@ -70,6 +78,11 @@ class ControlDb {
   bool update_share_access(const ShareRecord& s);
   bool delete_share(const std::string& name);
   uint32_t max_share_index();
+
+  // Named stores of one kind ("metadata" or "block").
+  std::vector<StoreRecord> stores(const std::string& kind);
+  bool insert_store(const std::string& kind, const StoreRecord& s);  // false if the name exists
+  bool delete_store(const std::string& kind, const std::string& name);
 
   std::optional<nlohmann::json> setting(const std::string& key);
   void put_setting(const std::string& key, const nlohmann::json& value);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <regex>
+#include <tuple>
 
 #include "control/share_fields.h"
 #include "util/cidr.h"
@@ -83,8 +84,9 @@ std::string printable(std::string_view s) {
   return out;
 }
 
-ShareService::ShareService(ControlDb& db, vfs::Namespace& ns, FileSystemFactory factory)
-    : db_(db), ns_(ns), factory_(std::move(factory)) {}
+ShareService::ShareService(ControlDb& db, vfs::Namespace& ns, StoreCatalog& stores,
+                           FileSystemFactory factory)
+    : db_(db), ns_(ns), stores_(stores), factory_(std::move(factory)) {}
 
 void ShareService::add_config_share(const ShareRecord& share) {
   std::lock_guard lock(mu_);
@@ -188,6 +190,29 @@ std::vector<ShareRecord> ShareService::records() const {
   return out;
 }
 
+std::vector<std::string> ShareService::using_store(StoreKind kind, const std::string& name) const {
+  std::vector<std::string> out;
+  for (const auto& s : records()) {
+    if ((kind == StoreKind::kMetadata ? s.metadata_store : s.block_store) == name) {
+      out.push_back(s.name);
+    }
+  }
+  return out;
+}
+
+std::optional<ApiError> ShareService::remove_store(StoreKind kind, const std::string& name) {
+  auto catalog = stores_.hold();
+  if (auto err = stores_.removable(kind, name)) return err;
+  auto users = using_store(kind, name);
+  if (!users.empty()) {
+    std::string list;
+    for (const auto& u : users)
+      list += (list.empty() ? "" : ", ") + u;
+    return ApiError{409, "store " + name + " is used by share(s) " + list, "name"};
+  }
+  return stores_.remove(kind, name);
+}
+
 std::optional<nlohmann::json> ShareService::get(const std::string& name) const {
   for (auto& s : list()) {
     if (s["name"] == name) return s;
@@ -208,6 +233,18 @@ std::variant<nlohmann::json, ApiError> ShareService::create(const nlohmann::json
   if (auto why = share_path_problem(r.path)) return ApiError{400, *why, "path"};
   auto opts = options_for(r);
   if (auto* err = std::get_if<ApiError>(&opts)) return *err;
+  // Until the share is stored, nobody removes a store it names.
+  auto catalog = stores_.hold();
+  for (auto [kind, name, field] :
+       {std::tuple{StoreKind::kMetadata, &r.metadata_store, "metadata_store"},
+        std::tuple{StoreKind::kBlock, &r.block_store, "block_store"}}) {
+    if (!stores_.find(kind, *name)) {
+      return ApiError{400,
+                      std::string("no ") + to_string(kind) + " store named " + *name +
+                          " (`dfsctl store " + to_string(kind) + " list` shows them)",
+                      field};
+    }
+  }
   if (get(r.name)) return ApiError{409, "a share named " + r.name + " exists", "name"};
   // Shares do not nest: one inside another would hide it, or part of it, from clients.
   // (The stored ones too: one that could not be mounted is still there.)

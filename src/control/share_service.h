@@ -16,12 +16,13 @@
 
 #include "control/api_error.h"
 #include "control/control_db.h"
+#include "control/store_catalog.h"
 #include "vfs/namespace.h"
 
 namespace dfs::control {
 
 // Builds a share's file system from its store names; throws std::invalid_argument for an
-// unknown store.
+// unknown store or one that cannot be opened.
 using FileSystemFactory =
     std::function<std::shared_ptr<vfs::FileSystem>(const ShareRecord&, uint64_t fsid)>;
 
@@ -38,7 +39,7 @@ std::string printable(std::string_view s);
 
 class ShareService {
  public:
-  ShareService(ControlDb& db, vfs::Namespace& ns, FileSystemFactory factory);
+  ShareService(ControlDb& db, vfs::Namespace& ns, StoreCatalog& stores, FileSystemFactory factory);
 
   // A share defined by the configuration file (already mounted by the daemon).
   void add_config_share(const ShareRecord& share);
@@ -59,6 +60,10 @@ class ShareService {
                                                 const nlohmann::json& body);
   // Every share: the configuration file's, then the database's (mounted or not).
   std::vector<ShareRecord> records() const;
+  // The names of the shares that keep their data in the named store.
+  std::vector<std::string> using_store(StoreKind kind, const std::string& name) const;
+  // Forgets an API store no share uses (409 naming the shares that do).
+  std::optional<ApiError> remove_store(StoreKind kind, const std::string& name);
 
   // The fsid a share index gets (pseudo-root is 0).
   static uint64_t fsid_for(uint32_t index) { return 0x64667300ull + index; }
@@ -73,6 +78,7 @@ class ShareService {
 
   ControlDb& db_;
   vfs::Namespace& ns_;
+  StoreCatalog& stores_;
   FileSystemFactory factory_;
   mutable std::mutex mu_;
   std::mutex update_mu_;  // one PATCH at a time: each reads, changes and writes a record

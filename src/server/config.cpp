@@ -85,6 +85,30 @@ ShareConfig read_share(const YAML::Node& s, size_t i) {
   return sc;
 }
 
+std::vector<StoreConfig> read_stores(const YAML::Node& list, const char* kind) {
+  const std::string where = std::string("stores.") + kind;
+  if (!list.IsSequence()) throw std::runtime_error(where + " must be a list");
+  std::vector<StoreConfig> out;
+  for (const auto& s : list) {
+    const std::string at = where + "[" + std::to_string(out.size()) + "]";
+    if (!s.IsMap()) throw std::runtime_error(at + " must be a map");
+    for (const auto& kv : s) {
+      auto key = kv.first.as<std::string>();
+      if (key != "name" && key != "type" && key != "directory") {
+        throw std::runtime_error(at + ": unknown key '" + key + "'");
+      }
+    }
+    StoreConfig sc;
+    read(s, "name", sc.name);
+    read(s, "type", sc.type);
+    read(s, "directory", sc.directory);
+    if (sc.name.empty() || sc.type.empty())
+      throw std::runtime_error(at + " needs a name and a type");
+    out.push_back(std::move(sc));
+  }
+  return out;
+}
+
 }  // namespace
 
 void load_config_file(const std::string& path, Config& out) {
@@ -115,6 +139,19 @@ void load_config_file(const std::string& path, Config& out) {
       }
     }
     if (root["nfs"]) read_settings(root["nfs"], out.nfs);
+    if (const auto stores = root["stores"]) {
+      if (!stores.IsMap()) throw std::runtime_error("stores must be a map");
+      for (const auto& kv : stores) {
+        auto key = kv.first.as<std::string>();
+        if (key == "metadata") {
+          out.metadata_stores = read_stores(kv.second, "metadata");
+        } else if (key == "blocks") {
+          out.block_stores = read_stores(kv.second, "blocks");
+        } else {
+          throw std::runtime_error("stores: unknown key '" + key + "' (metadata, blocks)");
+        }
+      }
+    }
     if (root["shares"]) {
       out.shares.clear();
       for (const auto& s : root["shares"])

@@ -12,8 +12,9 @@ namespace dfs::server {
 
 // One export. Client root is squashed unless the share says `root_squash: false`: the
 // embedded default share too, since it serves every address the server listens on.
-// Its stores default to the durable ones (RocksDB metadata, content in files), kept under
-// <data_dir>/shares/<path>; `metadata: memory` and `blocks: memory` make a scratch share.
+// Its stores default to the durable built-in ones (RocksDB metadata, content in files), kept
+// under <data_dir>/shares/<path>; `metadata: memory` and `blocks: memory` make a scratch
+// share, and the name of a configured store puts the data where that store says.
 struct ShareConfig {
   std::string path = "/export";
   std::string metadata_store = "rocksdb";
@@ -25,6 +26,15 @@ struct ShareConfig {
   uint32_t anon_gid = 65534;
   std::vector<std::string> allowed_hosts;  // addresses or CIDR blocks; empty: any host
   uint64_t capacity_bytes = uint64_t{1} << 40;
+};
+
+// A named store from the configuration file (control/store_catalog.h): a share names it in
+// `metadata:` or `blocks:`. Durable types need a directory; each share that uses the store
+// gets a directory of its own under it.
+struct StoreConfig {
+  std::string name;
+  std::string type;  // metadata: rocksdb, memory; blocks: fs, memory
+  std::string directory;
 };
 
 struct ListenerConfig {
@@ -53,6 +63,8 @@ struct Config {
   unsigned reactor_threads = 0;
   bool rpcbind_register = true;  // announce the NFS program to a local rpcbind, if one runs
   nfs4::Settings nfs;
+  std::vector<StoreConfig> metadata_stores;
+  std::vector<StoreConfig> block_stores;
   std::vector<ShareConfig> shares{ShareConfig{}};
 };
 

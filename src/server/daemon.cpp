@@ -117,44 +117,31 @@ Daemon::~Daemon() {
   stop();
 }
 
-std::string Daemon::store_dir_for(const std::string& data_dir, const std::string& path) {
-  std::string name;
-  for (char ch : path.size() > 1 && path[0] == '/' ? path.substr(1) : path) {
-    if (ch == '%') {
-      name += "%25";
-    } else if (ch == '/') {
-      name += "%2F";
-    } else {
-      name += ch;
-    }
+std::shared_ptr<vfs::FileSystem> Daemon::make_file_system(const ShareConfig& share, uint64_t fsid) {
+  using control::StoreKind;
+  auto meta_store = stores_->find(StoreKind::kMetadata, share.metadata_store);
+  if (!meta_store) {
+    throw std::invalid_argument("no metadata store named '" + share.metadata_store + "'");
   }
-  return data_dir + "/shares/" + name;
-}
-
-std::shared_ptr<vfs::FileSystem> Daemon::make_file_system(const ShareConfig& share, uint64_t fsid,
-                                                          const std::string& store_dir) {
+  auto block_store = stores_->find(StoreKind::kBlock, share.block_store);
+  if (!block_store) throw std::invalid_argument("no block store named '" + share.block_store + "'");
   std::shared_ptr<vfs::MetadataStore> meta;
   std::shared_ptr<vfs::BlockStore> blocks;
   try {
-    if (share.metadata_store == "memory") {
+    if (meta_store->type == "memory") {
       meta = std::make_shared<vfs::MemoryMetadataStore>();
-    } else if (share.metadata_store == "rocksdb") {
-      std::filesystem::create_directories(store_dir);
-      meta = std::make_shared<vfs::RocksDbMetadataStore>(store_dir + "/metadata");
     } else {
-      throw std::invalid_argument("unknown metadata store '" + share.metadata_store +
-                                  "' (available: rocksdb, memory)");
+      // rocksdb, the one durable type StoreCatalog lets through.
+      auto dir = control::StoreCatalog::share_directory(*meta_store, share.path);
+      std::filesystem::create_directories(dir);
+      meta = std::make_shared<vfs::RocksDbMetadataStore>(dir + "/metadata");
     }
-    if (share.block_store == "memory") {
+    if (block_store->type == "memory") {
       blocks = std::make_shared<vfs::MemoryBlockStore>();
-    } else if (share.block_store == "fs") {
-      blocks = std::make_shared<vfs::FsBlockStore>(store_dir + "/blocks");
     } else {
-      throw std::invalid_argument("unknown block store '" + share.block_store +
-                                  "' (available: fs, memory)");
+      blocks = std::make_shared<vfs::FsBlockStore>(
+          control::StoreCatalog::share_directory(*block_store, share.path) + "/blocks");
     }
-  } catch (const std::invalid_argument&) {
-    throw;
   } catch (const std::exception& e) {
     throw std::invalid_argument(std::string("cannot open the share's stores: ") + e.what());
   }
@@ -201,9 +188,20 @@ void Daemon::start_control() {
         tcp_->set_limits(s.max_connections, s.idle_timeout, uint64_t{s.receive_budget_mb} << 20);
       });
   settings_service_->load();
+  stores_ = std::make_unique<control::StoreCatalog>(*db_, data_dir_);
+  for (auto [kind, list] : {std::pair{control::StoreKind::kMetadata, &config_.metadata_stores},
+                            std::pair{control::StoreKind::kBlock, &config_.block_stores}}) {
+    for (const auto& sc : *list) {
+      try {
+        stores_->add_config_store(kind, {sc.name, sc.type, sc.directory, ""});
+      } catch (const std::invalid_argument& e) {
+        throw std::runtime_error(std::string("configuration: ") + e.what());
+      }
+    }
+  }
   shares_ = std::make_unique<control::ShareService>(
-      *db_, ns_, [this](const control::ShareRecord& r, uint64_t fsid) {
-        return make_file_system(to_share_config(r), fsid, store_dir_for(data_dir_, r.path));
+      *db_, ns_, *stores_, [this](const control::ShareRecord& r, uint64_t fsid) {
+        return make_file_system(to_share_config(r), fsid);
       });
 }
 
@@ -216,8 +214,7 @@ void Daemon::start() {
     std::shared_ptr<vfs::FileSystem> fs;
     try {
       opts = options_for(share);
-      fs = make_file_system(share, control::ShareService::fsid_for(index),
-                            store_dir_for(data_dir_, share.path));
+      fs = make_file_system(share, control::ShareService::fsid_for(index));
     } catch (const std::invalid_argument& e) {
       throw std::runtime_error("share " + share.path + ": " + e.what());
     }
@@ -270,6 +267,7 @@ void Daemon::start() {
     control::ApiDeps deps{*db_,
                           *auth_,
                           *shares_,
+                          *stores_,
                           *settings_service_,
                           service_->state,
                           *tcp_,

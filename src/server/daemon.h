@@ -14,6 +14,7 @@
 #include "control/jwt.h"
 #include "control/settings_service.h"
 #include "control/share_service.h"
+#include "control/store_catalog.h"
 #include "metrics/metrics_server.h"
 #include "metrics/nfs_metrics.h"
 #include "metrics/registry.h"
@@ -49,16 +50,11 @@ class Daemon {
   // The admin password generated at first start (empty if it was given or already existed).
   const std::string& generated_admin_password() const { return generated_password_; }
 
-  // Builds a share's file system from its store names; throws std::invalid_argument for
-  // unknown stores or a durable store that cannot be opened. Durable stores of a share live
-  // in `store_dir` (metadata/ and blocks/ under it).
-  static std::shared_ptr<vfs::FileSystem> make_file_system(const ShareConfig& share, uint64_t fsid,
-                                                           const std::string& store_dir);
-  // Where the durable stores of the share at `path` live under the data directory: the path
-  // with '%' and '/' escaped ("/export" -> shares/export, "/a/b" -> shares/a%2Fb).
-  static std::string store_dir_for(const std::string& data_dir, const std::string& path);
-
  private:
+  // Builds a share's file system from the stores it names; throws std::invalid_argument for
+  // an unknown store or a durable one that cannot be opened. A durable store keeps the
+  // share's data in StoreCatalog::share_directory (metadata/ or blocks/ under it).
+  std::shared_ptr<vfs::FileSystem> make_file_system(const ShareConfig& share, uint64_t fsid);
   void start_control();
   nlohmann::json server_info() const;
 
@@ -72,6 +68,7 @@ class Daemon {
   std::unique_ptr<control::ControlDb> db_;
   std::unique_ptr<control::JwtSigner> jwt_;
   std::unique_ptr<control::AuthService> auth_;
+  std::unique_ptr<control::StoreCatalog> stores_;
   std::unique_ptr<control::ShareService> shares_;
   std::unique_ptr<control::SettingsService> settings_service_;
   std::unique_ptr<control::ApiServer> api_;

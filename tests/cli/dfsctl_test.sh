@@ -309,6 +309,45 @@ expect_err '409 Conflict: share export comes from the configuration file'
 ctl share delete scratch
 expect_rc 0
 
+# ---- named stores ----
+ctl store metadata list
+expect_rc 0
+expect_out '^NAME +TYPE +DIRECTORY +SHARES +SOURCE$'
+expect_out '^rocksdb +rocksdb +/.*/shares +export +builtin$'
+expect_out '^memory +memory +- +- +builtin$'
+ctl store metadata add fast --type rocksdb --dir "$WORK/ssd" -o json
+expect_rc 0
+expect_json 'd["name"] == "fast" and d["type"] == "rocksdb" and d["directory"].endswith("/ssd") and d["source"] == "api" and d["shares"] == []'
+ctl store block add bulk --type fs -o json
+expect_json 'd["directory"].endswith("/stores/block/bulk")'
+ctl share create onfast --path /onfast --metadata fast --blocks bulk -o json
+expect_json 'd["metadata_store"] == "fast" and d["block_store"] == "bulk"'
+ctl store block show bulk -o json
+expect_json 'd["shares"] == ["onfast"]'
+ctl store metadata remove fast
+expect_rc 1
+expect_one_line_error
+expect_err '409 Conflict: store fast is used by share\(s\) onfast'
+ctl store block add bad --type tape
+expect_rc 1
+expect_err 'field type'
+ctl store block add nodir
+expect_rc 2
+ctl share create nostore --path /nostore --metadata nosuch
+expect_rc 1
+expect_err 'field metadata_store'
+ctl share delete onfast
+expect_rc 0
+ctl store metadata remove fast
+expect_rc 0
+expect_out '^Store fast removed$'
+ctl store metadata show fast
+expect_rc 1
+expect_err '404 Not found: no metadata store named fast'
+ctl store block remove fs
+expect_rc 1
+expect_err '409 Conflict: fs is a built-in store'
+
 # ---- NFS adapter settings ----
 ctl adapter settings nfs show
 expect_rc 0
