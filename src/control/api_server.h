@@ -1,6 +1,7 @@
 #pragma once
 // The REST control plane (`/api/v1`, docs/api.md) over cpp-httplib: authentication and roles,
-// users, shares, named stores, NFS adapter settings, clients, sessions and connections, server status.
+// users, shares, named stores, NFS adapter settings, clients, sessions and connections,
+// server status.
 
 #include <atomic>
 #include <chrono>
