@@ -14,17 +14,23 @@
 //                    stateid check, metadata and block store on one file)
 //   read-own         the same, each thread on its own file
 //   write-own        SEQUENCE + PUTFH + WRITE 4 KiB (UNSTABLE), each thread on its own file
+//   write-own-durable  the same on the durable stores (RocksDB metadata, content in files, in
+//                    a temporary directory): each WRITE also appends the inode record to the
+//                    one RocksDB log of the share (UNSTABLE: no sync)
 //   sequence         StateManager::sequence + finish_request on the thread's own session
 //   check-io-shared  the READ stateid check, every thread's open on one shared file
 //   check-io-own     the READ stateid check, each thread on its own file
 //   open-close       OPEN + CLOSE state changes, each thread on its own files
 //   metrics          one operation's metrics (a counter and a latency histogram)
 
+#include <stdlib.h>
+
 #include <atomic>
 #include <barrier>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -39,8 +45,10 @@
 #include "nfs4/service.h"
 #include "rpc/dispatcher.h"
 #include "rpc/tcp_server.h"
+#include "vfs/block/fs_store.h"
 #include "vfs/block/memory_store.h"
 #include "vfs/metadata/memory_store.h"
+#include "vfs/metadata/rocksdb_store.h"
 #include "vfs/namespace.h"
 #include "vfs/store_file_system.h"
 #include "xdr/decoder.h"
@@ -63,9 +71,22 @@ struct Case {
   Setup setup;
 };
 
+// A directory for the durable share, removed (after the share's stores, declared after it,
+// are closed) at exit.
+struct TempDir {
+  std::string path = [] {
+    char tmpl[] = "/tmp/dfs-contention.XXXXXX";
+    const char* made = ::mkdtemp(tmpl);
+    if (!made) std::abort();
+    return std::string(made);
+  }();
+  ~TempDir() { std::filesystem::remove_all(path); }
+};
+
 // The server side shared by every case: settings, a namespace, the NFS service with its
 // metrics attached, as the daemon wires them.
 struct Server {
+  TempDir durable_dir;
   SettingsHolder settings;
   vfs::Namespace ns;
   Nfs4Service svc{ns, settings};
@@ -79,14 +100,20 @@ struct Server {
   std::shared_ptr<vfs::FileSystem> fs = std::make_shared<vfs::StoreFileSystem>(
       1, std::make_shared<vfs::MemoryMetadataStore>(), std::make_shared<vfs::MemoryBlockStore>(),
       false, std::nullopt);
-  uint32_t fs_index = [this] {
+  std::shared_ptr<vfs::FileSystem> durable_fs = std::make_shared<vfs::StoreFileSystem>(
+      2, std::make_shared<vfs::RocksDbMetadataStore>(durable_dir.path + "/metadata"),
+      std::make_shared<vfs::FsBlockStore>(durable_dir.path + "/blocks"), false, std::nullopt);
+  uint32_t fs_index = share("/export", fs);
+  uint32_t durable_index = share("/durable", durable_fs);
+
+  uint32_t share(const std::string& path, std::shared_ptr<vfs::FileSystem> f) {
     // The benchmark's clients are root and own the files it measures: no squashing.
     vfs::ShareOptions opts;
     opts.root_squash = false;
-    auto r = ns.add_share("/export", fs, opts);
+    auto r = ns.add_share(path, std::move(f), opts);
     if (!r.ok()) std::abort();
     return *r;
-  }();
+  }
 };
 
 // A 1 MiB file in the share, written once; returns its handle and key.
@@ -94,22 +121,24 @@ struct BenchFile {
   Fh fh;
   state::FileKey key;
 };
-BenchFile make_file(Server& s) {
+BenchFile make_file(Server& s, bool durable = false) {
   static std::atomic<uint32_t> serial{0};
   vfs::Identity root{0, 0, {}};
   std::string name = "f";
   name += std::to_string(serial++);  // (not "f" + ...: GCC 12 -Wrestrict false positive)
-  auto made = s.fs->create_file(root, s.fs->root(), name, vfs::CreateMode::kUnchecked,
-                                vfs::SetAttributes{});
+  vfs::FileSystem& fs = durable ? *s.durable_fs : *s.fs;
+  const uint32_t index = durable ? s.durable_index : s.fs_index;
+  auto made =
+      fs.create_file(root, fs.root(), name, vfs::CreateMode::kUnchecked, vfs::SetAttributes{});
   if (!made.ok()) std::abort();
   std::vector<uint8_t> data(1u << 20, 0x5a);
-  if (!s.fs->write(made->attrs.id, 0, data, false).ok()) std::abort();
-  vfs::FileHandle h{s.fs_index, made->attrs.id, made->attrs.generation};
+  if (!fs.write(made->attrs.id, 0, data, false).ok()) std::abort();
+  vfs::FileHandle h{index, made->attrs.id, made->attrs.generation};
   auto bytes = h.encode();
   BenchFile f;
   f.fh.len = static_cast<uint32_t>(bytes.size());
   std::copy(bytes.begin(), bytes.end(), f.fh.data.begin());
-  f.key = {s.fs_index, made->attrs.id};
+  f.key = {index, made->attrs.id};
   return f;
 }
 
@@ -232,14 +261,14 @@ std::vector<Case> all_cases(Server& s) {
                      return steps;
                    }});
 
-  auto io = [&s](bool shared, bool write) {
-    return [&s, shared, write](unsigned threads) {
+  auto io = [&s](bool shared, bool write, bool durable = false) {
+    return [&s, shared, write, durable](unsigned threads) {
       std::vector<Step> steps;
       std::optional<BenchFile> common;
-      if (shared) common = make_file(s);
+      if (shared) common = make_file(s, durable);
       for (unsigned t = 0; t < threads; ++t) {
         auto c = std::make_shared<BenchClient>(make_client(s, t));
-        BenchFile f = shared ? *common : make_file(s);
+        BenchFile f = shared ? *common : make_file(s, durable);
         Stateid sid = open_file(s, *c, f.key, OPEN4_SHARE_ACCESS_BOTH);
         auto n = std::make_shared<uint64_t>(t * 7919);
         std::vector<uint8_t> data(4096, 0x33);
@@ -270,6 +299,7 @@ std::vector<Case> all_cases(Server& s) {
   cases.push_back({"read-shared", io(true, false)});
   cases.push_back({"read-own", io(false, false)});
   cases.push_back({"write-own", io(false, true)});
+  cases.push_back({"write-own-durable", io(false, true, true)});
 
   cases.push_back({"sequence", [&s](unsigned threads) {
                      std::vector<Step> steps;
@@ -416,7 +446,7 @@ int main(int argc, char** argv) {
     if (threads.back() != hw) threads.push_back(hw);
   }
   Server server;
-  std::printf("%-16s %8s %14s %14s %8s\n", "case", "threads", "ops/s", "ops/s/thread", "vs 1");
+  std::printf("%-18s %8s %14s %14s %8s\n", "case", "threads", "ops/s", "ops/s/thread", "vs 1");
   for (auto& c : all_cases(server)) {
     if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), c.name) == wanted.end()) {
       continue;
@@ -426,7 +456,7 @@ int main(int argc, char** argv) {
       auto steps = c.setup(t);
       double rate = run(steps, ms);
       if (t == threads.front()) one = rate / t;
-      std::printf("%-16s %8u %14.0f %14.0f %7.2fx\n", c.name.c_str(), t, rate, rate / t,
+      std::printf("%-18s %8u %14.0f %14.0f %7.2fx\n", c.name.c_str(), t, rate, rate / t,
                   one > 0 ? rate / one : 0.0);
       std::fflush(stdout);
     }

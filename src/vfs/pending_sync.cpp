@@ -33,6 +33,10 @@ void PendingSync::add_metadata(std::shared_ptr<MetadataStore> store) {
   }
 }
 
+void PendingSync::add_task(std::function<Status()> task) {
+  tasks_.push_back(std::move(task));
+}
+
 Status PendingSync::run() {
   Status first = Status::kOk;
   for (const auto& [store, id] : data_) {
@@ -41,6 +45,10 @@ Status PendingSync::run() {
   }
   for (const auto& store : metadata_) {
     Status s = store->sync();
+    if (first == Status::kOk) first = s;
+  }
+  for (const auto& task : tasks_) {
+    Status s = task();
     if (first == Status::kOk) first = s;
   }
   return first;

@@ -6,6 +6,7 @@
 // before it answers. The NFS COMPOUND loop does that, so a reactor never waits for a disk
 // while the reply still waits for it; every other caller gets the inline sync.
 
+#include <functional>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -34,15 +35,19 @@ class PendingSync {
 
   void add_data(std::shared_ptr<BlockStore> store, InodeId id);
   void add_metadata(std::shared_ptr<MetadataStore> store);
-  bool empty() const { return data_.empty() && metadata_.empty(); }
-  size_t size() const { return data_.size() + metadata_.size(); }
+  // Other disk work the answer waits for (a client record of the NFS state layer), run
+  // after the syncs.
+  void add_task(std::function<Status()> task);
+  bool empty() const { return data_.empty() && metadata_.empty() && tasks_.empty(); }
+  size_t size() const { return data_.size() + metadata_.size() + tasks_.size(); }
   // File content first, then metadata (so durable metadata never points at content that is
-  // not); the first failure is returned after every sync was tried.
+  // not), then the tasks; the first failure is returned after every one was tried.
   Status run();
 
  private:
   std::vector<std::pair<std::shared_ptr<BlockStore>, InodeId>> data_;
   std::vector<std::shared_ptr<MetadataStore>> metadata_;
+  std::vector<std::function<Status()>> tasks_;
 };
 
 }  // namespace dfs::vfs

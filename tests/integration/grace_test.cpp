@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "api_fixture.h"
 #include "nfs4_test_util.h"
 
@@ -185,6 +188,26 @@ TEST_F(GraceTest, ReclaimsAtTheEndExtendTheGracePeriod) {
   EXPECT_TRUE(
       eventually([&] { return grace()["in_grace"] == false; }, std::chrono::milliseconds(5000)));
   EXPECT_EQ(reclaim_open(again, a.fh).status, NFS4ERR_NO_GRACE);
+}
+
+// RECLAIM_COMPLETE is answered only once the client's record is on disk: a record that cannot
+// be written (here the kernel's ENOTDIR, a file where the records' directory was) answers
+// NFS4ERR_IO, not NFS4_OK, since a restart would then refuse the client's reclaims. The
+// server stays up, and once the disk works again the client can finish.
+TEST_F(GraceTest, ReclaimCompleteWaitsForTheClientRecord) {
+  const std::string dir = data_dir_ + "/clients";
+  std::filesystem::remove_all(dir);
+  std::ofstream(dir) << "not a directory";
+  NfsClient c("127.0.0.1", port());
+  c.send_reclaim_complete = false;
+  c.establish("grace-record");
+  EXPECT_EQ(reclaim_complete(c), NFS4ERR_IO);
+
+  std::filesystem::remove(dir);
+  std::filesystem::create_directory(dir);
+  EXPECT_EQ(reclaim_complete(c), NFS4_OK);
+  restart();
+  EXPECT_EQ(grace()["clients_expected"], 1);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "nfs4/state/state_manager.h"
+#include "vfs/pending_sync.h"
 
 namespace dfs::nfs4::state {
 namespace {
@@ -429,10 +430,28 @@ nfsstat4 StateManager::reclaim_complete(ClientRecord& client, bool one_fs) {
     client.reclaim_complete = true;
   }
   // From here on the client may hold state, so a restart must let it reclaim: recorded on
-  // disk (once per client, off the state lock) before the answer.
-  if (client_store_) client_store_->record(client.owner);
-  grace.reclaimed(client.owner);
-  return NFS4_OK;
+  // disk (once per client, off the state lock) before the answer. Within a COMPOUND the
+  // write and its fsyncs wait for the sync pool with the reply, off the reactor
+  // (vfs/pending_sync.h). A record that cannot be written answers NFS4ERR_IO and leaves the
+  // client free to say RECLAIM_COMPLETE again.
+  if (!client_store_) {
+    grace.reclaimed(client.owner);
+    return NFS4_OK;
+  }
+  auto write = [this, owner = client.owner, id = client.id] {
+    if (client_store_->record(owner)) {
+      grace.reclaimed(owner);
+      return vfs::Status::kOk;
+    }
+    std::unique_lock lock(clients_mu_);
+    if (auto c = find_client_locked(id)) c->reclaim_complete = false;
+    return vfs::Status::kIo;
+  };
+  if (auto* pending = vfs::PendingSync::current()) {
+    pending->add_task(std::move(write));
+    return NFS4_OK;
+  }
+  return write() == vfs::Status::kOk ? NFS4_OK : NFS4ERR_IO;
 }
 
 void StateManager::begin_grace(std::chrono::seconds length, std::chrono::seconds max_extension) {
