@@ -432,26 +432,27 @@ nfsstat4 StateManager::reclaim_complete(ClientRecord& client, bool one_fs) {
   // From here on the client may hold state, so a restart must let it reclaim: recorded on
   // disk (once per client, off the state lock) before the answer. Within a COMPOUND the
   // write and its fsyncs wait for the sync pool with the reply, off the reactor
-  // (vfs/pending_sync.h). A record that cannot be written answers NFS4ERR_IO and leaves the
-  // client free to say RECLAIM_COMPLETE again.
-  if (!client_store_) {
-    grace.reclaimed(client.owner);
-    return NFS4_OK;
-  }
-  auto write = [this, owner = client.owner, id = client.id] {
-    if (client_store_->record(owner)) {
-      grace.reclaimed(owner);
-      return vfs::Status::kOk;
+  // (vfs/pending_sync.h). A record that cannot be written (a full or failing disk) is
+  // logged and the answer is still NFS4_OK: refusing would lock every new client out of a
+  // full disk, even to delete files, while a missing record only costs this client its
+  // reclaims after a restart (NFS4ERR_NO_GRACE), which never grants conflicting state
+  // (§8.4.2.1).
+  grace.reclaimed(client.owner);
+  if (!client_store_) return NFS4_OK;
+  auto write = [store = client_store_.get(), owner = client.owner] {
+    if (!store->record(owner)) {
+      spdlog::error(
+          "a client's record could not be written: after a restart its opens and locks "
+          "cannot be reclaimed");
     }
-    std::unique_lock lock(clients_mu_);
-    if (auto c = find_client_locked(id)) c->reclaim_complete = false;
-    return vfs::Status::kIo;
+    return vfs::Status::kOk;
   };
   if (auto* pending = vfs::PendingSync::current()) {
     pending->add_task(std::move(write));
-    return NFS4_OK;
+  } else {
+    write();
   }
-  return write() == vfs::Status::kOk ? NFS4_OK : NFS4ERR_IO;
+  return NFS4_OK;
 }
 
 void StateManager::begin_grace(std::chrono::seconds length, std::chrono::seconds max_extension) {
