@@ -83,6 +83,11 @@ class MetadataStore {
   virtual Status apply(const MetadataBatch& batch) = 0;
   // Shortcut for the hot path (WRITE updating size and times): one inode put.
   virtual Status put(const InodeRecord& record) = 0;
+  // A put that need not survive a crash before the next sync(): the size and times an
+  // UNSTABLE WRITE leaves (RFC 8881 §18.32.3: data not yet committed may be lost, and the
+  // client sends it again when the write verifier changes). Visible at once like put; a
+  // durable store may write it out only at the next sync() (or when it closes).
+  virtual Status put_unstable(const InodeRecord& record) { return put(record); }
   virtual uint64_t inode_count() = 0;
 
   // Durability. A store that keeps its content across restarts says so; for it, every change

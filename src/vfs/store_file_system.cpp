@@ -713,7 +713,7 @@ Result<ReadResult> StoreFileSystem::read(InodeId id, uint64_t offset, size_t cou
 
 template <class StoreBytes>
 Result<WriteResult> StoreFileSystem::write_with(InodeId id, uint64_t offset, size_t length,
-                                                StoreBytes&& store) {
+                                                bool sync, StoreBytes&& store) {
   if (read_only_) return Status::kRoFs;
   if (offset > kMaxFileSize || length > kMaxFileSize - offset) return Status::kFBig;
   StripeGuard guard(*this, {id});
@@ -729,7 +729,9 @@ Result<WriteResult> StoreFileSystem::write_with(InodeId id, uint64_t offset, siz
   r.mtime = r.ctime = t;
   r.change = next_change(r.change);
   r.create_verifier.reset();
-  if (Status s = meta_->put(r); s != Status::kOk) return s;
+  // An UNSTABLE write's size and times need to be durable only once it is committed
+  // (settle_data syncs the metadata store, which writes them then).
+  if (Status s = sync ? meta_->put(r) : meta_->put_unstable(r); s != Status::kOk) return s;
   return WriteResult{length, to_attrs(r)};
 }
 
@@ -737,7 +739,8 @@ Result<WriteResult> StoreFileSystem::write_with(InodeId id, uint64_t offset, siz
 // this one waits for the disk (or, inside a PendingSync scope, does not wait at all).
 Result<WriteResult> StoreFileSystem::write(InodeId id, uint64_t offset,
                                            std::span<const uint8_t> data, bool sync) {
-  auto r = write_with(id, offset, data.size(), [&] { return blocks_->write(id, offset, data); });
+  auto r =
+      write_with(id, offset, data.size(), sync, [&] { return blocks_->write(id, offset, data); });
   if (r.ok() && sync) {
     if (Status s = settle_data(id); s != Status::kOk) return s;
   }
@@ -746,7 +749,7 @@ Result<WriteResult> StoreFileSystem::write(InodeId id, uint64_t offset,
 
 Result<WriteResult> StoreFileSystem::write_out_of_line(InodeId id, uint64_t offset,
                                                        xdr::OutOfLineBytes& data, bool sync) {
-  auto r = write_with(id, offset, data.length,
+  auto r = write_with(id, offset, data.length, sync,
                       [&] { return blocks_->write_out_of_line(id, offset, data); });
   if (r.ok() && sync) {
     if (Status s = settle_data(id); s != Status::kOk) return s;

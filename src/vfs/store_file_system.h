@@ -113,9 +113,10 @@ class StoreFileSystem final : public FileSystem {
   InodeRecord new_record(const Identity& who, const InodeRecord& parent, FileType type,
                          const SetAttributes& attrs, Timespec t);
   // WRITE's checks and metadata update around `store`, which puts `length` bytes at `offset`
-  // into the block store.
+  // into the block store; `sync`: a stable write (its record is put, not put_unstable).
   template <class StoreBytes>
-  Result<WriteResult> write_with(InodeId id, uint64_t offset, size_t length, StoreBytes&& store);
+  Result<WriteResult> write_with(InodeId id, uint64_t offset, size_t length, bool sync,
+                                 StoreBytes&& store);
 
   // Durability (docs/architecture.md, "Durable stores"). Every namespace or attribute change
   // is durable when answered, a stable WRITE or COMMIT has the file's content and metadata

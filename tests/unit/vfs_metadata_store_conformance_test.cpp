@@ -449,6 +449,53 @@ TEST_P(DurableMetadataStoreConformance, ReopenKeepsRecordsEntriesCookiesAndIds) 
   EXPECT_GT(t.allocate_id(), last_id);
 }
 
+// An UNSTABLE WRITE's record (put_unstable) is read back at once like put's; a durable
+// store writes it at the next sync() or when it closes, and a record removed meanwhile is
+// not brought back by that late write.
+TEST_P(MetadataStoreConformance, UnstablePutIsVisibleAtOnce) {
+  MetadataStore& s = store();
+  InodeId a = add_file(s, s.root(), "a");
+  auto rec = *s.get(a);
+  rec.size = 4096;
+  ASSERT_EQ(s.put_unstable(rec), Status::kOk);
+  EXPECT_EQ(s.get(a)->size, 4096u);
+  rec.size = 8192;
+  ASSERT_EQ(s.put_unstable(rec), Status::kOk);
+  EXPECT_EQ(s.get(a)->size, 8192u);
+}
+
+TEST_P(DurableMetadataStoreConformance, UnstablePutsAreKeptBySyncAndByAStop) {
+  MetadataStore& s = store();
+  InodeId a = add_file(s, s.root(), "a");
+  InodeId b = add_file(s, s.root(), "b");
+  auto ra = *s.get(a);
+  ra.size = 777;
+  ASSERT_EQ(s.put_unstable(ra), Status::kOk);
+  ASSERT_EQ(s.sync(), Status::kOk);
+  auto rb = *s.get(b);
+  rb.size = 999;
+  ASSERT_EQ(s.put_unstable(rb), Status::kOk);  // no sync: written when the store closes
+  MetadataStore& t = reopen();
+  EXPECT_EQ(t.get(a)->size, 777u);
+  EXPECT_EQ(t.get(b)->size, 999u);
+}
+
+TEST_P(DurableMetadataStoreConformance, AnInodeRemovedAfterAnUnstablePutStaysRemoved) {
+  MetadataStore& s = store();
+  InodeId a = add_file(s, s.root(), "a");
+  auto ra = *s.get(a);
+  ra.size = 123;
+  ASSERT_EQ(s.put_unstable(ra), Status::kOk);
+  MetadataBatch rm;
+  rm.remove_entries.push_back({s.root(), "a"});
+  rm.delete_inodes.push_back(a);
+  ASSERT_EQ(s.apply(rm), Status::kOk);
+  ASSERT_EQ(s.sync(), Status::kOk);
+  MetadataStore& t = reopen();
+  EXPECT_FALSE(t.get(a).has_value());
+  EXPECT_FALSE(t.lookup(t.root(), "a").has_value());
+}
+
 TEST_P(DurableMetadataStoreConformance, ReopenAfterManyChangesGivesTheSameTree) {
   MetadataStore& s = store();
   InodeId root = s.root();

@@ -304,6 +304,23 @@ Status MemoryMetadataStore::put(const InodeRecord& record) {
   return Status::kOk;
 }
 
+Status MemoryMetadataStore::put_unjournaled(const InodeRecord& record) {
+  Shard& sh = shard(record.id);
+  std::unique_lock lock(sh.mu);
+  sh.inodes.insert_or_assign(record.id, record);
+  if (record.type == FileType::kDirectory) sh.dirs.try_emplace(record.id);
+  return Status::kOk;
+}
+
+Status MemoryMetadataStore::journal_current(InodeId id) {
+  if (!journal_) return Status::kOk;
+  Shard& sh = shard(id);
+  std::unique_lock lock(sh.mu);
+  auto it = sh.inodes.find(id);
+  if (it == sh.inodes.end()) return Status::kOk;
+  return journal_->record_put(it->second);
+}
+
 uint64_t MemoryMetadataStore::inode_count() {
   uint64_t n = 0;
   for (Shard& sh : shards_) {

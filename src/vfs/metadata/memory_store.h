@@ -71,6 +71,11 @@ class MemoryMetadataStore final : public MetadataStore {
   InodeId allocate_id() override;
   Status apply(const MetadataBatch& batch) override;
   Status put(const InodeRecord& record) override;
+  // put without the journal (the journaled store writes it later, with journal_current).
+  Status put_unjournaled(const InodeRecord& record);
+  // Records the inode's current record in the journal, under its shard lock so that no
+  // change to it (a removal above all) is journaled in between; nothing if it is gone.
+  Status journal_current(InodeId id);
   uint64_t inode_count() override;
   void for_each_inode(const std::function<void(const InodeRecord&)>& fn) override;
 

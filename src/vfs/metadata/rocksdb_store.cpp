@@ -40,7 +40,9 @@ RocksDbMetadataStore::RocksDbMetadataStore(const std::string& path) {
 
 RocksDbMetadataStore::~RocksDbMetadataStore() {
   if (db_) {
-    // Whatever was applied is kept; a clean stop leaves nothing for the next start to replay.
+    // Whatever was applied is kept (UNSTABLE writes' records too); a clean stop leaves
+    // nothing for the next start to replay.
+    write_dirty();
     db_->SyncWAL();
     db_->Close();
   }
@@ -139,7 +141,46 @@ Status RocksDbMetadataStore::record_id_limit(InodeId limit) {
   return st.ok() ? Status::kOk : Status::kIo;
 }
 
+Status RocksDbMetadataStore::put_unstable(const InodeRecord& record) {
+  if (Status s = mem_.put_unjournaled(record); s != Status::kOk) return s;
+  DirtyShard& d = dirty_[record.id % kDirtyShards];
+  std::lock_guard lock(d.mu);
+  d.ids.insert(record.id);
+  return Status::kOk;
+}
+
+Status RocksDbMetadataStore::write_dirty() {
+  std::lock_guard flushing(flush_mu_);
+  Status first = Status::kOk;
+  for (size_t i = 0; i < kDirtyShards; ++i) {
+    DirtyShard& d = dirty_[i];
+    std::unordered_set<InodeId> ids;
+    {
+      std::lock_guard lock(d.mu);
+      if (d.ids.empty()) continue;
+      ids.swap(d.ids);
+    }
+    for (auto it = ids.begin(); it != ids.end();) {
+      Status s = mem_.journal_current(*it);
+      if (s == Status::kOk) {
+        it = ids.erase(it);
+      } else {
+        if (first == Status::kOk) first = s;
+        ++it;
+      }
+    }
+    if (!ids.empty()) {
+      std::lock_guard lock(d.mu);
+      d.ids.merge(ids);
+    }
+  }
+  return first;
+}
+
 Status RocksDbMetadataStore::sync() {
+  // The records of UNSTABLE writes made before this call go to the log first, so the sync
+  // below covers them.
+  if (Status s = write_dirty(); s != Status::kOk) return s;
   // Every write this caller made has a sequence number at or below this one.
   const uint64_t target = db_->GetLatestSequenceNumber();
   std::lock_guard lock(sync_mu_);

@@ -5,8 +5,10 @@
 // change is written to RocksDB (its write-ahead log, not yet synced) under the memory store's
 // shard locks before it becomes visible, so the log holds changes in the order they
 // happened; sync() then makes everything written so far durable with one fsync of the log,
-// shared by every caller waiting at the time (group commit). At open, the whole store is
-// read back into memory.
+// shared by every caller waiting at the time (group commit). put_unstable (an UNSTABLE
+// WRITE's size and times) changes memory only and marks the inode dirty; sync() first writes
+// the dirty inodes' current records to the log. At open, the whole store is read back into
+// memory.
 //
 // Cost: memory for every inode and entry (about 200 bytes per file plus its name), and a
 // start-up time proportional to the number of files.
@@ -15,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_set>
 
 #include "vfs/metadata/memory_store.h"
 
@@ -49,6 +52,9 @@ class RocksDbMetadataStore final : public MetadataStore, private MetadataJournal
   InodeId allocate_id() override { return mem_.allocate_id(); }
   Status apply(const MetadataBatch& batch) override { return mem_.apply(batch); }
   Status put(const InodeRecord& record) override { return mem_.put(record); }
+  // In memory now, in the log at the next sync() or close: one log write per COMMIT instead
+  // of one per UNSTABLE WRITE.
+  Status put_unstable(const InodeRecord& record) override;
   uint64_t inode_count() override { return mem_.inode_count(); }
   void for_each_inode(const std::function<void(const InodeRecord&)>& fn) override {
     mem_.for_each_inode(fn);
@@ -65,9 +71,25 @@ class RocksDbMetadataStore final : public MetadataStore, private MetadataJournal
   Status record_put(const InodeRecord& record) override;
   Status record_id_limit(InodeId limit) override;
   void load();
+  // Writes the records put_unstable left to the log (not synced); on failure the ones not
+  // written stay dirty for the next try.
+  Status write_dirty();
 
   std::unique_ptr<rocksdb::DB> db_;
   MemoryMetadataStore mem_{this};
+  // Inodes put_unstable changed since their record was last written to the log, in shards
+  // by id so that writers of different files do not share a lock.
+  struct alignas(64) DirtyShard {
+    std::mutex mu;
+    std::unordered_set<InodeId> ids;
+  };
+  static constexpr size_t kDirtyShards = 64;
+  // On the heap: an over-aligned member would make the store itself over-aligned, and it is
+  // deleted through MetadataStore*.
+  std::unique_ptr<DirtyShard[]> dirty_ = std::make_unique<DirtyShard[]>(kDirtyShards);
+  // One write_dirty at a time: a sync that finds an inode no longer dirty must not go on
+  // to sync the log before the caller that took it has written its record there.
+  std::mutex flush_mu_;
   // Group commit: the sequence number up to which the log is known synced.
   std::mutex sync_mu_;
   uint64_t synced_seq_ = 0;
