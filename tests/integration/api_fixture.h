@@ -58,6 +58,22 @@ class ApiServerTest : public ServerTest {
   httplib::Result del(const std::string& path, const std::string& token) {
     return http().Delete(path.c_str(), auth(token));
   }
+  // The status and parsed body of a request as `token` (the admin's when empty); a body that
+  // is not JSON parses as discarded, no reply gives status 0.
+  std::pair<int, nlohmann::json> send(const std::string& method, const std::string& path,
+                                      const nlohmann::json& body = nullptr,
+                                      const std::string& token = "") {
+    const std::string& t = token.empty() ? admin_token_ : token;
+    auto r = [&] {
+      if (method == "POST") return post(path, body, t);
+      if (method == "PATCH") return patch(path, body, t);
+      if (method == "PUT") return put(path, body, t);
+      if (method == "DELETE") return del(path, t);
+      return get(path, t);
+    }();
+    if (!r) return {0, nullptr};
+    return {r->status, nlohmann::json::parse(r->body, nullptr, false)};
+  }
 
   std::string admin_pw_;
   std::string admin_token_;

@@ -17,6 +17,8 @@
 #include <string>
 #include <thread>
 
+#include "free_port.h"
+
 namespace dfs::testing {
 
 class DfsProcess {
@@ -30,18 +32,7 @@ class DfsProcess {
   DfsProcess(const DfsProcess&) = delete;
   DfsProcess& operator=(const DfsProcess&) = delete;
 
-  // A TCP port free on 127.0.0.1 right now (the kernel's pick for port 0).
-  static uint16_t free_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
-  }
+  static uint16_t free_port() { return testing::free_port(); }
 
   // Starts dfs and waits (30 s at most) until `port` accepts connections.
   void start(uint16_t port) {

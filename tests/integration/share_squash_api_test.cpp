@@ -18,20 +18,6 @@ using nlohmann::json;
 
 class ShareSquashApiTest : public ApiServerTest {
  protected:
-  // The status and parsed body of a request (a body that is not JSON parses as null).
-  std::pair<int, json> send(const std::string& method, const std::string& path,
-                            const json& body = nullptr, const std::string& token = "") {
-    const std::string& t = token.empty() ? admin_token_ : token;
-    auto r = [&] {
-      if (method == "POST")
-        return http().Post(path.c_str(), auth(t), body.dump(), "application/json");
-      if (method == "PATCH")
-        return http().Patch(path.c_str(), auth(t), body.dump(), "application/json");
-      return http().Get(path.c_str(), auth(t));
-    }();
-    if (!r) return {0, nullptr};
-    return {r->status, json::parse(r->body, nullptr, false)};
-  }
   static std::pair<std::string, std::string> owners(NfsClient& c, const Fh& fh) {
     Attrs a = get_attrs(c, fh, {FATTR4_OWNER, FATTR4_OWNER_GROUP});
     return {a.str(FATTR4_OWNER), a.str(FATTR4_OWNER_GROUP)};

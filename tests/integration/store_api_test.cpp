@@ -32,18 +32,6 @@ class StoreApiTest : public ApiServerTest {
     }
     return scratch_;
   }
-  std::pair<int, json> send(const std::string& method, const std::string& path,
-                            const json& body = nullptr, const std::string& token = "") {
-    const std::string& t = token.empty() ? admin_token_ : token;
-    auto r = [&] {
-      if (method == "POST")
-        return http().Post(path.c_str(), auth(t), body.dump(), "application/json");
-      if (method == "DELETE") return http().Delete(path.c_str(), auth(t));
-      return http().Get(path.c_str(), auth(t));
-    }();
-    if (!r) return {0, nullptr};
-    return {r->status, json::parse(r->body, nullptr, false)};
-  }
   // The regular files under `dir` and their sizes.
   static std::vector<uintmax_t> file_sizes(const std::string& dir) {
     std::vector<uintmax_t> out;

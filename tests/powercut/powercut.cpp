@@ -21,10 +21,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -39,11 +35,13 @@
 #include <thread>
 #include <vector>
 
+#include "free_port.h"
 #include "nfs4_test_util.h"
 
 namespace {
 
 using namespace dfs::nfs4;  // NOLINT: the wire types, as the project client uses them
+using dfs::testing::free_port;
 using dfs::testing::NfsClient;
 using Clock = std::chrono::steady_clock;
 
@@ -57,18 +55,6 @@ struct Options {
   int rounds = 5;
   bool keep = false;
 };
-
-uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 // The output of a shell command; throws if it fails.
 std::string run(const std::string& cmd) {

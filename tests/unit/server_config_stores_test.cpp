@@ -3,43 +3,12 @@
 
 #include <gtest/gtest.h>
 
-#include <stdlib.h>
-#include <unistd.h>
-
-#include <fstream>
-#include <stdexcept>
-
-#include "server/config.h"
+#include "config_file_fixture.h"
 
 namespace dfs::server {
 namespace {
 
-class ConfigStoresTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/dfs-config-test.XXXXXX";
-    int fd = ::mkstemp(tmpl);
-    ASSERT_GE(fd, 0);
-    ::close(fd);
-    path_ = tmpl;
-  }
-  void TearDown() override { ::unlink(path_.c_str()); }
-  Config load(const std::string& yaml) {
-    std::ofstream(path_, std::ios::trunc) << yaml;
-    Config c;
-    load_config_file(path_, c);
-    return c;
-  }
-  std::string error(const std::string& yaml) {
-    try {
-      load(yaml);
-    } catch (const std::runtime_error& e) {
-      return e.what();
-    }
-    return "";
-  }
-  std::string path_;
-};
+using ConfigStoresTest = ConfigFileTest;
 
 TEST_F(ConfigStoresTest, NamedStoresAndSharesThatUseThem) {
   Config c = load(R"(
