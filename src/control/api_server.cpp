@@ -704,16 +704,14 @@ void ApiServer::routes() {
                           send_json(res, 200, out);
                         }));
     h.Get(base + R"(/([^/]+))",
-          guarded(Need::kReader,
-                  [this, kind, with_shares](const Request& req, Response& res, const Caller&) {
-                    auto s = d_.stores.get(kind, req.matches[1]);
-                    if (!s) {
-                      return problem(res, 404, "Not found",
-                                     std::string("no ") + to_string(kind) + " store named " +
-                                         req.matches[1].str());
-                    }
-                    send_json(res, 200, with_shares(std::move(*s)));
-                  }));
+          guarded(Need::kReader, [this, kind, with_shares](const Request& req, Response& res,
+                                                           const Caller&) {
+            auto s = d_.stores.get(kind, req.matches[1]);
+            if (!s) {
+              return problem(res, 404, "Not found", no_such_store(kind, req.matches[1].str()));
+            }
+            send_json(res, 200, with_shares(std::move(*s)));
+          }));
     h.Post(base, guarded(Need::kAdmin, [this, kind, with_shares](const Request& req, Response& res,
                                                                  const Caller&) {
              auto body = parse_body(req, res);

@@ -239,10 +239,10 @@ std::variant<nlohmann::json, ApiError> ShareService::create(const nlohmann::json
        {std::tuple{StoreKind::kMetadata, &r.metadata_store, "metadata_store"},
         std::tuple{StoreKind::kBlock, &r.block_store, "block_store"}}) {
     if (!stores_.find(kind, *name)) {
-      return ApiError{400,
-                      std::string("no ") + to_string(kind) + " store named " + *name +
-                          " (`dfsctl store " + to_string(kind) + " list` shows them)",
-                      field};
+      return ApiError{
+          400,
+          no_such_store(kind, *name) + " (`dfsctl store " + to_string(kind) + " list` shows them)",
+          field};
     }
   }
   if (get(r.name)) return ApiError{409, "a share named " + r.name + " exists", "name"};

@@ -26,6 +26,11 @@ std::optional<std::string> directory_problem(const std::string& dir) {
   return std::nullopt;
 }
 
+ApiError store_exists(StoreKind kind, const std::string& name) {
+  return ApiError{409, std::string("a ") + to_string(kind) + " store named " + name + " exists",
+                  "name"};
+}
+
 std::string joined(const std::vector<std::string>& v) {
   std::string out;
   for (const auto& s : v)
@@ -37,6 +42,10 @@ std::string joined(const std::vector<std::string>& v) {
 
 const char* to_string(StoreKind kind) {
   return kind == StoreKind::kMetadata ? "metadata" : "block";
+}
+
+std::string no_such_store(StoreKind kind, const std::string& name) {
+  return std::string("no ") + to_string(kind) + " store named " + name;
 }
 
 StoreCatalog::StoreCatalog(ControlDb& db, std::string data_dir)
@@ -84,8 +93,7 @@ std::optional<ApiError> StoreCatalog::check(StoreKind kind, StoreRecord& s, bool
         "type"};
   }
   if (find(kind, s.name)) {
-    return ApiError{409, std::string("a ") + to_string(kind) + " store named " + s.name + " exists",
-                    "name"};
+    return store_exists(kind, s.name);
   }
   if (!durable_type(s.type)) {
     if (!s.directory.empty()) {
@@ -183,8 +191,7 @@ std::variant<nlohmann::json, ApiError> StoreCatalog::create(StoreKind kind,
   if (auto err = check(kind, s, true)) return *err;
   s.created_at = now_rfc3339();
   if (!db_.insert_store(to_string(kind), s)) {
-    return ApiError{409, std::string("a ") + to_string(kind) + " store named " + s.name + " exists",
-                    "name"};
+    return store_exists(kind, s.name);
   }
   return to_json(s, "api");
 }
@@ -202,7 +209,7 @@ std::optional<ApiError> StoreCatalog::removable(StoreKind kind, const std::strin
     }
   }
   if (!find(kind, name)) {
-    return ApiError{404, std::string("no ") + to_string(kind) + " store named " + name, "name"};
+    return ApiError{404, no_such_store(kind, name), "name"};
   }
   return std::nullopt;
 }
@@ -210,7 +217,7 @@ std::optional<ApiError> StoreCatalog::removable(StoreKind kind, const std::strin
 std::optional<ApiError> StoreCatalog::remove(StoreKind kind, const std::string& name) {
   if (auto err = removable(kind, name)) return err;
   if (!db_.delete_store(to_string(kind), name)) {
-    return ApiError{404, std::string("no ") + to_string(kind) + " store named " + name, "name"};
+    return ApiError{404, no_such_store(kind, name), "name"};
   }
   return std::nullopt;
 }

@@ -27,6 +27,8 @@ enum class StoreKind { kMetadata, kBlock };
 
 // "metadata" or "block": the word the API's paths and messages use.
 const char* to_string(StoreKind kind);
+// "no metadata store named NAME" (and the block twin): every refusal that names a missing store.
+std::string no_such_store(StoreKind kind, const std::string& name);
 
 class StoreCatalog {
  public:

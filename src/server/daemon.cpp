@@ -118,13 +118,16 @@ Daemon::~Daemon() {
 }
 
 std::shared_ptr<vfs::FileSystem> Daemon::make_file_system(const ShareConfig& share, uint64_t fsid) {
+  using control::no_such_store;
   using control::StoreKind;
   auto meta_store = stores_->find(StoreKind::kMetadata, share.metadata_store);
   if (!meta_store) {
-    throw std::invalid_argument("no metadata store named '" + share.metadata_store + "'");
+    throw std::invalid_argument(no_such_store(StoreKind::kMetadata, share.metadata_store));
   }
   auto block_store = stores_->find(StoreKind::kBlock, share.block_store);
-  if (!block_store) throw std::invalid_argument("no block store named '" + share.block_store + "'");
+  if (!block_store) {
+    throw std::invalid_argument(no_such_store(StoreKind::kBlock, share.block_store));
+  }
   std::shared_ptr<vfs::MetadataStore> meta;
   std::shared_ptr<vfs::BlockStore> blocks;
   try {
