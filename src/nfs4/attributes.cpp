@@ -4,6 +4,8 @@
 #include <optional>
 #include <string>
 
+#include "nfs4/errors.h"
+
 namespace dfs::nfs4 {
 namespace {
 
@@ -84,14 +86,20 @@ void put_owner(xdr::Encoder& e, uint32_t id) {
   e.string(std::string_view(buf, static_cast<size_t>(end - buf)));
 }
 
-// Encodes one attribute's value; `stats` is fetched on first use.
+// The attributes that come from the file system's counts (statfs), not the object.
+bool asks_fs_stats(const Bitmap& mask) {
+  for (uint32_t bit : {FATTR4_FILES_AVAIL, FATTR4_FILES_FREE, FATTR4_FILES_TOTAL,
+                       FATTR4_SPACE_AVAIL, FATTR4_SPACE_FREE, FATTR4_SPACE_TOTAL}) {
+    if (mask.test(bit)) return true;
+  }
+  return false;
+}
+
+// Encodes one attribute's value; `stats` is set when the mask asks for any of them.
 void encode_one(uint32_t bit, const AttrSource& s, xdr::Encoder& e,
-                std::optional<vfs::FsStats>& stats) {
+                const std::optional<vfs::FsStats>& stats) {
   const vfs::Attributes& a = *s.attrs;
-  auto fs_stats = [&]() -> const vfs::FsStats& {
-    if (!stats) stats = s.fs->statfs();
-    return *stats;
-  };
+  auto fs_stats = [&]() -> const vfs::FsStats& { return *stats; };
   switch (bit) {
     case FATTR4_SUPPORTED_ATTRS:
       e(supported_attrs());
@@ -304,12 +312,23 @@ nfs_ftype4 to_ftype(vfs::FileType t) {
   return NF4REG;
 }
 
-void encode_attrs(const Bitmap& request, const AttrSource& src, Fattr& out) {
+nfsstat4 encode_attrs(const Bitmap& request, const AttrSource& src, Fattr& out) {
   out.mask = (request & supported_attrs()) - write_only_attrs();
   out.vals.clear();
-  xdr::Encoder e(out.vals);
+  // The counts are read once, before anything is encoded, so a store that cannot give them
+  // fails the whole request rather than leaving half an attribute list.
   std::optional<vfs::FsStats> stats;
+  if (asks_fs_stats(out.mask)) {
+    auto got = src.fs->statfs();
+    if (!got.ok()) {
+      out.mask = Bitmap{};
+      return to_nfs(got.status());
+    }
+    stats = *got;
+  }
+  xdr::Encoder e(out.vals);
   out.mask.for_each([&](uint32_t bit) { encode_one(bit, src, e, stats); });
+  return NFS4_OK;
 }
 
 size_t max_attr_size(const Bitmap& request) {
@@ -416,7 +435,7 @@ nfsstat4 compare_attrs(const Fattr& given, const AttrSource& src, bool& same) {
     return NFS4ERR_INVAL;
   }
   Fattr ours;
-  encode_attrs(given.mask, src, ours);
+  if (nfsstat4 st = encode_attrs(given.mask, src, ours); st != NFS4_OK) return st;
   same = ours.vals.size() == given.vals.size() &&
          std::equal(ours.vals.data(), ours.vals.data() + ours.vals.size(), given.vals.data());
   return NFS4_OK;

@@ -78,8 +78,9 @@ struct AttrSource {
   nfsstat4 rdattr_error = NFS4_OK;
 };
 
-// Encodes the requested attributes we support (write-only ones excluded) into `out`.
-void encode_attrs(const Bitmap& request, const AttrSource& src, Fattr& out);
+// Encodes the requested attributes we support (write-only ones excluded) into `out`. Fails
+// (NFS4ERR_IO, ...) only when the file system cannot give the space or file counts asked for.
+nfsstat4 encode_attrs(const Bitmap& request, const AttrSource& src, Fattr& out);
 // Bytes the encoding will need at most, for reply-size planning.
 size_t max_attr_size(const Bitmap& request);
 

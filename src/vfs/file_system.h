@@ -124,7 +124,8 @@ class FileSystem {
   }
   virtual Status commit(InodeId id) = 0;
 
-  virtual FsStats statfs() = 0;
+  // The space and file counts; a store that cannot count fails (kIo).
+  virtual Result<FsStats> statfs() = 0;
 
   // A file is open (NFSv4 OPEN state exists). A file whose last name is removed while open
   // keeps its content until the last release (POSIX unlink semantics, RFC 5661 §18.25.4).

@@ -61,7 +61,7 @@ class PseudoFileSystem final : public FileSystem {
     return Status::kRoFs;
   }
   Status commit(InodeId) override { return Status::kOk; }
-  FsStats statfs() override { return {}; }
+  Result<FsStats> statfs() override { return FsStats{}; }
 
   // Removes one directory that has no children (used by prune).
   void remove_dir(InodeId id);

@@ -70,7 +70,7 @@ class StoreFileSystem final : public FileSystem {
   Result<WriteResult> write_out_of_line(InodeId id, uint64_t offset, xdr::OutOfLineBytes& data,
                                         bool sync) override;
   Status commit(InodeId id) override;
-  FsStats statfs() override;
+  Result<FsStats> statfs() override;
   void retain(InodeId id) override;
   void release(InodeId id) override;
 
@@ -96,8 +96,13 @@ class StoreFileSystem final : public FileSystem {
   static size_t stripe_of(InodeId id);
   // Locks (into `guard`) the stripes of `dir` and of the inode `name` names in it, and
   // returns that inode (nullopt: no such entry) as it stands while the guard is held.
-  std::optional<InodeId> lock_entry(std::optional<StripeGuard>& guard, InodeId dir,
-                                    std::string_view name);
+  Result<std::optional<InodeId>> lock_entry(std::optional<StripeGuard>& guard, InodeId dir,
+                                            std::string_view name);
+  // The inode `name` names in `dir`, nullopt when there is no such entry; a store failure
+  // is the status.
+  Result<std::optional<InodeId>> find_entry(InodeId dir, std::string_view name);
+  // kOk for an empty directory, kNotEmpty, or the store's failure.
+  Status check_empty(InodeId dir);
 
   // The change attribute an inode gets when it changes (RFC 8881 §10.8: clients cache by
   // it): above its last value and never below the clock in nanoseconds, so it keeps growing
@@ -110,8 +115,8 @@ class StoreFileSystem final : public FileSystem {
   // Marks a directory changed by a namespace operation (mtime, ctime, change).
   void touch_dir(InodeRecord& dir, Timespec t);
   // A new inode in `parent` with ownership and mode per the POSIX / BSD rules.
-  InodeRecord new_record(const Identity& who, const InodeRecord& parent, FileType type,
-                         const SetAttributes& attrs, Timespec t);
+  Result<InodeRecord> new_record(const Identity& who, const InodeRecord& parent, FileType type,
+                                 const SetAttributes& attrs, Timespec t);
   // WRITE's checks and metadata update around `store`, which puts `length` bytes at `offset`
   // into the block store; `sync`: a stable write (its record is put, not put_unstable).
   template <class StoreBytes>

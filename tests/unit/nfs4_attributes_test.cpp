@@ -63,12 +63,14 @@ class FakeFs : public vfs::FileSystem {
     return vfs::Status::kNotSupp;
   }
   vfs::Status commit(vfs::InodeId) override { return vfs::Status::kNotSupp; }
-  vfs::FsStats statfs() override {
+  vfs::Result<vfs::FsStats> statfs() override {
     ++statfs_calls;
-    return {1000, 600, 500, 100, 60, 50};
+    if (statfs_fails) return vfs::Status::kIo;
+    return vfs::FsStats{1000, 600, 500, 100, 60, 50};
   }
 
   int statfs_calls = 0;
+  bool statfs_fails = false;  // a store that cannot count its files
 };
 
 class AttrTest : public ::testing::Test {
@@ -193,6 +195,22 @@ TEST_F(AttrTest, FileSystemStatsAreFetchedOnceAndOnlyWhenAsked) {
   EXPECT_EQ(avail, 500u);
   EXPECT_EQ(free, 600u);
   EXPECT_EQ(total, 1000u);
+}
+
+// A store that cannot count (its reads fail) fails the attributes that need the counts,
+// whole, and only those: the rest of an object's attributes are still answered.
+TEST_F(AttrTest, FileSystemStatsThatCannotBeReadFailTheEncoding) {
+  fs_.statfs_fails = true;
+  Fattr out;
+  EXPECT_EQ(encode_attrs(Bitmap{FATTR4_TYPE, FATTR4_SPACE_AVAIL}, src_, out), NFS4ERR_IO);
+  EXPECT_TRUE(out.mask.empty());
+  EXPECT_EQ(out.vals.size(), 0u);
+  EXPECT_EQ(encode_attrs(Bitmap{FATTR4_TYPE, FATTR4_SIZE}, src_, out), NFS4_OK);
+  EXPECT_EQ(out.mask, (Bitmap{FATTR4_TYPE, FATTR4_SIZE}));
+  bool same = false;
+  Fattr given;
+  given.mask = Bitmap{FATTR4_FILES_FREE};
+  EXPECT_EQ(compare_attrs(given, src_, same), NFS4ERR_IO);
 }
 
 TEST_F(AttrTest, MaxAttrSizeBoundsTheEncoding) {

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "store_results.h"
 #include "vfs/metadata/memory_store.h"
 #include "vfs/metadata/rocksdb_store.h"
 
@@ -72,7 +73,7 @@ InodeRecord dir_record(InodeId id, InodeId parent) {
 // Adds a file named `name` to `dir`, returning its id.
 InodeId add_file(MetadataStore& s, InodeId dir, const std::string& name) {
   MetadataBatch b;
-  InodeId id = s.allocate_id();
+  InodeId id = ok(s.allocate_id());
   b.put_inodes.push_back(file_record(id));
   b.add_entries.push_back({dir, name, id});
   EXPECT_EQ(s.apply(b), Status::kOk);
@@ -88,11 +89,11 @@ void remove_name(MetadataStore& s, InodeId dir, const std::string& name) {
 TEST_P(MetadataStoreConformance, RootIsCreatedOnFirstCall) {
   MetadataStore& s = store();
   if (!s.durable()) {
-    EXPECT_FALSE(s.get(1).has_value());  // a durable store makes it at open
+    EXPECT_FALSE(found(s.get(1)).has_value());  // a durable store makes it at open
   }
   InodeId root = s.root();
   EXPECT_EQ(root, 1u);
-  auto r = s.get(root);
+  auto r = found(s.get(root));
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->type, FileType::kDirectory);
   EXPECT_EQ(r->mode, 0755u);
@@ -101,18 +102,18 @@ TEST_P(MetadataStoreConformance, RootIsCreatedOnFirstCall) {
   EXPECT_EQ(r->nlink, 2u);
   EXPECT_EQ(r->parent, root);
   EXPECT_EQ(s.root(), root);  // idempotent
-  EXPECT_EQ(s.inode_count(), 1u);
-  EXPECT_TRUE(s.is_empty_dir(root));
+  EXPECT_EQ(ok(s.inode_count()), 1u);
+  EXPECT_TRUE(ok(s.is_empty_dir(root)));
 }
 
 TEST_P(MetadataStoreConformance, AllocateIdIsMonotonicAndSkipsRoot) {
   MetadataStore& s = store();
-  InodeId a = s.allocate_id();
-  InodeId b = s.allocate_id();
+  InodeId a = ok(s.allocate_id());
+  InodeId b = ok(s.allocate_id());
   EXPECT_NE(a, MemoryMetadataStore::kRootId);
   EXPECT_GT(b, a);
   s.root();
-  InodeId c = s.allocate_id();
+  InodeId c = ok(s.allocate_id());
   EXPECT_GT(c, b);
 }
 
@@ -120,25 +121,25 @@ TEST_P(MetadataStoreConformance, PutGetLookupAndDelete) {
   MetadataStore& s = store();
   InodeId root = s.root();
   InodeId id = add_file(s, root, "a");
-  EXPECT_EQ(s.lookup(root, "a"), id);
-  EXPECT_FALSE(s.lookup(root, "b").has_value());
-  EXPECT_FALSE(s.lookup(12345, "a").has_value());
-  EXPECT_FALSE(s.is_empty_dir(root));
-  EXPECT_EQ(s.inode_count(), 2u);
+  EXPECT_EQ(found(s.lookup(root, "a")), id);
+  EXPECT_FALSE(found(s.lookup(root, "b")).has_value());
+  EXPECT_FALSE(found(s.lookup(12345, "a")).has_value());
+  EXPECT_FALSE(ok(s.is_empty_dir(root)));
+  EXPECT_EQ(ok(s.inode_count()), 2u);
 
-  auto r = *s.get(id);
+  auto r = *found(s.get(id));
   r.size = 42;
   EXPECT_EQ(s.put(r), Status::kOk);
-  EXPECT_EQ(s.get(id)->size, 42u);
+  EXPECT_EQ(found(s.get(id))->size, 42u);
 
   MetadataBatch b;
   b.remove_entries.push_back({root, "a"});
   b.delete_inodes.push_back(id);
   EXPECT_EQ(s.apply(b), Status::kOk);
-  EXPECT_FALSE(s.get(id).has_value());
-  EXPECT_FALSE(s.lookup(root, "a").has_value());
-  EXPECT_TRUE(s.is_empty_dir(root));
-  EXPECT_EQ(s.inode_count(), 1u);
+  EXPECT_FALSE(found(s.get(id)).has_value());
+  EXPECT_FALSE(found(s.lookup(root, "a")).has_value());
+  EXPECT_TRUE(ok(s.is_empty_dir(root)));
+  EXPECT_EQ(ok(s.inode_count()), 1u);
 }
 
 TEST_P(MetadataStoreConformance, GetManyAnswersInTheOrderAskedAcrossShards) {
@@ -155,10 +156,10 @@ TEST_P(MetadataStoreConformance, GetManyAnswersInTheOrderAskedAcrossShards) {
   ask.push_back(made.back() + 1);
   ask.push_back(InodeId{1} << 40);
   ask.push_back(root);
-  auto got = s.get_many(ask);
+  auto got = ok(s.get_many(ask));
   ASSERT_EQ(got.size(), ask.size());
   for (size_t i = 0; i < ask.size(); ++i) {
-    auto one = s.get(ask[i]);
+    auto one = found(s.get(ask[i]));
     ASSERT_EQ(got[i].has_value(), one.has_value()) << i;
     if (one) {
       EXPECT_EQ(got[i]->id, ask[i]) << i;
@@ -167,7 +168,7 @@ TEST_P(MetadataStoreConformance, GetManyAnswersInTheOrderAskedAcrossShards) {
   EXPECT_FALSE(got[made.size() + 1].has_value());
   EXPECT_FALSE(got[made.size() + 2].has_value());
   EXPECT_EQ(got.back()->type, FileType::kDirectory);
-  EXPECT_TRUE(s.get_many({}).empty());
+  EXPECT_TRUE(ok(s.get_many({})).empty());
 }
 
 TEST_P(MetadataStoreConformance, CookiesStartAtThreeAndIncrease) {
@@ -176,19 +177,19 @@ TEST_P(MetadataStoreConformance, CookiesStartAtThreeAndIncrease) {
   add_file(s, root, "a");
   add_file(s, root, "b");
   add_file(s, root, "c");
-  auto l = s.list(root, 0, 10);
+  auto l = ok(s.list(root, 0, 10));
   ASSERT_EQ(l.size(), 3u);
   EXPECT_EQ(l[0].cookie, 3u);
   EXPECT_EQ(l[0].name, "a");
   EXPECT_EQ(l[1].cookie, 4u);
   EXPECT_EQ(l[2].cookie, 5u);
   EXPECT_EQ(l[2].name, "c");
-  EXPECT_TRUE(s.valid_cookie(root, 0));
-  EXPECT_FALSE(s.valid_cookie(root, 1));
-  EXPECT_FALSE(s.valid_cookie(root, 2));
-  EXPECT_TRUE(s.valid_cookie(root, 5));
-  EXPECT_FALSE(s.valid_cookie(root, 6));  // never handed out
-  EXPECT_FALSE(s.valid_cookie(999, 3));   // no such directory
+  EXPECT_TRUE(ok(s.valid_cookie(root, 0)));
+  EXPECT_FALSE(ok(s.valid_cookie(root, 1)));
+  EXPECT_FALSE(ok(s.valid_cookie(root, 2)));
+  EXPECT_TRUE(ok(s.valid_cookie(root, 5)));
+  EXPECT_FALSE(ok(s.valid_cookie(root, 6)));  // never handed out
+  EXPECT_FALSE(ok(s.valid_cookie(999, 3)));   // no such directory
 }
 
 TEST_P(MetadataStoreConformance, CookiesAreStableAndNeverReusedAcrossRemoval) {
@@ -200,7 +201,7 @@ TEST_P(MetadataStoreConformance, CookiesAreStableAndNeverReusedAcrossRemoval) {
   remove_name(s, root, "b");  // cookie 4 gone
   // Re-adding the same name gets a new cookie, not 4.
   add_file(s, root, "b");
-  auto l = s.list(root, 0, 10);
+  auto l = ok(s.list(root, 0, 10));
   ASSERT_EQ(l.size(), 3u);
   EXPECT_EQ(l[0].name, "a");
   EXPECT_EQ(l[0].cookie, 3u);
@@ -210,8 +211,8 @@ TEST_P(MetadataStoreConformance, CookiesAreStableAndNeverReusedAcrossRemoval) {
   EXPECT_EQ(l[2].cookie, 6u);
 
   // The removed entry's cookie still resumes: continue with the next higher cookie.
-  EXPECT_TRUE(s.valid_cookie(root, 4));
-  auto after4 = s.list(root, 4, 10);
+  EXPECT_TRUE(ok(s.valid_cookie(root, 4)));
+  auto after4 = ok(s.list(root, 4, 10));
   ASSERT_EQ(after4.size(), 2u);
   EXPECT_EQ(after4[0].name, "c");
 
@@ -219,24 +220,24 @@ TEST_P(MetadataStoreConformance, CookiesAreStableAndNeverReusedAcrossRemoval) {
   remove_name(s, root, "a");
   remove_name(s, root, "b");
   remove_name(s, root, "c");
-  EXPECT_TRUE(s.valid_cookie(root, 6));
-  EXPECT_TRUE(s.list(root, 3, 10).empty());
+  EXPECT_TRUE(ok(s.valid_cookie(root, 6)));
+  EXPECT_TRUE(ok(s.list(root, 3, 10)).empty());
   add_file(s, root, "d");
-  EXPECT_EQ(s.list(root, 0, 10).at(0).cookie, 7u);
+  EXPECT_EQ(ok(s.list(root, 0, 10)).at(0).cookie, 7u);
 }
 
 TEST_P(MetadataStoreConformance, CookiesArePerDirectory) {
   MetadataStore& s = store();
   InodeId root = s.root();
-  InodeId sub = s.allocate_id();
+  InodeId sub = ok(s.allocate_id());
   MetadataBatch b;
   b.put_inodes.push_back(dir_record(sub, root));
   b.add_entries.push_back({root, "sub", sub});
   ASSERT_EQ(s.apply(b), Status::kOk);
   add_file(s, sub, "x");
-  EXPECT_EQ(s.list(sub, 0, 10).at(0).cookie, 3u);
-  EXPECT_EQ(s.list(root, 0, 10).at(0).cookie, 3u);
-  EXPECT_FALSE(s.valid_cookie(sub, 4));
+  EXPECT_EQ(ok(s.list(sub, 0, 10)).at(0).cookie, 3u);
+  EXPECT_EQ(ok(s.list(root, 0, 10)).at(0).cookie, 3u);
+  EXPECT_FALSE(ok(s.valid_cookie(sub, 4)));
 }
 
 TEST_P(MetadataStoreConformance, HundredThousandEntriesListInChunks) {
@@ -245,8 +246,8 @@ TEST_P(MetadataStoreConformance, HundredThousandEntriesListInChunks) {
   constexpr size_t kN = 100000;
   for (size_t i = 0; i < kN; ++i)
     add_file(s, root, "f" + std::to_string(i));
-  EXPECT_EQ(s.inode_count(), kN + 1);
-  EXPECT_EQ(s.lookup(root, "f77777").has_value(), true);
+  EXPECT_EQ(ok(s.inode_count()), kN + 1);
+  EXPECT_EQ(found(s.lookup(root, "f77777")).has_value(), true);
 
   // Remove every tenth entry, then page through in chunks of 1000 resuming from cookies.
   for (size_t i = 0; i < kN; i += 10)
@@ -256,7 +257,7 @@ TEST_P(MetadataStoreConformance, HundredThousandEntriesListInChunks) {
   uint64_t last_cookie = 0;
   size_t pages = 0;
   while (true) {
-    auto page = s.list(root, cookie, 1000);
+    auto page = ok(s.list(root, cookie, 1000));
     if (page.empty()) break;
     ++pages;
     for (const auto& e : page) {
@@ -265,7 +266,7 @@ TEST_P(MetadataStoreConformance, HundredThousandEntriesListInChunks) {
       EXPECT_TRUE(seen.insert(e.name).second) << e.name;
     }
     cookie = page.back().cookie;
-    ASSERT_TRUE(s.valid_cookie(root, cookie));
+    ASSERT_TRUE(ok(s.valid_cookie(root, cookie)));
   }
   EXPECT_EQ(seen.size(), kN - kN / 10);
   EXPECT_EQ(pages, 90u);
@@ -281,9 +282,9 @@ TEST_P(MetadataStoreConformance, BatchIsAtomicOnFailure) {
 
   // Puts and removals before a failing add must not be applied.
   MetadataBatch bad;
-  InodeId c = s.allocate_id();
+  InodeId c = ok(s.allocate_id());
   bad.put_inodes.push_back(file_record(c));
-  auto changed = *s.get(a);
+  auto changed = *found(s.get(a));
   changed.size = 99;
   bad.put_inodes.push_back(changed);
   bad.remove_entries.push_back({root, "a"});
@@ -291,19 +292,19 @@ TEST_P(MetadataStoreConformance, BatchIsAtomicOnFailure) {
   bad.add_entries.push_back({root, "b", c});  // "b" exists and is not removed: kExist
   bad.delete_inodes.push_back(a);
   EXPECT_EQ(s.apply(bad), Status::kExist);
-  EXPECT_FALSE(s.get(c).has_value());
-  EXPECT_EQ(s.get(a)->size, 0u);
-  EXPECT_EQ(s.lookup(root, "a"), a);
-  EXPECT_FALSE(s.lookup(root, "c").has_value());
-  EXPECT_EQ(s.list(root, 0, 10).size(), 2u);
-  EXPECT_FALSE(s.valid_cookie(root, 5));  // no cookie was consumed
+  EXPECT_FALSE(found(s.get(c)).has_value());
+  EXPECT_EQ(found(s.get(a))->size, 0u);
+  EXPECT_EQ(found(s.lookup(root, "a")), a);
+  EXPECT_FALSE(found(s.lookup(root, "c")).has_value());
+  EXPECT_EQ(ok(s.list(root, 0, 10)).size(), 2u);
+  EXPECT_FALSE(ok(s.valid_cookie(root, 5)));  // no cookie was consumed
 
   // Removing a missing name fails the batch too.
   MetadataBatch missing;
   missing.remove_entries.push_back({root, "a"});
   missing.remove_entries.push_back({root, "zzz"});
   EXPECT_EQ(s.apply(missing), Status::kNoEnt);
-  EXPECT_EQ(s.lookup(root, "a"), a);
+  EXPECT_EQ(found(s.lookup(root, "a")), a);
 
   // The same name removed twice in one batch.
   MetadataBatch twice;
@@ -316,7 +317,7 @@ TEST_P(MetadataStoreConformance, BatchIsAtomicOnFailure) {
   dup.add_entries.push_back({root, "n", a});
   dup.add_entries.push_back({root, "n", a});
   EXPECT_EQ(s.apply(dup), Status::kExist);
-  EXPECT_FALSE(s.lookup(root, "n").has_value());
+  EXPECT_FALSE(found(s.lookup(root, "n")).has_value());
 
   // Adding into a non-directory, or a missing inode.
   MetadataBatch into_file;
@@ -338,10 +339,10 @@ TEST_P(MetadataStoreConformance, RenameStyleBatchReplacesTarget) {
   mv.add_entries.push_back({root, "b", a});
   mv.delete_inodes.push_back(b);
   ASSERT_EQ(s.apply(mv), Status::kOk);
-  EXPECT_EQ(s.lookup(root, "b"), a);
-  EXPECT_FALSE(s.lookup(root, "a").has_value());
-  EXPECT_FALSE(s.get(b).has_value());
-  auto l = s.list(root, 0, 10);
+  EXPECT_EQ(found(s.lookup(root, "b")), a);
+  EXPECT_FALSE(found(s.lookup(root, "a")).has_value());
+  EXPECT_FALSE(found(s.get(b)).has_value());
+  auto l = ok(s.list(root, 0, 10));
   ASSERT_EQ(l.size(), 1u);
   EXPECT_EQ(l[0].cookie, 5u);
 }
@@ -349,19 +350,19 @@ TEST_P(MetadataStoreConformance, RenameStyleBatchReplacesTarget) {
 TEST_P(MetadataStoreConformance, DeletingDirectoryDropsItsEntries) {
   MetadataStore& s = store();
   InodeId root = s.root();
-  InodeId sub = s.allocate_id();
+  InodeId sub = ok(s.allocate_id());
   MetadataBatch b;
   b.put_inodes.push_back(dir_record(sub, root));
   b.add_entries.push_back({root, "sub", sub});
   ASSERT_EQ(s.apply(b), Status::kOk);
-  EXPECT_TRUE(s.is_empty_dir(sub));
-  EXPECT_TRUE(s.valid_cookie(sub, 0));
+  EXPECT_TRUE(ok(s.is_empty_dir(sub)));
+  EXPECT_TRUE(ok(s.valid_cookie(sub, 0)));
   MetadataBatch rm;
   rm.remove_entries.push_back({root, "sub"});
   rm.delete_inodes.push_back(sub);
   ASSERT_EQ(s.apply(rm), Status::kOk);
-  EXPECT_TRUE(s.list(sub, 0, 10).empty());
-  EXPECT_FALSE(s.valid_cookie(sub, 3));
+  EXPECT_TRUE(ok(s.list(sub, 0, 10)).empty());
+  EXPECT_FALSE(ok(s.valid_cookie(sub, 3)));
 }
 
 TEST_P(MetadataStoreConformance, ListHonoursMaxEntries) {
@@ -369,9 +370,9 @@ TEST_P(MetadataStoreConformance, ListHonoursMaxEntries) {
   InodeId root = s.root();
   for (int i = 0; i < 5; ++i)
     add_file(s, root, "n" + std::to_string(i));
-  EXPECT_EQ(s.list(root, 0, 2).size(), 2u);
-  EXPECT_TRUE(s.list(root, 0, 0).empty());
-  EXPECT_EQ(s.list(root, 4, 100).size(), 3u);
+  EXPECT_EQ(ok(s.list(root, 0, 2)).size(), 2u);
+  EXPECT_TRUE(ok(s.list(root, 0, 0)).empty());
+  EXPECT_EQ(ok(s.list(root, 4, 100)).size(), 3u);
 }
 
 TEST_P(MetadataStoreConformance, ConcurrentAddsGetDistinctCookies) {
@@ -386,7 +387,7 @@ TEST_P(MetadataStoreConformance, ConcurrentAddsGetDistinctCookies) {
   }
   for (auto& th : threads)
     th.join();
-  auto l = s.list(root, 0, 10000);
+  auto l = ok(s.list(root, 0, 10000));
   ASSERT_EQ(l.size(), 2000u);
   for (size_t i = 0; i < l.size(); ++i)
     EXPECT_EQ(l[i].cookie, 3 + i);
@@ -397,7 +398,7 @@ TEST_P(MetadataStoreConformance, ConcurrentAddsGetDistinctCookies) {
 TEST_P(DurableMetadataStoreConformance, ReopenKeepsRecordsEntriesCookiesAndIds) {
   MetadataStore& s = store();
   InodeId root = s.root();
-  InodeId sub = s.allocate_id();
+  InodeId sub = ok(s.allocate_id());
   MetadataBatch mk;
   mk.put_inodes.push_back(dir_record(sub, root));
   mk.add_entries.push_back({root, "sub", sub});
@@ -406,7 +407,7 @@ TEST_P(DurableMetadataStoreConformance, ReopenKeepsRecordsEntriesCookiesAndIds) 
   add_file(s, sub, "b");
   InodeId c = add_file(s, sub, "c");
   remove_name(s, sub, "b");
-  auto rec = *s.get(a);
+  auto rec = *found(s.get(a));
   rec.size = 12345;
   rec.symlink_target = "";
   rec.create_verifier = std::array<uint8_t, 8>{1, 2, 3, 4, 5, 6, 7, 8};
@@ -416,37 +417,37 @@ TEST_P(DurableMetadataStoreConformance, ReopenKeepsRecordsEntriesCookiesAndIds) 
   mv.add_entries.push_back({sub, "c2", c});
   ASSERT_EQ(s.apply(mv), Status::kOk);
   ASSERT_EQ(s.sync(), Status::kOk);
-  const auto before = s.list(sub, 0, 100);
-  const InodeId last_id = s.allocate_id();
-  const uint64_t count = s.inode_count();
+  const auto before = ok(s.list(sub, 0, 100));
+  const InodeId last_id = ok(s.allocate_id());
+  const uint64_t count = ok(s.inode_count());
 
   MetadataStore& t = reopen();
-  EXPECT_EQ(t.inode_count(), count);
+  EXPECT_EQ(ok(t.inode_count()), count);
   EXPECT_EQ(t.root(), root);
-  EXPECT_EQ(t.lookup(root, "sub"), sub);
-  EXPECT_EQ(t.lookup(sub, "a"), a);
-  EXPECT_FALSE(t.lookup(sub, "b").has_value());
-  EXPECT_FALSE(t.lookup(sub, "c").has_value());
-  EXPECT_EQ(t.lookup(sub, "c2"), c);
-  auto got = t.get(a);
+  EXPECT_EQ(found(t.lookup(root, "sub")), sub);
+  EXPECT_EQ(found(t.lookup(sub, "a")), a);
+  EXPECT_FALSE(found(t.lookup(sub, "b")).has_value());
+  EXPECT_FALSE(found(t.lookup(sub, "c")).has_value());
+  EXPECT_EQ(found(t.lookup(sub, "c2")), c);
+  auto got = found(t.get(a));
   ASSERT_TRUE(got.has_value());
   EXPECT_EQ(got->size, 12345u);
   EXPECT_EQ(got->create_verifier, rec.create_verifier);
   EXPECT_EQ(got->mtime, rec.mtime);
-  EXPECT_EQ(t.get(sub)->parent, root);
+  EXPECT_EQ(found(t.get(sub))->parent, root);
   // The same listing with the same cookies; the removed entry's cookie still resumes, and
   // no cookie is handed out twice.
-  const auto after = t.list(sub, 0, 100);
+  const auto after = ok(t.list(sub, 0, 100));
   ASSERT_EQ(after.size(), before.size());
   for (size_t i = 0; i < after.size(); ++i) {
     EXPECT_EQ(after[i].name, before[i].name);
     EXPECT_EQ(after[i].cookie, before[i].cookie);
   }
-  EXPECT_TRUE(t.valid_cookie(sub, 4));
+  EXPECT_TRUE(ok(t.valid_cookie(sub, 4)));
   add_file(t, sub, "d");
-  EXPECT_GT(t.list(sub, 0, 100).back().cookie, before.back().cookie);
+  EXPECT_GT(ok(t.list(sub, 0, 100)).back().cookie, before.back().cookie);
   // Ids are never handed out again, not even ones allocated and never used.
-  EXPECT_GT(t.allocate_id(), last_id);
+  EXPECT_GT(ok(t.allocate_id()), last_id);
 }
 
 // An UNSTABLE WRITE's record (put_unstable) is read back at once like put's; a durable
@@ -455,35 +456,35 @@ TEST_P(DurableMetadataStoreConformance, ReopenKeepsRecordsEntriesCookiesAndIds) 
 TEST_P(MetadataStoreConformance, UnstablePutIsVisibleAtOnce) {
   MetadataStore& s = store();
   InodeId a = add_file(s, s.root(), "a");
-  auto rec = *s.get(a);
+  auto rec = *found(s.get(a));
   rec.size = 4096;
   ASSERT_EQ(s.put_unstable(rec), Status::kOk);
-  EXPECT_EQ(s.get(a)->size, 4096u);
+  EXPECT_EQ(found(s.get(a))->size, 4096u);
   rec.size = 8192;
   ASSERT_EQ(s.put_unstable(rec), Status::kOk);
-  EXPECT_EQ(s.get(a)->size, 8192u);
+  EXPECT_EQ(found(s.get(a))->size, 8192u);
 }
 
 TEST_P(DurableMetadataStoreConformance, UnstablePutsAreKeptBySyncAndByAStop) {
   MetadataStore& s = store();
   InodeId a = add_file(s, s.root(), "a");
   InodeId b = add_file(s, s.root(), "b");
-  auto ra = *s.get(a);
+  auto ra = *found(s.get(a));
   ra.size = 777;
   ASSERT_EQ(s.put_unstable(ra), Status::kOk);
   ASSERT_EQ(s.sync(), Status::kOk);
-  auto rb = *s.get(b);
+  auto rb = *found(s.get(b));
   rb.size = 999;
   ASSERT_EQ(s.put_unstable(rb), Status::kOk);  // no sync: written when the store closes
   MetadataStore& t = reopen();
-  EXPECT_EQ(t.get(a)->size, 777u);
-  EXPECT_EQ(t.get(b)->size, 999u);
+  EXPECT_EQ(found(t.get(a))->size, 777u);
+  EXPECT_EQ(found(t.get(b))->size, 999u);
 }
 
 TEST_P(DurableMetadataStoreConformance, AnInodeRemovedAfterAnUnstablePutStaysRemoved) {
   MetadataStore& s = store();
   InodeId a = add_file(s, s.root(), "a");
-  auto ra = *s.get(a);
+  auto ra = *found(s.get(a));
   ra.size = 123;
   ASSERT_EQ(s.put_unstable(ra), Status::kOk);
   MetadataBatch rm;
@@ -492,8 +493,8 @@ TEST_P(DurableMetadataStoreConformance, AnInodeRemovedAfterAnUnstablePutStaysRem
   ASSERT_EQ(s.apply(rm), Status::kOk);
   ASSERT_EQ(s.sync(), Status::kOk);
   MetadataStore& t = reopen();
-  EXPECT_FALSE(t.get(a).has_value());
-  EXPECT_FALSE(t.lookup(t.root(), "a").has_value());
+  EXPECT_FALSE(found(t.get(a)).has_value());
+  EXPECT_FALSE(found(t.lookup(t.root(), "a")).has_value());
 }
 
 TEST_P(DurableMetadataStoreConformance, ReopenAfterManyChangesGivesTheSameTree) {
@@ -509,12 +510,12 @@ TEST_P(DurableMetadataStoreConformance, ReopenAfterManyChangesGivesTheSameTree) 
   // A clean close keeps what was applied, synced or not.
   MetadataStore& t = reopen();
   std::map<std::string, InodeId> seen;
-  for (const auto& e : t.list(root, 0, 10000))
+  for (const auto& e : ok(t.list(root, 0, 10000)))
     seen[e.name] = e.id;
   EXPECT_EQ(seen, expect);
   size_t records = 0;
   t.for_each_inode([&](const InodeRecord&) { ++records; });
-  EXPECT_EQ(records, t.inode_count());
+  EXPECT_EQ(records, ok(t.inode_count()));
 }
 
 TEST_P(MetadataStoreConformance, ForEachInodeVisitsEveryRecordOnce) {
@@ -545,9 +546,9 @@ TEST_P(MetadataStoreConformance, ConcurrentChangesAndSyncs) {
   for (auto& th : threads)
     th.join();
   EXPECT_EQ(failures.load(), 0);
-  EXPECT_EQ(s.list(root, 0, 1000).size(), 400u);
+  EXPECT_EQ(ok(s.list(root, 0, 1000)).size(), 400u);
   if (s.durable()) {
-    EXPECT_EQ(reopen().list(root, 0, 1000).size(), 400u);
+    EXPECT_EQ(ok(reopen().list(root, 0, 1000)).size(), 400u);
   }
 }
 

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "store_results.h"
 #include "vfs/block/memory_store.h"
 #include "vfs/metadata/memory_store.h"
 
@@ -330,11 +331,11 @@ TEST_F(VfsStoreFileSystem, CreateFileExclusiveRetryIsIdempotent) {
   EXPECT_EQ(retry->dir_change.before, retry->dir_change.after);
   EXPECT_EQ(fs_.create_file(alice_, pub_, "x", CreateMode::kExclusive, {}, v2).status(),
             Status::kExist);
-  EXPECT_EQ(meta_->get(first->attrs.id)->create_verifier, v1);
+  EXPECT_EQ(found(meta_->get(first->attrs.id))->create_verifier, v1);
 
   // The verifier is forgotten once attributes are set...
   ASSERT_TRUE(fs_.setattr(alice_, first->attrs.id, with_mode(0600)).ok());
-  EXPECT_FALSE(meta_->get(first->attrs.id)->create_verifier.has_value());
+  EXPECT_FALSE(found(meta_->get(first->attrs.id))->create_verifier.has_value());
   EXPECT_EQ(fs_.create_file(alice_, pub_, "x", CreateMode::kExclusive, {}, v1).status(),
             Status::kExist);
   // ...or data is written.
@@ -428,7 +429,7 @@ TEST_F(VfsStoreFileSystem, CreateNodeErrors) {
   EXPECT_EQ(fs_.create_node(alice_, f, "x", d).status(), Status::kNotDir);
   EXPECT_EQ(fs_.create_node(alice_, 999999, "x", d).status(), Status::kStale);
   // The parent's link count is full: no new subdirectory (its ".." would be one more link).
-  auto rec = *meta_->get(home);
+  auto rec = *found(meta_->get(home));
   rec.nlink = kMaxLinks;
   ASSERT_EQ(meta_->put(rec), Status::kOk);
   EXPECT_EQ(fs_.create_node(alice_, home, "x", d).status(), Status::kMLink);
@@ -443,7 +444,7 @@ TEST_F(VfsStoreFileSystem, RemoveFileFreesInodeAndContent) {
   InodeId f = mkfile(alice_, pub_, "f");
   write_str(f, 0, std::string(10000, 'z'));
   EXPECT_GT(blocks_->total_bytes_used(), 0u);
-  uint64_t inodes = meta_->inode_count();
+  uint64_t inodes = ok(meta_->inode_count());
   Attributes before = attrs(pub_);
   auto r = fs_.remove(alice_, pub_, "f");
   ASSERT_TRUE(r.ok());
@@ -453,7 +454,7 @@ TEST_F(VfsStoreFileSystem, RemoveFileFreesInodeAndContent) {
   EXPECT_EQ(fs_.getattr(f).status(), Status::kStale);
   EXPECT_EQ(fs_.lookup(alice_, pub_, "f").status(), Status::kNoEnt);
   EXPECT_EQ(blocks_->total_bytes_used(), 0u);
-  EXPECT_EQ(meta_->inode_count(), inodes - 1);
+  EXPECT_EQ(ok(meta_->inode_count()), inodes - 1);
   EXPECT_EQ(fs_.remove(alice_, pub_, "f").status(), Status::kNoEnt);
   EXPECT_EQ(fs_.write(f, 0, bytes("x"), false).status(), Status::kStale);
   EXPECT_EQ(fs_.read(f, 0, 1).status(), Status::kStale);
@@ -674,7 +675,7 @@ TEST_F(VfsStoreFileSystem, RenameDirectoryIntoFullParentIsMLink) {
   InodeId a = mkdir(alice_, pub_, "a", 0755);
   InodeId b = mkdir(alice_, pub_, "b", 0755);
   mkdir(alice_, a, "d", 0755);
-  auto rec = *meta_->get(b);
+  auto rec = *found(meta_->get(b));
   rec.nlink = kMaxLinks;
   ASSERT_EQ(meta_->put(rec), Status::kOk);
   EXPECT_EQ(fs_.rename(alice_, a, "d", b, "d").status(), Status::kMLink);
@@ -703,7 +704,7 @@ TEST_F(VfsStoreFileSystem, LinkRules) {
   InodeId home = mkdir(alice_, pub_, "home", 0755);
   EXPECT_EQ(fs_.link(bob_, f, home, "x").status(), Status::kAccess);
 
-  auto rec = *meta_->get(f);
+  auto rec = *found(meta_->get(f));
   rec.nlink = kMaxLinks;
   ASSERT_EQ(meta_->put(rec), Status::kOk);
   EXPECT_EQ(fs_.link(alice_, f, pub_, "h").status(), Status::kMLink);
@@ -1010,21 +1011,21 @@ TEST_F(VfsStoreFileSystem, ChangeAttributeStrictlyIncreases) {
 // ---- statfs and read-only -----------------------------------------------------------------
 
 TEST_F(VfsStoreFileSystem, Statfs) {
-  FsStats s0 = fs_.statfs();
+  FsStats s0 = ok(fs_.statfs());
   EXPECT_EQ(s0.bytes_total, StoreFileSystem::kDefaultCapacity);
   EXPECT_EQ(s0.bytes_free, s0.bytes_total);
   EXPECT_EQ(s0.files_total, StoreFileSystem::kFilesTotal);
-  EXPECT_EQ(s0.files_free, s0.files_total - meta_->inode_count());
+  EXPECT_EQ(s0.files_free, s0.files_total - ok(meta_->inode_count()));
   InodeId f = mkfile(alice_, pub_, "f");
   write_str(f, 0, std::string(100000, 'x'));
-  FsStats s1 = fs_.statfs();
+  FsStats s1 = ok(fs_.statfs());
   EXPECT_EQ(s1.bytes_total - s1.bytes_free, blocks_->total_bytes_used());
   EXPECT_GE(s1.bytes_total - s1.bytes_free, 100000u);
   EXPECT_EQ(s1.bytes_avail, s1.bytes_free);
   EXPECT_EQ(s1.files_free, s0.files_free - 1);
 
   StoreFileSystem small(7, meta_, blocks_, false, uint64_t{1000});
-  FsStats s2 = small.statfs();
+  FsStats s2 = ok(small.statfs());
   EXPECT_EQ(s2.bytes_total, 1000u);
   EXPECT_EQ(s2.bytes_free, 0u);  // more used than the capacity: clamped
 }
@@ -1181,7 +1182,7 @@ TEST_F(VfsStoreFileSystem, ConcurrentNamespaceChangesKeepLinksConsistent) {
     }
   }
   EXPECT_EQ(attrs(root_dir_).nlink, 2 + subdirs[root_dir_]);
-  EXPECT_EQ(meta_->inode_count(), named.size() + 1) << "records no entry reaches";
+  EXPECT_EQ(ok(meta_->inode_count()), named.size() + 1) << "records no entry reaches";
 }
 
 }  // namespace

@@ -42,7 +42,7 @@ void defer_for_holder(Compound& c, const Bitmap& request, const state::Recall& h
             src.fs = current.node.fs.get();
             src.mounted_on_fileid = mounted_on;
             src.settings = settings.get();
-            encode_attrs(request, src, r.ok.attrs);
+            r.status = encode_attrs(request, src, r.ok.attrs);
           }
           xdr::ByteBuffer out;
           xdr::Encoder e(out);
@@ -75,8 +75,7 @@ nfsstat4 getattr(Compound& c, GetattrArgs& a, GetattrResult& r) {
   }
   auto attrs = c.current.node.fs->getattr(c.current.node.inode);
   if (!attrs.ok()) return to_nfs(attrs.status());
-  encode_attrs(a.request, current_attr_source(c, *attrs), r.ok.attrs);
-  return NFS4_OK;
+  return encode_attrs(a.request, current_attr_source(c, *attrs), r.ok.attrs);
 }
 
 nfsstat4 setattr(Compound& c, SetattrArgs& a, SetattrResult& r) {

@@ -184,7 +184,13 @@ nfsstat4 readdir(Compound& c, ReaddirArgs& a, ReaddirResult& r) {
       src.fs = node.fs.get();
       src.mounted_on_fileid = item.entry.id;
       src.settings = c.settings.get();
-      encode_attrs(a.attr_request, src, e.attrs);
+      if (nfsstat4 st = encode_attrs(a.attr_request, src, e.attrs); st != NFS4_OK) {
+        // RFC 8881 §18.23.3: an entry whose attributes cannot be had fails the READDIR,
+        // unless the client asked for rdattr_error, which then carries the error instead.
+        if (!a.attr_request.test(FATTR4_RDATTR_ERROR)) return st;
+        src.rdattr_error = st;
+        encode_attrs(Bitmap{FATTR4_RDATTR_ERROR}, src, e.attrs);
+      }
       size_t need = entry_size(e);
       if (used + need > limit) {
         full = true;

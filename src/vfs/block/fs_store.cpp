@@ -46,12 +46,15 @@ FsBlockStore::OpenFile::~OpenFile() {
   ::close(fd);
 }
 
-FsBlockStore::FsBlockStore(std::string dir) : dir_(std::move(dir)) {
+FsBlockStore::FsBlockStore(std::string dir, std::optional<uint64_t> free_floor)
+    : dir_(std::move(dir)) {
   std::error_code ec;
   for (unsigned i = 0; i < 256; ++i) {
     std::filesystem::create_directories(subdir_of(i), ec);
     if (ec) throw std::runtime_error("block store " + dir_ + ": " + ec.message());
   }
+  space_ = std::make_unique<util::SpaceFloor>(
+      dir_, free_floor.value_or(util::SpaceFloor::default_floor(dir_)));
   scan();
 }
 
@@ -163,6 +166,15 @@ Status FsBlockStore::write(InodeId id, uint64_t offset, std::span<const uint8_t>
   }
   auto f = open(id, true);
   if (!f) return from_errno(errno, "open", id);
+  // Only bytes past the end take new space (holes aside); an overwrite in place goes through
+  // on a full disk.
+  const uint64_t end = offset + data.size();
+  const uint64_t length = f->length.load(std::memory_order_relaxed);
+  if (end > length && !space_->admit(end - std::max(offset, length))) {
+    spdlog::warn("block store: write of inode {} refused: under {} bytes free on {}", id,
+                 space_->floor(), dir_);
+    return Status::kNoSpc;
+  }
   size_t done = 0;
   while (done < data.size()) {
     ssize_t n =

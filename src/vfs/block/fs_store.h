@@ -18,9 +18,11 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
+#include "util/space_floor.h"
 #include "vfs/block_store.h"
 
 namespace dfs::vfs {
@@ -29,7 +31,9 @@ class FsBlockStore final : public BlockStore {
  public:
   // Creates `dir` (and its subdirectories) if needed; throws std::runtime_error when it
   // cannot.
-  explicit FsBlockStore(std::string dir);
+  // Writes that would leave less than `free_floor` bytes free on its file system are
+  // refused (kNoSpc); nullopt: SpaceFloor::default_floor.
+  explicit FsBlockStore(std::string dir, std::optional<uint64_t> free_floor = std::nullopt);
 
   Status read(InodeId id, uint64_t offset, size_t length, ReadBuffer& out) override;
   Status write(InodeId id, uint64_t offset, std::span<const uint8_t> data) override;
@@ -82,6 +86,8 @@ class FsBlockStore final : public BlockStore {
   void scan();
 
   const std::string dir_;
+  // Keeps room on the disk for the metadata changes that free space (util/space_floor.h).
+  std::unique_ptr<util::SpaceFloor> space_;
   std::array<Shard, kShards> shards_;
   std::array<Subdir, 256> subdirs_;
 };

@@ -78,15 +78,15 @@ void MemoryMetadataStore::ensure_root() {
   root_created_.store(true, std::memory_order_release);
 }
 
-std::optional<InodeRecord> MemoryMetadataStore::get(InodeId id) {
+Result<InodeRecord> MemoryMetadataStore::get(InodeId id) {
   Shard& sh = shard(id);
   std::shared_lock lock(sh.mu);
   auto it = sh.inodes.find(id);
-  if (it == sh.inodes.end()) return std::nullopt;
+  if (it == sh.inodes.end()) return Status::kStale;
   return it->second;
 }
 
-std::vector<std::optional<InodeRecord>> MemoryMetadataStore::get_many(
+Result<std::vector<std::optional<InodeRecord>>> MemoryMetadataStore::get_many(
     std::span<const InodeId> ids) {
   std::vector<std::optional<InodeRecord>> out(ids.size());
   // Positions grouped by shard, each group in the order asked (a stable counting sort).
@@ -112,18 +112,18 @@ std::vector<std::optional<InodeRecord>> MemoryMetadataStore::get_many(
   return out;
 }
 
-std::optional<InodeId> MemoryMetadataStore::lookup(InodeId dir, std::string_view name) {
+Result<InodeId> MemoryMetadataStore::lookup(InodeId dir, std::string_view name) {
   Shard& sh = shard(dir);
   std::shared_lock lock(sh.mu);
   auto d = sh.dirs.find(dir);
-  if (d == sh.dirs.end()) return std::nullopt;
+  if (d == sh.dirs.end()) return Status::kNoEnt;
   auto e = d->second.by_name.find(name);
-  if (e == d->second.by_name.end()) return std::nullopt;
+  if (e == d->second.by_name.end()) return Status::kNoEnt;
   return e->second.child;
 }
 
-std::vector<DirEntry> MemoryMetadataStore::list(InodeId dir, uint64_t after_cookie,
-                                                size_t max_entries) {
+Result<std::vector<DirEntry>> MemoryMetadataStore::list(InodeId dir, uint64_t after_cookie,
+                                                        size_t max_entries) {
   std::vector<DirEntry> out;
   Shard& sh = shard(dir);
   std::shared_lock lock(sh.mu);
@@ -140,14 +140,14 @@ std::vector<DirEntry> MemoryMetadataStore::list(InodeId dir, uint64_t after_cook
   return out;
 }
 
-bool MemoryMetadataStore::is_empty_dir(InodeId dir) {
+Result<bool> MemoryMetadataStore::is_empty_dir(InodeId dir) {
   Shard& sh = shard(dir);
   std::shared_lock lock(sh.mu);
   auto d = sh.dirs.find(dir);
   return d == sh.dirs.end() || d->second.by_name.empty();
 }
 
-bool MemoryMetadataStore::valid_cookie(InodeId dir, uint64_t cookie) {
+Result<bool> MemoryMetadataStore::valid_cookie(InodeId dir, uint64_t cookie) {
   if (cookie == 0) return true;
   Shard& sh = shard(dir);
   std::shared_lock lock(sh.mu);
@@ -158,7 +158,7 @@ bool MemoryMetadataStore::valid_cookie(InodeId dir, uint64_t cookie) {
   return cookie >= kFirstCookie && cookie < d->second.next_cookie;
 }
 
-InodeId MemoryMetadataStore::allocate_id() {
+Result<InodeId> MemoryMetadataStore::allocate_id() {
   InodeId id = next_id_.fetch_add(1, std::memory_order_relaxed);
   if (!journal_ || id < id_limit_.load(std::memory_order_acquire)) return id;
   // The reservation is written before any record with the id, so the log never holds an id
@@ -166,9 +166,8 @@ InodeId MemoryMetadataStore::allocate_id() {
   std::lock_guard lock(id_mu_);
   if (id >= id_limit_.load(std::memory_order_relaxed)) {
     InodeId limit = id + kIdReservation;
-    if (journal_->record_id_limit(limit) != Status::kOk) {
-      throw std::runtime_error("metadata store: cannot reserve inode ids");
-    }
+    // Refused (a full disk): this id is never handed out, and the next caller tries again.
+    if (Status s = journal_->record_id_limit(limit); s != Status::kOk) return s;
     id_limit_.store(limit, std::memory_order_release);
   }
   return id;
@@ -321,7 +320,7 @@ Status MemoryMetadataStore::journal_current(InodeId id) {
   return journal_->record_put(it->second);
 }
 
-uint64_t MemoryMetadataStore::inode_count() {
+Result<uint64_t> MemoryMetadataStore::inode_count() {
   uint64_t n = 0;
   for (Shard& sh : shards_) {
     std::shared_lock lock(sh.mu);
@@ -330,7 +329,7 @@ uint64_t MemoryMetadataStore::inode_count() {
   return n;
 }
 
-void MemoryMetadataStore::for_each_inode(const std::function<void(const InodeRecord&)>& fn) {
+Status MemoryMetadataStore::for_each_inode(const std::function<void(const InodeRecord&)>& fn) {
   for (Shard& sh : shards_) {
     std::vector<InodeRecord> records;
     {
@@ -342,6 +341,7 @@ void MemoryMetadataStore::for_each_inode(const std::function<void(const InodeRec
     for (const auto& r : records)
       fn(r);
   }
+  return Status::kOk;
 }
 
 void MemoryMetadataStore::restore_inode(InodeRecord record) {

@@ -61,14 +61,15 @@ class MemoryMetadataStore final : public MetadataStore {
   void restore_next_id(InodeId next);
 
   InodeId root() override;
-  std::optional<InodeRecord> get(InodeId id) override;
+  Result<InodeRecord> get(InodeId id) override;
   // One lock per shard, and each shard's ids visited in the order asked.
-  std::vector<std::optional<InodeRecord>> get_many(std::span<const InodeId> ids) override;
-  std::optional<InodeId> lookup(InodeId dir, std::string_view name) override;
-  std::vector<DirEntry> list(InodeId dir, uint64_t after_cookie, size_t max_entries) override;
-  bool is_empty_dir(InodeId dir) override;
-  bool valid_cookie(InodeId dir, uint64_t cookie) override;
-  InodeId allocate_id() override;
+  Result<std::vector<std::optional<InodeRecord>>> get_many(std::span<const InodeId> ids) override;
+  Result<InodeId> lookup(InodeId dir, std::string_view name) override;
+  Result<std::vector<DirEntry>> list(InodeId dir, uint64_t after_cookie,
+                                     size_t max_entries) override;
+  Result<bool> is_empty_dir(InodeId dir) override;
+  Result<bool> valid_cookie(InodeId dir, uint64_t cookie) override;
+  Result<InodeId> allocate_id() override;
   Status apply(const MetadataBatch& batch) override;
   Status put(const InodeRecord& record) override;
   // put without the journal (the journaled store writes it later, with journal_current).
@@ -76,8 +77,8 @@ class MemoryMetadataStore final : public MetadataStore {
   // Records the inode's current record in the journal, under its shard lock so that no
   // change to it (a removal above all) is journaled in between; nothing if it is gone.
   Status journal_current(InodeId id);
-  uint64_t inode_count() override;
-  void for_each_inode(const std::function<void(const InodeRecord&)>& fn) override;
+  Result<uint64_t> inode_count() override;
+  Status for_each_inode(const std::function<void(const InodeRecord&)>& fn) override;
 
  private:
   struct NameHash {

@@ -1,10 +1,15 @@
 #include "vfs/metadata/rocksdb_store.h"
 
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 #include <spdlog/spdlog.h>
 
+#include <cstdarg>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
 #include <stdexcept>
 #include <vector>
 
@@ -18,9 +23,32 @@ rocksdb::Slice slice(const std::string& s) {
   return rocksdb::Slice(s.data(), s.size());
 }
 
+// RocksDB's own messages go to dfs's log, not to a LOG file in the store's directory: that
+// file is one more thing to fill a disk, and Debian's RocksDB (built with assertions) aborts
+// the process on the message after a write to it failed, so a full disk would kill dfs.
+class SpdlogLogger final : public rocksdb::Logger {
+ public:
+  SpdlogLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
+  }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < GetInfoLogLevel()) return;
+    char line[1024];
+    std::vsnprintf(line, sizeof line, format, ap);
+    if (level >= rocksdb::InfoLogLevel::ERROR_LEVEL) {
+      spdlog::error("rocksdb: {}", line);
+    } else {
+      spdlog::warn("rocksdb: {}", line);
+    }
+  }
+};
+
 }  // namespace
 
-RocksDbMetadataStore::RocksDbMetadataStore(const std::string& path) {
+RocksDbMetadataStore::RocksDbMetadataStore(const std::string& path,
+                                           std::optional<uint64_t> free_floor) {
   rocksdb::Options options;
   options.create_if_missing = true;
   // The log is synced by sync() (group commit); a write only appends to it.
@@ -29,10 +57,21 @@ RocksDbMetadataStore::RocksDbMetadataStore(const std::string& path) {
   // it: those changes were never synced, so never acknowledged as stable.
   options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
   options.max_background_jobs = 2;
+  options.info_log = std::make_shared<SpdlogLogger>();
+  // After a full disk stopped it, RocksDB takes writes again only once this much is free
+  // (room to flush a memtable): 4 MiB instead of the default 64 lets a small or nearly full
+  // disk recover. Every read is served from memory, so small memtables cost only more,
+  // smaller table files.
+  options.write_buffer_size = 4 << 20;
+  // Made here, so RocksDB does not log an error for a store opened the first time.
+  std::error_code made;
+  std::filesystem::create_directories(path, made);
   rocksdb::DB* db = nullptr;
   rocksdb::Status st = rocksdb::DB::Open(options, path, &db);
   if (!st.ok()) throw std::runtime_error("metadata store " + path + ": " + st.ToString());
   db_.reset(db);
+  space_ = std::make_unique<util::SpaceFloor>(
+      path, free_floor.value_or(util::SpaceFloor::default_floor(path) / 2));
   load();
   mem_.root();  // creates (and records) the root of a new store
   if (sync() != Status::kOk) throw std::runtime_error("metadata store " + path + ": sync failed");
@@ -43,7 +82,7 @@ RocksDbMetadataStore::~RocksDbMetadataStore() {
     // Whatever was applied is kept (UNSTABLE writes' records too); a clean stop leaves
     // nothing for the next start to replay.
     write_dirty();
-    db_->SyncWAL();
+    if (log_usable()) db_->SyncWAL();
     db_->Close();
   }
 }
@@ -117,17 +156,36 @@ Status RocksDbMetadataStore::record_batch(
     wb.Delete(slice(codec::inode_key(id)));
     wb.Delete(slice(codec::next_cookie_key(id)));  // a removed directory's cookie counter
   }
-  rocksdb::Status st = db_->Write(rocksdb::WriteOptions(), &wb);
-  if (!st.ok()) {
-    spdlog::error("metadata store: write failed: {}", st.ToString());
-    return st.IsNoSpace() ? Status::kNoSpc : Status::kIo;
+  // A batch that only adds (a create or a link) grows the store; one that removes or renames
+  // may be what frees the disk, and always goes through.
+  if (batch.remove_entries.empty() && batch.delete_inodes.empty() && !batch.add_entries.empty() &&
+      !space_->admit(wb.GetDataSize())) {
+    return Status::kNoSpc;
   }
-  return Status::kOk;
+  return write(wb);
 }
 
 Status RocksDbMetadataStore::record_put(const InodeRecord& record) {
-  rocksdb::Status st = db_->Put(rocksdb::WriteOptions(), slice(codec::inode_key(record.id)),
-                                slice(codec::encode_record(record)));
+  rocksdb::WriteBatch wb;
+  wb.Put(slice(codec::inode_key(record.id)), slice(codec::encode_record(record)));
+  return write(wb);
+}
+
+Status RocksDbMetadataStore::record_id_limit(InodeId limit) {
+  rocksdb::WriteBatch wb;
+  wb.Put(slice(codec::id_limit_key()), slice(codec::u64_value(limit)));
+  return write(wb);
+}
+
+Status RocksDbMetadataStore::write(rocksdb::WriteBatch& wb) {
+  rocksdb::Status st = db_->Write(rocksdb::WriteOptions(), &wb);
+  if (!st.ok()) {
+    log_failed_.store(true, std::memory_order_release);
+    if (log_usable()) {
+      st = db_->Write(rocksdb::WriteOptions(), &wb);
+      if (!st.ok()) log_failed_.store(true, std::memory_order_release);
+    }
+  }
   if (!st.ok()) {
     spdlog::error("metadata store: write failed: {}", st.ToString());
     return st.IsNoSpace() ? Status::kNoSpc : Status::kIo;
@@ -135,10 +193,16 @@ Status RocksDbMetadataStore::record_put(const InodeRecord& record) {
   return Status::kOk;
 }
 
-Status RocksDbMetadataStore::record_id_limit(InodeId limit) {
-  rocksdb::Status st = db_->Put(rocksdb::WriteOptions(), slice(codec::id_limit_key()),
-                                slice(codec::u64_value(limit)));
-  return st.ok() ? Status::kOk : Status::kIo;
+bool RocksDbMetadataStore::log_usable() {
+  if (!log_failed_.load(std::memory_order_acquire)) return true;
+  std::lock_guard lock(resume_mu_);
+  if (!log_failed_.load(std::memory_order_relaxed)) return true;
+  // Resume flushes what the log held to table files and starts a new log.
+  rocksdb::Status st = db_->Resume();
+  if (!st.ok()) return false;
+  log_failed_.store(false, std::memory_order_release);
+  spdlog::info("metadata store: writing again after an earlier failure");
+  return true;
 }
 
 Status RocksDbMetadataStore::put_unstable(const InodeRecord& record) {
@@ -186,6 +250,9 @@ Status RocksDbMetadataStore::sync() {
   std::lock_guard lock(sync_mu_);
   if (synced_seq_ >= target) return Status::kOk;  // another caller's sync covered it
   const uint64_t upto = db_->GetLatestSequenceNumber();
+  // A log that failed a write cannot be synced (RocksDB's writer aborts the process if
+  // asked to); until RocksDB resumes there is nothing durable to add anyway.
+  if (!log_usable()) return Status::kIo;
   rocksdb::Status st = db_->SyncWAL();
   if (!st.ok()) {
     spdlog::error("metadata store: log sync failed: {}", st.ToString());

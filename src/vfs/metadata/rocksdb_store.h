@@ -1,7 +1,8 @@
 #pragma once
 // The durable metadata store, on RocksDB (docs/architecture.md says why RocksDB). Every
 // record and entry is also held in a MemoryMetadataStore, which answers all reads: a GETATTR,
-// LOOKUP or READDIR never waits for the disk, and reads scale as the memory store's do. Each
+// LOOKUP or READDIR never waits for the disk (nor fails for it), and reads scale as the memory
+// store's do. Each
 // change is written to RocksDB (its write-ahead log, not yet synced) under the memory store's
 // shard locks before it becomes visible, so the log holds changes in the order they
 // happened; sync() then makes everything written so far durable with one fsync of the log,
@@ -16,14 +17,17 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_set>
 
+#include "util/space_floor.h"
 #include "vfs/metadata/memory_store.h"
 
 namespace rocksdb {
 class DB;
-}
+class WriteBatch;
+}  // namespace rocksdb
 
 namespace dfs::vfs {
 
@@ -31,33 +35,40 @@ class RocksDbMetadataStore final : public MetadataStore, private MetadataJournal
  public:
   // Opens (creating if needed) the store in directory `path`; throws std::runtime_error with
   // RocksDB's message when it cannot, or when the content is not a store this version wrote.
-  explicit RocksDbMetadataStore(const std::string& path);
+  // Creates (new names) are refused with kNoSpc when less than `free_floor` bytes would stay
+  // free on its file system; nullopt: half SpaceFloor::default_floor, so that the block
+  // store (which stops at the whole floor) fills first and the metadata store always has
+  // room left for removals, renames and attribute changes.
+  explicit RocksDbMetadataStore(const std::string& path,
+                                std::optional<uint64_t> free_floor = std::nullopt);
   ~RocksDbMetadataStore() override;
 
   InodeId root() override { return mem_.root(); }
-  std::optional<InodeRecord> get(InodeId id) override { return mem_.get(id); }
-  std::vector<std::optional<InodeRecord>> get_many(std::span<const InodeId> ids) override {
+  Result<InodeRecord> get(InodeId id) override { return mem_.get(id); }
+  Result<std::vector<std::optional<InodeRecord>>> get_many(std::span<const InodeId> ids) override {
     return mem_.get_many(ids);
   }
-  std::optional<InodeId> lookup(InodeId dir, std::string_view name) override {
+  Result<InodeId> lookup(InodeId dir, std::string_view name) override {
     return mem_.lookup(dir, name);
   }
-  std::vector<DirEntry> list(InodeId dir, uint64_t after_cookie, size_t max_entries) override {
+  Result<std::vector<DirEntry>> list(InodeId dir, uint64_t after_cookie,
+                                     size_t max_entries) override {
     return mem_.list(dir, after_cookie, max_entries);
   }
-  bool is_empty_dir(InodeId dir) override { return mem_.is_empty_dir(dir); }
-  bool valid_cookie(InodeId dir, uint64_t cookie) override {
+  Result<bool> is_empty_dir(InodeId dir) override { return mem_.is_empty_dir(dir); }
+  Result<bool> valid_cookie(InodeId dir, uint64_t cookie) override {
     return mem_.valid_cookie(dir, cookie);
   }
-  InodeId allocate_id() override { return mem_.allocate_id(); }
+  // Writes a reservation to the log every kIdReservation ids; kIo when that fails.
+  Result<InodeId> allocate_id() override { return mem_.allocate_id(); }
   Status apply(const MetadataBatch& batch) override { return mem_.apply(batch); }
   Status put(const InodeRecord& record) override { return mem_.put(record); }
   // In memory now, in the log at the next sync() or close: one log write per COMMIT instead
   // of one per UNSTABLE WRITE.
   Status put_unstable(const InodeRecord& record) override;
-  uint64_t inode_count() override { return mem_.inode_count(); }
-  void for_each_inode(const std::function<void(const InodeRecord&)>& fn) override {
-    mem_.for_each_inode(fn);
+  Result<uint64_t> inode_count() override { return mem_.inode_count(); }
+  Status for_each_inode(const std::function<void(const InodeRecord&)>& fn) override {
+    return mem_.for_each_inode(fn);
   }
   bool durable() const override { return true; }
   Status sync() override;
@@ -71,11 +82,24 @@ class RocksDbMetadataStore final : public MetadataStore, private MetadataJournal
   Status record_put(const InodeRecord& record) override;
   Status record_id_limit(InodeId limit) override;
   void load();
+  // Writes `wb` to the log. A write refused because RocksDB stopped on an earlier error (a
+  // full disk stops every later write, deletes included) asks it to resume and tries once
+  // more, so the store works again as soon as the disk does.
+  Status write(rocksdb::WriteBatch& wb);
+  // False while the log is stopped by a failed write and RocksDB cannot resume yet (the disk
+  // is still full); true once it has.
+  bool log_usable();
   // Writes the records put_unstable left to the log (not synced); on failure the ones not
   // written stay dirty for the next try.
   Status write_dirty();
 
   std::unique_ptr<rocksdb::DB> db_;
+  std::unique_ptr<util::SpaceFloor> space_;
+  // A write to the log failed, and RocksDB has not resumed since. Set before the failing
+  // call returns; a sync() already past its check when a concurrent write fails can still
+  // reach the failed log (a window of microseconds, on a disk error only).
+  std::atomic<bool> log_failed_{false};
+  std::mutex resume_mu_;
   MemoryMetadataStore mem_{this};
   // Inodes put_unstable changed since their record was last written to the log, in shards
   // by id so that writers of different files do not share a lock.
