@@ -148,6 +148,7 @@ json client_json(const nfs4::state::ClientSummary& c) {
           {"minor_version", c.minor_version},
           {"confirmed", c.confirmed},
           {"lease_remaining_s", c.lease_remaining_s},
+          {"courtesy", c.courtesy},
           {"session_count", c.sessions},
           {"implementation", c.impl_name},
           {"state_protection", protection_name(c.state_protection)}};

@@ -104,6 +104,31 @@ TEST_F(DelegationTest, ReadDelegationIsRecalledByAWriterAndReturned) {
   EXPECT_EQ(daemon().nfs().state.delegations(a->clientid).size(), 0u);
 }
 
+// A write delegation held by a client whose lease ran out (kept as a courtesy client while
+// it holds state, §8.4.3) does not hold up another client: nobody would answer a recall, so
+// the conflicting OPEN revokes it and goes ahead at once.
+TEST_F(DelegationTest, ACourtesyClientsDelegationIsRevokedWithoutARecall) {
+  server::Config cfg;
+  cfg.nfs.lease_time = 2;
+  start(cfg);
+  auto a = deleg_client();
+  auto w = open_new(*a, "courtesy", OPEN4_SHARE_ACCESS_BOTH, OPEN4_SHARE_ACCESS_WANT_WRITE_DELEG);
+  ASSERT_EQ(w.status, NFS4_OK);
+  ASSERT_EQ(w.ok.delegation.type, OPEN_DELEGATE_WRITE);
+  auto b = client(0, 0);
+  ASSERT_TRUE(eventually(
+      [&] {
+        b->call(b->builder());  // b's lease runs on, a's does not
+        auto s = daemon().nfs().state.client(a->clientid);
+        return s && s->courtesy;
+      },
+      15s, 200ms));
+  auto ob = open_existing(*b, "courtesy", OPEN4_SHARE_ACCESS_READ);
+  EXPECT_EQ(ob.status, NFS4_OK);
+  // a keeps its open (nobody needed it) and learns of the revocation when it comes back.
+  EXPECT_TRUE(seq_flags(*a) & SEQ4_STATUS_RECALLABLE_STATE_REVOKED);
+}
+
 TEST_F(DelegationTest, WantsAreAnsweredAndWriteDelegationsGranted) {
   auto a = deleg_client();
   auto none = open_new(*a, "f-no", OPEN4_SHARE_ACCESS_READ, OPEN4_SHARE_ACCESS_WANT_NO_DELEG);

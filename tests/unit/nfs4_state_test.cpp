@@ -1200,8 +1200,7 @@ TEST_F(StateTest, ExpiredLeasesAreReapedButNotUnderARunningRequest) {
   Settings s;
   s.lease_time = 1;
   settings_.set(s);
-  auto a = new_client("a");
-  must_open(a, "oa", kF1, kBoth);
+  auto a = new_client("a");  // holds nothing, so nothing keeps it past its lease
   auto b = new_client("b");
   ASSERT_EQ(seq(b.sid, 0, 1).status, NFS4_OK);  // b has a request in progress
 
@@ -1211,10 +1210,7 @@ TEST_F(StateTest, ExpiredLeasesAreReapedButNotUnderARunningRequest) {
     return !sm_.client(a.id).has_value();
   }));
   EXPECT_EQ(reaped, 1u);
-  EXPECT_EQ(sm_.open_count(), 0u);
   EXPECT_EQ(seq(a.sid, 0, 1).status, NFS4ERR_BADSESSION);
-  ASSERT_FALSE(hook_.empty());
-  EXPECT_EQ(hook_.back(), std::make_pair(kF1, false));
 
   // b's lease ran out too, but not while its request is being executed.
   ASSERT_TRUE(eventually([&] {
@@ -1230,6 +1226,34 @@ TEST_F(StateTest, ExpiredLeasesAreReapedButNotUnderARunningRequest) {
   }));
   EXPECT_EQ(sm_.client_count(), 0u);
   EXPECT_EQ(sm_.session_count(), 0u);
+}
+
+// §8.4.3: a client whose lease ran out while it held state is kept (a courtesy client)
+// until another client's request conflicts with that state; the request is answered DELAY
+// and the client expired, and the retry goes through.
+TEST_F(StateTest, AnExpiredClientWithStateIsKeptUntilAnotherClientNeedsIt) {
+  Settings s;
+  s.lease_time = 1;
+  settings_.set(s);
+  auto a = new_client("a");
+  must_open(a, "oa", kF1, kBoth, kDenyWrite);
+  ASSERT_TRUE(eventually([&] {
+    EXPECT_EQ(sm_.reap_expired(), 0u);
+    auto c = sm_.client(a.id);
+    return c && c->courtesy;
+  }));
+  EXPECT_EQ(sm_.open_count(), 1u);
+  EXPECT_EQ(sm_.expire_requested(), 0u);  // nobody asked
+
+  auto c = new_client("c");
+  Stateid sc;
+  EXPECT_EQ(open(c, "oc", kF1, kBoth, kDenyNone, sc), NFS4ERR_DELAY);
+  EXPECT_EQ(sm_.expire_requested(), 1u);
+  EXPECT_FALSE(sm_.client(a.id).has_value());
+  EXPECT_EQ(seq(a.sid, 0, 1).status, NFS4ERR_BADSESSION);
+  ASSERT_FALSE(hook_.empty());
+  EXPECT_EQ(hook_.back(), std::make_pair(kF1, false));  // a's open is gone
+  EXPECT_EQ(open(c, "oc", kF1, kBoth, kDenyNone, sc), NFS4_OK);
 }
 
 class NullHandler : public rpc::RecordHandler {

@@ -63,6 +63,9 @@ struct ClientRecord {
 
   std::atomic<bool> reclaim_complete{false};  // read by OPEN before it takes the state lock
   std::atomic<int64_t> last_renew_ns{0};      // steady clock, renewed by SEQUENCE
+  // Its lease ran out and the reaper kept it (StateManager::reap_expired); set and cleared
+  // by the reaper, for reports. Whether a client is past its lease is last_renew's to say.
+  std::atomic<bool> courtesy{false};
 
   std::map<SessionId, std::shared_ptr<Session>> sessions;
   // Bit n set: file-state shard n may hold this client's owners (set under that shard's

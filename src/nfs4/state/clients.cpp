@@ -115,16 +115,66 @@ void StateManager::stop() {
 
 void StateManager::reaper_loop() {
   std::unique_lock lock(reaper_mu_);
+  auto next_round = Clock::now();
   while (!reaper_stop_) {
-    reaper_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return reaper_stop_; });
+    reaper_cv_.wait_until(lock, next_round + std::chrono::seconds(1),
+                          [this] { return reaper_stop_ || !expire_now_.empty(); });
     if (reaper_stop_) break;
     lock.unlock();
-    size_t n = reap_expired();
-    if (n) spdlog::info("expired {} client(s) whose lease ran out", n);
-    revoke_overdue_delegations();
-    if (periodic_hook_) periodic_hook_();
+    // Courtesy clients in another client's way go first, and at once: that client is
+    // retrying meanwhile.
+    if (size_t n = expire_requested()) {
+      spdlog::info("expired {} courtesy client(s) whose state another client needed", n);
+    }
+    if (Clock::now() >= next_round + std::chrono::seconds(1)) {
+      next_round = Clock::now();
+      size_t n = reap_expired();
+      if (n) spdlog::info("expired {} client(s) whose lease ran out", n);
+      revoke_overdue_delegations();
+      if (periodic_hook_) periodic_hook_();
+    }
     lock.lock();
   }
+}
+
+bool StateManager::lease_expired(const ClientRecord& c) const {
+  return Clock::now() - c.last_renew() > std::chrono::seconds(settings_.get()->lease_time);
+}
+
+void StateManager::expire_courtesy(std::vector<uint64_t> clientids) const {
+  if (clientids.empty()) return;
+  {
+    std::lock_guard lock(reaper_mu_);
+    expire_now_.insert(expire_now_.end(), clientids.begin(), clientids.end());
+  }
+  reaper_cv_.notify_all();
+}
+
+size_t StateManager::expire_requested() {
+  std::vector<uint64_t> ids;
+  {
+    std::lock_guard lock(reaper_mu_);
+    ids.swap(expire_now_);
+  }
+  if (ids.empty()) return 0;
+  std::unique_lock lock(clients_mu_);
+  size_t n = 0;
+  for (uint64_t id : ids) {
+    auto c = find_client_locked(id);
+    // Back meanwhile (a SEQUENCE renewed it), or busy with a request: not expired.
+    if (!c || !lease_expired(*c)) continue;
+    bool busy = false;
+    for (const auto& [sid, s] : c->sessions) {
+      std::lock_guard slock(s->mu);
+      busy = busy || s->in_flight_locked() > 0;
+    }
+    if (busy) continue;
+    spdlog::info("courtesy client {:#x} ({}) expired: another client needs its state", c->id,
+                 c->peer);
+    purge_client_locked(c, EndReason::kExpired);
+    ++n;
+  }
+  return n;
 }
 
 std::shared_ptr<ClientRecord> StateManager::find_client_locked(uint64_t id) const {
@@ -209,8 +259,16 @@ nfsstat4 StateManager::exchange_id(const ExchangeIdArgs& args, const Principal& 
     // The client-record budget: when full, the oldest unconfirmed record (one that never made
     // a session) makes room; with none, the client is asked to come back later.
     if (clients_.size() >= settings_.get()->max_clients) {
+      // A courtesy client (lease run out) goes first, then an unconfirmed record.
       std::shared_ptr<ClientRecord> oldest;
       for (const auto& [id, c] : clients_) {
+        if (c->confirmed && c->courtesy.load(std::memory_order_relaxed) && lease_expired(*c) &&
+            (!oldest || c->last_renew() < oldest->last_renew())) {
+          oldest = c;
+        }
+      }
+      for (const auto& [id, c] : clients_) {
+        if (oldest && oldest->confirmed) break;
         if (!c->confirmed && (!oldest || c->last_renew() < oldest->last_renew())) oldest = c;
       }
       if (!oldest) {
@@ -484,14 +542,28 @@ size_t StateManager::reap_expired() {
   std::unique_lock lock(clients_mu_);
   std::vector<std::shared_ptr<ClientRecord>> dead;
   for (const auto& [id, c] : clients_) {
-    if (now - c->last_renew() <= lease) continue;
+    if (now - c->last_renew() <= lease) {
+      c->courtesy.store(false, std::memory_order_relaxed);
+      continue;
+    }
     // A client with a request in progress is not expired under it.
     bool busy = false;
     for (const auto& [sid, s] : c->sessions) {
       std::lock_guard slock(s->mu);
       busy = busy || s->in_flight_locked() > 0;
     }
-    if (!busy) dead.push_back(c);
+    if (busy) continue;
+    // Kept as a courtesy client while it holds state nobody else needs (see the header).
+    if (c->confirmed && now - c->last_renew() <= lease + kCourtesyLimit && has_state_locked(*c)) {
+      if (!c->courtesy.exchange(true, std::memory_order_relaxed)) {
+        spdlog::info(
+            "client {:#x} ({}) lease expired; kept as a courtesy client until its "
+            "state is in another client's way",
+            c->id, c->peer);
+      }
+      continue;
+    }
+    dead.push_back(c);
   }
   for (auto& c : dead) {
     spdlog::info("client {:#x} ({}) lease expired", c->id, c->peer);
@@ -544,6 +616,7 @@ ClientSummary StateManager::summarize_locked(const ClientRecord& c) const {
   auto lease = std::chrono::seconds(settings_.get()->lease_time);
   auto left = lease - (Clock::now() - c.last_renew());
   s.lease_remaining_s = std::max(0.0, std::chrono::duration<double>(left).count());
+  s.courtesy = c.courtesy.load(std::memory_order_relaxed);
   s.sessions = c.sessions.size();
   s.impl_name = c.impl_name;
   s.state_protection = c.protect.how;

@@ -53,8 +53,9 @@ void StateManager::remove_delegation_locked(FileShard& sh, DelegState* d, bool r
       d->revoked = true;
       d->client->revoked_delegations.fetch_add(1, std::memory_order_relaxed);
       if (observer_) observer_->delegation_revoked();
-      spdlog::info("client {:#x}: delegation on inode {} revoked (not returned within a lease)",
-                   d->client->id, d->file.inode);
+      spdlog::info("client {:#x}: delegation on inode {} revoked ({})", d->client->id,
+                   d->file.inode,
+                   d->recalled ? "not returned within a lease" : "its lease ran out");
     }
     return;
   }
@@ -79,6 +80,12 @@ nfsstat4 StateManager::delegation_conflict_locked(const ClientRecord* client, co
   nfsstat4 status = NFS4_OK;
   for (DelegState* d : std::vector<DelegState*>(fit->second.delegs)) {
     if (d->client == client || !conflicts(*d, what)) continue;
+    if (!d->revoked && now - d->client->last_renew() > lease) {
+      // The holder's lease ran out (a courtesy client, §8.4.3): nobody would answer a
+      // recall, so the delegation is revoked now and the access goes ahead.
+      remove_delegation_locked(sh, d, true);
+      continue;
+    }
     if (!d->recalled) {
       d->recalled = true;
       d->recalled_at = now;
@@ -115,8 +122,12 @@ std::optional<Recall> StateManager::write_delegation_holder(const ClientRecord* 
   auto fit = sh.files.find(file);
   if (fit == sh.files.end()) return std::nullopt;
   for (const DelegState* d : fit->second.delegs) {
-    if (d->client != asking && d->type == DelegType::kWrite && !d->recalled)
+    // A holder past its lease would not answer CB_GETATTR; the recall path revokes its
+    // delegation instead (delegation_conflict_locked).
+    if (d->client != asking && d->type == DelegType::kWrite && !d->recalled && !d->revoked &&
+        !lease_expired(*d->client)) {
       return Recall{d->client->id, d->session, d->stateid(), d->fh};
+    }
   }
   return std::nullopt;
 }

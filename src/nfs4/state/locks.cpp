@@ -71,11 +71,19 @@ std::optional<LockRange> conflict_in(LockOwner* owner, const OwnerRanges& ranges
   return std::nullopt;
 }
 
+// The first conflicting lock of another owner whose client is not past its lease; the
+// clients past their lease that hold conflicting locks go into `courtesy` (§8.4.3: their
+// locks must not stand in the way, the caller has them expired).
+template <class LeaseExpired>
 std::optional<LockRange> find_conflict(const FileState& fs, const LockOwner* owner, bool write,
-                                       uint64_t start, uint64_t end) {
+                                       uint64_t start, uint64_t end, LeaseExpired&& lease_expired,
+                                       std::vector<uint64_t>& courtesy) {
   for (const auto& [other, ranges] : fs.locks) {
     if (other == owner) continue;
-    if (auto c = conflict_in(other, ranges, write, start, end)) return c;
+    if (auto c = conflict_in(other, ranges, write, start, end)) {
+      if (!lease_expired(*other->client)) return c;
+      courtesy.push_back(other->client->id);
+    }
   }
   return std::nullopt;
 }
@@ -165,11 +173,18 @@ nfsstat4 StateManager::lock(ClientRecord& client, const LockArgs& args, const Fi
   }
 
   FileState& fs = sh.files[file];
-  if (auto c = find_conflict(fs, owner, write, start, end)) {
+  std::vector<uint64_t> courtesy;
+  auto expired = [this](const ClientRecord& c) { return lease_expired(c); };
+  if (auto c = find_conflict(fs, owner, write, start, end, expired, courtesy)) {
     out.denied = describe(*c);
     // A lock owner created for this request holds nothing.
     if (owner->states.empty()) drop_lock_owner_locked(sh, owner);
     return NFS4ERR_DENIED;
+  }
+  if (!courtesy.empty()) {
+    if (owner->states.empty()) drop_lock_owner_locked(sh, owner);
+    expire_courtesy(std::move(courtesy));
+    return NFS4ERR_DELAY;  // retried once the courtesy clients are gone
   }
   if (client.lock_ranges.load(std::memory_order_relaxed) >= settings_.get()->max_locks_per_client) {
     if (owner->states.empty()) drop_lock_owner_locked(sh, owner);
@@ -213,9 +228,16 @@ nfsstat4 StateManager::lockt(ClientRecord& client, const LocktArgs& args, const 
   OwnerKey key{client.id, std::string(args.owner.owner.begin(), args.owner.owner.end())};
   auto oit = sh.lock_owners.find(key);
   const LockOwner* owner = oit == sh.lock_owners.end() ? nullptr : oit->second.get();
-  if (auto c = find_conflict(fit->second, owner, is_write(args.locktype), start, end)) {
+  std::vector<uint64_t> courtesy;
+  auto expired = [this](const ClientRecord& c) { return lease_expired(c); };
+  if (auto c = find_conflict(fit->second, owner, is_write(args.locktype), start, end, expired,
+                             courtesy)) {
     out.denied = describe(*c);
     return NFS4ERR_DENIED;
+  }
+  if (!courtesy.empty()) {
+    expire_courtesy(std::move(courtesy));
+    return NFS4ERR_DELAY;
   }
   return NFS4_OK;
 }

@@ -79,11 +79,19 @@ nfsstat4 StateManager::check_share_locked(const FileKey& file, const OwnerKey& o
   const FileShard& sh = shard(file);
   auto it = sh.files.find(file);
   if (it == sh.files.end()) return NFS4_OK;
+  std::vector<uint64_t> courtesy;
   for (const OpenState* os : it->second.opens) {
     if (os->owner->key == owner) continue;  // an owner's own opens never conflict
-    if ((os->deny & access) || (os->access & deny)) return NFS4ERR_SHARE_DENIED;
+    if (!(os->deny & access) && !(os->access & deny)) continue;
+    // A client whose lease ran out does not keep others from the file (§8.4.3): it is
+    // expired, and this client retries (DELAY) once it is gone. Every such client in the
+    // way goes at once, so one retry is enough.
+    if (!lease_expired(*os->client)) return NFS4ERR_SHARE_DENIED;
+    courtesy.push_back(os->client->id);
   }
-  return NFS4_OK;
+  if (courtesy.empty()) return NFS4_OK;
+  expire_courtesy(std::move(courtesy));
+  return NFS4ERR_DELAY;
 }
 
 OpenOwner* StateManager::open_owner_locked(FileShard& sh, ClientRecord& client,

@@ -119,6 +119,8 @@ struct ClientSummary {
   uint32_t minor_version = 1;
   bool confirmed = false;
   double lease_remaining_s = 0;
+  // Its lease ran out and it is kept until its state conflicts (a courtesy client, §8.4.3).
+  bool courtesy = false;
   size_t sessions = 0;
   std::string impl_name;
   state_protect_how4 state_protection = SP4_NONE;
@@ -287,8 +289,20 @@ class StateManager {
   GracePeriod grace;
 
   // ---- leases and administration ----
-  // Expires every client whose lease has run out; returns how many.
+  // Expires the clients whose lease has run out; returns how many. A confirmed client that
+  // holds state is kept instead, as a courtesy client (RFC 8881 §8.4.3 lets a server keep
+  // the state of a client whose lease expired, as long as it does not stand in the way of
+  // another client): its session and state stay, a SEQUENCE makes it an ordinary client
+  // again, and it is expired when its state conflicts with another client's request (which
+  // is answered NFS4ERR_DELAY meanwhile), when the client-record budget needs room, or
+  // kCourtesyLimit after its lease ran out. This keeps clients that were away longer than
+  // a lease (a network partition, a suspended laptop, a slow reclaim of many clients after
+  // a restart) from losing their opens and locks for nothing.
   size_t reap_expired();
+  static constexpr std::chrono::hours kCourtesyLimit{24};
+  // Expires the courtesy clients a conflicting request asked to be rid of (the reaper runs
+  // it as soon as asked), if they are still past their lease and idle; returns how many.
+  size_t expire_requested();
   // Drops a client and all its state; its connections are closed. False if unknown.
   bool evict_client(uint64_t clientid);
   bool destroy_session_admin(uint64_t clientid, const SessionId& id);
@@ -356,6 +370,11 @@ class StateManager {
   void purge_file_state(const ClientRecord& client);
 
   void reaper_loop();
+  // Whether a client's lease has run out (it is, or is about to be, a courtesy client).
+  bool lease_expired(const ClientRecord& c) const;
+  // Asks the reaper to expire these courtesy clients now (a request found their state in
+  // its way). Callable with any shard lock held.
+  void expire_courtesy(std::vector<uint64_t> clientids) const;
 
   SettingsHolder& settings_;
   StateObserver* observer_ = nullptr;
@@ -379,9 +398,11 @@ class StateManager {
   mutable std::mutex conn_mu_;
   std::unordered_map<uint64_t, std::vector<SessionId>> conn_sessions_;
 
-  std::mutex reaper_mu_;
-  std::condition_variable reaper_cv_;
+  mutable std::mutex reaper_mu_;
+  mutable std::condition_variable reaper_cv_;
   bool reaper_stop_ = false;
+  // Courtesy clients to expire at once (expire_courtesy), under reaper_mu_.
+  mutable std::vector<uint64_t> expire_now_;
   std::thread reaper_;
 };
 
