@@ -13,12 +13,21 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "util/log_every.h"
+
 namespace dfs::vfs {
 
 namespace {
 
+// Disk errors repeat with every request that meets them (a full disk fails every WRITE):
+// one line per 5 s, saying how many were left out.
+util::LogEvery disk_errors{std::chrono::seconds(5)};
+
 Status from_errno(int err, const char* what, InodeId id) {
-  spdlog::error("block store: {} of inode {} failed: {}", what, id, std::strerror(err));
+  if (uint64_t held = 0; disk_errors.due(held)) {
+    spdlog::error("block store: {} of inode {} failed: {} ({} more errors since the last logged)",
+                  what, id, std::strerror(err), held);
+  }
   switch (err) {
     case ENOSPC:
     case EDQUOT:
@@ -171,8 +180,12 @@ Status FsBlockStore::write(InodeId id, uint64_t offset, std::span<const uint8_t>
   const uint64_t end = offset + data.size();
   const uint64_t length = f->length.load(std::memory_order_relaxed);
   if (end > length && !space_->admit(end - std::max(offset, length))) {
-    spdlog::warn("block store: write of inode {} refused: under {} bytes free on {}", id,
-                 space_->floor(), dir_);
+    if (uint64_t held = 0; disk_errors.due(held)) {
+      spdlog::warn(
+          "block store: write of inode {} refused: under {} bytes free on {} ({} more "
+          "errors since the last logged)",
+          id, space_->floor(), dir_, held);
+    }
     return Status::kNoSpc;
   }
   size_t done = 0;

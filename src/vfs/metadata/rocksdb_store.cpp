@@ -187,7 +187,10 @@ Status RocksDbMetadataStore::write(rocksdb::WriteBatch& wb) {
     }
   }
   if (!st.ok()) {
-    spdlog::error("metadata store: write failed: {}", st.ToString());
+    if (uint64_t held = 0; write_errors_.due(held)) {
+      spdlog::error("metadata store: write failed: {} ({} more since the last logged)",
+                    st.ToString(), held);
+    }
     return st.IsNoSpace() ? Status::kNoSpc : Status::kIo;
   }
   return Status::kOk;

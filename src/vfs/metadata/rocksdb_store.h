@@ -21,6 +21,7 @@
 #include <string>
 #include <unordered_set>
 
+#include "util/log_every.h"
 #include "util/space_floor.h"
 #include "vfs/metadata/memory_store.h"
 
@@ -99,6 +100,8 @@ class RocksDbMetadataStore final : public MetadataStore, private MetadataJournal
   // call returns; a sync() already past its check when a concurrent write fails can still
   // reach the failed log (a window of microseconds, on a disk error only).
   std::atomic<bool> log_failed_{false};
+  // A full disk fails every create the same way: one line per 5 s.
+  util::LogEvery write_errors_{std::chrono::seconds(5)};
   std::mutex resume_mu_;
   MemoryMetadataStore mem_{this};
   // Inodes put_unstable changed since their record was last written to the log, in shards
