@@ -28,16 +28,17 @@ class CourtesyTest : public ServerTest {
                    bool create = false) {
     return do_open(c, exp, open_args(c, name, access, deny, create, UNCHECKED4, "owner"));
   }
-  // Waits (at most 15 s, sending nothing for `c`) until the server keeps `c` as a courtesy
-  // client.
-  void wait_courtesy(const NfsClient& c) {
+  // Waits (at most 15 s) until the server keeps `away`, which sends nothing meanwhile, as a
+  // courtesy client; `present` renews its own lease all the while.
+  void wait_courtesy(const NfsClient& away, NfsClient& present) {
     auto& state = daemon().nfs().state;
     ASSERT_TRUE(eventually(
         [&] {
-          auto s = state.client(c.clientid);
+          present.call(present.builder());
+          auto s = state.client(away.clientid);
           return s && s->courtesy;
         },
-        15s, 100ms))
+        15s, 200ms))
         << "never became a courtesy client";
   }
   // Retries while the answer is NFS4ERR_DELAY (at most 10 s), as a client does.
@@ -61,7 +62,7 @@ TEST_F(CourtesyTest, AClientBackAfterItsLeaseKeepsItsOpenAndLock) {
   ASSERT_EQ(do_write(*a, o.fh, o.ok.stateid, 0, to_bytes("kept")).status, NFS4_OK);
   auto l = do_lock(*a, o.fh, new_lock_args(*a, WRITE_LT, 0, 10, o.ok.stateid, "locker"));
   ASSERT_EQ(l.status, NFS4_OK);
-  wait_courtesy(*a);
+  wait_courtesy(*a, *b);
 
   // Back: the session works, and so do its stateids.
   EXPECT_EQ(a->call(a->builder()).status, NFS4_OK);
@@ -86,14 +87,7 @@ TEST_F(CourtesyTest, ACourtesyClientsShareReservationGivesWay) {
   // While a's lease runs, b is refused.
   EXPECT_EQ(open(*b, "f", OPEN4_SHARE_ACCESS_WRITE, OPEN4_SHARE_DENY_NONE).status,
             NFS4ERR_SHARE_DENIED);
-  // b keeps its own lease going while a sends nothing.
-  ASSERT_TRUE(eventually(
-      [&] {
-        b->call(b->builder());
-        auto s = daemon().nfs().state.client(a->clientid);
-        return s && s->courtesy;
-      },
-      15s, 200ms));
+  wait_courtesy(*a, *b);
   auto first = open(*b, "f", OPEN4_SHARE_ACCESS_WRITE, OPEN4_SHARE_DENY_NONE);
   EXPECT_EQ(first.status, NFS4ERR_DELAY);  // a is being expired
   auto later = retrying([&] { return open(*b, "f", OPEN4_SHARE_ACCESS_WRITE, 0); });
@@ -112,13 +106,7 @@ TEST_F(CourtesyTest, ACourtesyClientsLockGivesWay) {
   ASSERT_EQ(bo.status, NFS4_OK);
   EXPECT_EQ(do_lock(*b, bo.fh, new_lock_args(*b, WRITE_LT, 50, 10, bo.ok.stateid, "lb")).status,
             NFS4ERR_DENIED);
-  ASSERT_TRUE(eventually(
-      [&] {
-        b->call(b->builder());
-        auto s = daemon().nfs().state.client(a->clientid);
-        return s && s->courtesy;
-      },
-      15s, 200ms));
+  wait_courtesy(*a, *b);
   // LOCKT asks too: the courtesy client is expired rather than reported as the holder.
   auto tested = retrying([&] { return do_lockt(*b, bo.fh, WRITE_LT, 50, 10, "lb"); });
   EXPECT_EQ(tested.status, NFS4_OK);
@@ -149,13 +137,7 @@ TEST_F(CourtesyTest, TheClientBudgetExpiresACourtesyClientFirst) {
   b = client();
   exp = a->lookup_path("/export");
   ASSERT_EQ(open(*a, "f", OPEN4_SHARE_ACCESS_BOTH, OPEN4_SHARE_DENY_NONE, true).status, NFS4_OK);
-  ASSERT_TRUE(eventually(
-      [&] {
-        b->call(b->builder());
-        auto s = daemon().nfs().state.client(a->clientid);
-        return s && s->courtesy;
-      },
-      15s, 200ms));
+  wait_courtesy(*a, *b);
   auto c = client();  // a third client: a makes room
   EXPECT_EQ(c->call(c->builder()).status, NFS4_OK);
   EXPECT_FALSE(daemon().nfs().state.client(a->clientid).has_value());

@@ -1,12 +1,14 @@
 #pragma once
-// Unwrapping the Results a MetadataStore answers, in tests whose stores are not expected to
-// fail: a failure fails the test (and yields an empty value) instead of being dereferenced.
+// Helpers for tests of the metadata stores: unwrapping the Results a MetadataStore answers
+// when the store is not expected to fail (a failure fails the test and yields an empty
+// value instead of being dereferenced), and records to fill a store with.
 
 #include <gtest/gtest.h>
 
 #include <optional>
 #include <utility>
 
+#include "vfs/metadata_store.h"
 #include "vfs/types.h"
 
 namespace dfs::vfs {
@@ -26,6 +28,16 @@ std::optional<T> found(Result<T> r) {
   EXPECT_TRUE(r.status() == Status::kStale || r.status() == Status::kNoEnt)
       << "store call failed: " << to_string(r.status());
   return std::nullopt;
+}
+
+// A regular file's record with the given id (mode 0644, one link), for filling stores.
+inline InodeRecord file_record(InodeId id) {
+  InodeRecord r;
+  r.id = id;
+  r.type = FileType::kRegular;
+  r.mode = 0644;
+  r.nlink = 1;
+  return r;
 }
 
 }  // namespace dfs::vfs

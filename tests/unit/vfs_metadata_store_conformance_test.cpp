@@ -51,15 +51,6 @@ class MetadataStoreConformance : public ::testing::TestWithParam<std::string> {
 // The tests that close a store and open it again, for the durable implementations.
 class DurableMetadataStoreConformance : public MetadataStoreConformance {};
 
-InodeRecord file_record(InodeId id) {
-  InodeRecord r;
-  r.id = id;
-  r.type = FileType::kRegular;
-  r.mode = 0644;
-  r.nlink = 1;
-  return r;
-}
-
 InodeRecord dir_record(InodeId id, InodeId parent) {
   InodeRecord r;
   r.id = id;

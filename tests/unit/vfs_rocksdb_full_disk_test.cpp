@@ -52,15 +52,6 @@ class RocksDbFullDisk : public ::testing::Test {
   bool mounted_ = false;
 };
 
-InodeRecord file_record(InodeId id) {
-  InodeRecord r;
-  r.id = id;
-  r.type = FileType::kRegular;
-  r.mode = 0644;
-  r.nlink = 1;
-  return r;
-}
-
 TEST_F(RocksDbFullDisk, WorksAgainOnceTheDiskHasRoom) {
   // No floor of its own: this is about the disk running out under it.
   RocksDbMetadataStore store(dir_ + "/metadata", uint64_t{0});
