@@ -18,6 +18,7 @@ const std::vector<Column> kClientColumns = {{"ID", "id"},
                                             {"MINOR", "minor_version"},
                                             {"CONFIRMED", "confirmed"},
                                             {"LEASE_S", "lease_remaining_s"},
+                                            {"COURTESY", "courtesy"},
                                             {"SESSIONS", "session_count"},
                                             {"PROTECTION", "state_protection"},
                                             {"IMPLEMENTATION", "implementation"}};

@@ -411,8 +411,8 @@ CLIENT_ID=${IDS% *}
 SESSION_ID=${IDS#* }
 ctl client list
 expect_rc 0
-expect_out '^ID +OWNER +ADDRESS +MINOR +CONFIRMED +LEASE_S +SESSIONS +PROTECTION +IMPLEMENTATION$'
-expect_out "^$CLIENT_ID +dfsctl-test-owner +127\.0\.0\.1:[0-9]+ +1 +true +[0-9.]+ +1 +none +dfsctl test client$"
+expect_out '^ID +OWNER +ADDRESS +MINOR +CONFIRMED +LEASE_S +COURTESY +SESSIONS +PROTECTION +IMPLEMENTATION$'
+expect_out "^$CLIENT_ID +dfsctl-test-owner +127\.0\.0\.1:[0-9]+ +1 +true +[0-9.]+ +false +1 +none +dfsctl test client$"
 ctl client list -o json
 expect_json 'any(c["id"] == "'"$CLIENT_ID"'" and c["session_count"] == 1 for c in d)'
 ctl client show "$CLIENT_ID" -o json
