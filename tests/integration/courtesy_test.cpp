@@ -28,17 +28,8 @@ class CourtesyTest : public ServerTest {
                    bool create = false) {
     return do_open(c, exp, open_args(c, name, access, deny, create, UNCHECKED4, "owner"));
   }
-  // Waits (at most 15 s) until the server keeps `away`, which sends nothing meanwhile, as a
-  // courtesy client; `present` renews its own lease all the while.
   void wait_courtesy(const NfsClient& away, NfsClient& present) {
-    auto& state = daemon().nfs().state;
-    ASSERT_TRUE(eventually(
-        [&] {
-          present.call(present.builder());
-          auto s = state.client(away.clientid);
-          return s && s->courtesy;
-        },
-        15s, 200ms))
+    ASSERT_TRUE(became_courtesy(daemon().nfs().state, away, present))
         << "never became a courtesy client";
   }
   // Retries while the answer is NFS4ERR_DELAY (at most 10 s), as a client does.

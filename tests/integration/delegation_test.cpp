@@ -116,13 +116,7 @@ TEST_F(DelegationTest, ACourtesyClientsDelegationIsRevokedWithoutARecall) {
   ASSERT_EQ(w.status, NFS4_OK);
   ASSERT_EQ(w.ok.delegation.type, OPEN_DELEGATE_WRITE);
   auto b = client(0, 0);
-  ASSERT_TRUE(eventually(
-      [&] {
-        b->call(b->builder());  // b's lease runs on, a's does not
-        auto s = daemon().nfs().state.client(a->clientid);
-        return s && s->courtesy;
-      },
-      15s, 200ms));
+  ASSERT_TRUE(became_courtesy(daemon().nfs().state, *a, *b));
   auto ob = open_existing(*b, "courtesy", OPEN4_SHARE_ACCESS_READ);
   EXPECT_EQ(ob.status, NFS4_OK);
   // a keeps its open (nobody needed it) and learns of the revocation when it comes back.

@@ -453,6 +453,20 @@ inline bool eventually(const std::function<bool()>& cond, std::chrono::milliseco
   }
 }
 
+// Waits (at most 15 s) until `state` keeps `away`, which sends nothing meanwhile, as a
+// courtesy client (its lease ran out while it held state); `present` renews its own lease
+// all the while. True if it did.
+inline bool became_courtesy(nfs4::state::StateManager& state, const NfsClient& away,
+                            NfsClient& present) {
+  return eventually(
+      [&] {
+        present.call(present.builder());
+        auto s = state.client(away.clientid);
+        return s && s->courtesy;
+      },
+      std::chrono::seconds(15), std::chrono::milliseconds(200));
+}
+
 // A server with a test client that has a session and the export's handle.
 class Nfs4Test : public ServerTest {
  protected:

@@ -162,13 +162,7 @@ size_t StateManager::expire_requested() {
   for (uint64_t id : ids) {
     auto c = find_client_locked(id);
     // Back meanwhile (a SEQUENCE renewed it), or busy with a request: not expired.
-    if (!c || !lease_expired(*c)) continue;
-    bool busy = false;
-    for (const auto& [sid, s] : c->sessions) {
-      std::lock_guard slock(s->mu);
-      busy = busy || s->in_flight_locked() > 0;
-    }
-    if (busy) continue;
+    if (!c || !lease_expired(*c) || request_in_flight_locked(*c)) continue;
     spdlog::info("courtesy client {:#x} ({}) expired: another client needs its state", c->id,
                  c->peer);
     purge_client_locked(c, EndReason::kExpired);
@@ -197,6 +191,14 @@ SessionId StateManager::new_sessionid(uint64_t clientid) {
     sid[i] = static_cast<uint8_t>(clientid >> (56 - 8 * i));
   random_bytes(sid.data() + 8, 8);
   return sid;
+}
+
+bool StateManager::request_in_flight_locked(const ClientRecord& c) const {
+  for (const auto& [sid, s] : c.sessions) {
+    std::lock_guard slock(s->mu);
+    if (s->in_flight_locked() > 0) return true;
+  }
+  return false;
 }
 
 bool StateManager::has_state_locked(const ClientRecord& c) const {
@@ -242,12 +244,8 @@ nfsstat4 StateManager::exchange_id(const ExchangeIdArgs& args, const Principal& 
       // lease; otherwise (no state, or the lease expired) it is replaced at once. With
       // SP4_MACH_CRED this is also what keeps anyone but the machine credential from taking
       // the owner over (§18.35.3).
-      auto lease = std::chrono::seconds(settings_.get()->lease_time);
-      bool expired = Clock::now() - conf->last_renew() > lease;
-      for (const auto& [sid, s] : conf->sessions) {
-        std::lock_guard slock(s->mu);  // as in reap_expired: not expired under a request
-        if (s->in_flight_locked() > 0) expired = false;
-      }
+      // As in reap_expired: not expired under a request.
+      const bool expired = lease_expired(*conf) && !request_in_flight_locked(*conf);
       if ((!conf->sessions.empty() || has_state_locked(*conf)) && !expired) {
         return NFS4ERR_CLID_INUSE;
       }
@@ -547,12 +545,7 @@ size_t StateManager::reap_expired() {
       continue;
     }
     // A client with a request in progress is not expired under it.
-    bool busy = false;
-    for (const auto& [sid, s] : c->sessions) {
-      std::lock_guard slock(s->mu);
-      busy = busy || s->in_flight_locked() > 0;
-    }
-    if (busy) continue;
+    if (request_in_flight_locked(*c)) continue;
     // Kept as a courtesy client while it holds state nobody else needs (see the header).
     if (c->confirmed && now - c->last_renew() <= lease + kCourtesyLimit && has_state_locked(*c)) {
       if (!c->courtesy.exchange(true, std::memory_order_relaxed)) {

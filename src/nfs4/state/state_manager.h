@@ -332,6 +332,9 @@ class StateManager {
   ClientSummary summarize_locked(const ClientRecord& c) const;
   // Whether the client holds opens or locks (clients_mu_ held).
   bool has_state_locked(const ClientRecord& c) const;
+  // Whether any of the client's sessions is executing a request (clients_mu_ held): a
+  // client is never expired under one.
+  bool request_in_flight_locked(const ClientRecord& c) const;
   // Removes a client record and everything it holds; clients_mu_ must be held exclusively.
   void purge_client_locked(const std::shared_ptr<ClientRecord>& client, EndReason why);
   void end_session_locked(std::shared_ptr<Session> s, EndReason why,
