@@ -17,6 +17,9 @@
 //   write-own-durable  the same on the durable stores (RocksDB metadata, content in files, in
 //                    a temporary directory): each WRITE also appends the inode record to the
 //                    one RocksDB log of the share (UNSTABLE: no sync)
+//   write-shared     WRITE 4 KiB (UNSTABLE) into one 1 MiB file every thread writes (the
+//                    load generator's randwrite: many clients, one file)
+//   write-shared-durable  the same on the durable stores
 //   sequence         StateManager::sequence + finish_request on the thread's own session
 //   check-io-shared  the READ stateid check, every thread's open on one shared file
 //   check-io-own     the READ stateid check, each thread on its own file
@@ -299,7 +302,9 @@ std::vector<Case> all_cases(Server& s) {
   cases.push_back({"read-shared", io(true, false)});
   cases.push_back({"read-own", io(false, false)});
   cases.push_back({"write-own", io(false, true)});
+  cases.push_back({"write-shared", io(true, true)});
   cases.push_back({"write-own-durable", io(false, true, true)});
+  cases.push_back({"write-shared-durable", io(true, true, true)});
 
   cases.push_back({"sequence", [&s](unsigned threads) {
                      std::vector<Step> steps;

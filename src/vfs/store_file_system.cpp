@@ -761,13 +761,20 @@ Result<WriteResult> StoreFileSystem::write_with(InodeId id, uint64_t offset, siz
                                                 bool sync, StoreBytes&& store) {
   if (read_only_) return Status::kRoFs;
   if (offset > kMaxFileSize || length > kMaxFileSize - offset) return Status::kFBig;
-  StripeGuard guard(*this, {id});
+  // Shared: the file's type and existence change only under the stripe held exclusively, so
+  // they hold for the whole write; other WRITEs to the file run alongside.
+  Stripe& stripe = stripes_[stripe_of(id)];
+  std::shared_lock data_lock(stripe.mu);
   auto cur = meta_->get(id);
   if (!cur.ok()) return cur.status();
   if (cur->type == FileType::kDirectory) return Status::kIsDir;
   if (cur->type != FileType::kRegular) return Status::kInval;
   if (length == 0) return WriteResult{0, to_attrs(*cur)};
   if (Status s = store(); s != Status::kOk) return s;
+  // The size and times as the WRITEs before this one left them.
+  std::lock_guard record_lock(stripe.record);
+  cur = meta_->get(id);
+  if (!cur.ok()) return cur.status();
   InodeRecord& r = *cur;
   r.size = std::max<uint64_t>(r.size, offset + length);
   const Timespec t = now();

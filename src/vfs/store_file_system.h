@@ -3,10 +3,14 @@
 // namespace rules, permission checks and attribute bookkeeping live here, once, for every pair
 // of stores.
 //
-// Locking. Each inode record is guarded by one of a fixed set of striped mutexes: every
-// read-modify-write of a record (write, setattr, and the namespace calls for each inode they
-// change) holds the stripes of the inodes it changes, taken in stripe order, so two WRITEs to
-// one file cannot lose a size update and a WRITE cannot resurrect a removed file. A
+// Locking. Each inode record is guarded by one of a fixed set of striped locks: every
+// read-modify-write of a record (setattr, and the namespace calls for each inode they change)
+// holds the stripes of the inodes it changes exclusively, taken in stripe order, so a WRITE
+// cannot resurrect a removed file or outlive a truncation. WRITE takes its file's stripe
+// shared, so the WRITEs of many clients to one file copy their data side by side, and holds
+// the stripe's record mutex only for the size/times update, so none of them loses another's
+// size. The stripe lock lets a waiting exclusive locker go first (a truncation is not starved
+// by a stream of WRITEs: util/writer_first_shared_mutex.h). A
 // directory's entries change only with the directory's stripe held, which makes the
 // check-then-apply sequences of create, remove and link race-free without a global lock: those
 // take the namespace shared_mutex shared, so creates and removes in different directories run
@@ -25,6 +29,7 @@
 #include <shared_mutex>
 #include <unordered_map>
 
+#include "util/writer_first_shared_mutex.h"
 #include "vfs/file_system.h"
 #include "vfs/metadata_store.h"
 
@@ -77,7 +82,9 @@ class StoreFileSystem final : public FileSystem {
  private:
   static constexpr size_t kStripes = 256;
   struct alignas(64) Stripe {
-    std::mutex mu;
+    util::WriterFirstSharedMutex mu;
+    // Under `mu` held shared (WRITE): the inode record's read-modify-write.
+    std::mutex record;
   };
   // Locks the stripes of up to four inodes (kInvalidInode entries are skipped) in stripe
   // order, so callers locking overlapping sets cannot deadlock.

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <future>
 #include <map>
 #include <random>
 #include <set>
@@ -1094,6 +1096,44 @@ TEST_F(VfsStoreFileSystem, ConcurrentWritesKeepSizeConsistent) {
     ASSERT_EQ(all[static_cast<size_t>(i) * kBlock], static_cast<char>('a' + i % kThreads)) << i;
   }
   EXPECT_EQ(names(pub_).size(), 101u);  // f + 100 links
+}
+
+// WRITEs take their file's stripe shared, so a stream of them from several clients could keep
+// it held for ever; a truncation (exclusive) must still get its turn within a bound, and the
+// WRITEs after it extend the file again from its new size.
+TEST_F(VfsStoreFileSystem, ATruncationGetsItsTurnAmongCeaselessWritesToTheFile) {
+  InodeId f = mkfile(alice_, pub_, "f");
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> writes{0};
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 3; ++t) {
+    writers.emplace_back([&, t] {
+      std::string block(4096, static_cast<char>('a' + t));
+      for (uint64_t i = 0; !stop.load(); ++i) {
+        EXPECT_TRUE(fs_.write(f, (i % 64) * 4096, bytes(block), false).ok());
+        writes.fetch_add(1);
+      }
+    });
+  }
+  auto flowing = std::async(std::launch::async, [&] {
+    while (writes.load() < 2000 && !stop.load())
+      std::this_thread::yield();
+  });
+  EXPECT_EQ(flowing.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  auto truncated = std::async(std::launch::async, [&] {
+    SetAttributes set;
+    set.size = 0;
+    return fs_.setattr(alice_, f, set).ok();
+  });
+  const bool in_time = truncated.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  const uint64_t before_stop = writes.load();
+  stop = true;
+  for (auto& th : writers)
+    th.join();
+  EXPECT_TRUE(in_time) << "the truncation waited over 10 s behind WRITEs";
+  EXPECT_TRUE(truncated.get());
+  EXPECT_GT(before_stop, 2000u);
+  EXPECT_LE(attrs(f).size, 64u * 4096);
 }
 
 // Creates, removes, links and renames of a few names in a few directories from several

@@ -99,7 +99,7 @@ void FsBlockStore::scan() {
 std::shared_ptr<FsBlockStore::OpenFile> FsBlockStore::open(InodeId id, bool create) {
   Shard& sh = shard(id);
   {
-    std::lock_guard lock(sh.mu);
+    std::shared_lock lock(sh.mu);
     auto it = sh.open.find(id);
     if (it != sh.open.end()) return it->second;
   }

@@ -19,6 +19,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 
@@ -61,7 +62,8 @@ class FsBlockStore final : public BlockStore {
   static constexpr size_t kShards = 64;
   static constexpr size_t kOpenPerShard = 16;  // at most 1,024 cached descriptors
   struct alignas(64) Shard {
-    std::mutex mu;
+    // Shared to find a cached descriptor (every READ and WRITE), exclusive to change the cache.
+    std::shared_mutex mu;
     std::unordered_map<InodeId, std::shared_ptr<OpenFile>> open;
     std::atomic<int64_t> bytes{0};  // sum of the lengths of this shard's files
   };

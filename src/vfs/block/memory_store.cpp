@@ -146,13 +146,17 @@ Status MemoryBlockStore::read(InodeId id, uint64_t offset, size_t length, ReadBu
     size_t n = static_cast<size_t>(std::min<uint64_t>(kChunkSize - coff, end - pos));
     while (it != f->chunks.end() && it->first < index)
       ++it;
-    if (it != f->chunks.end() && it->first == index && coff < it->second->capacity) {
-      const Chunk& c = *it->second;
-      size_t have = std::min(n, c.capacity - coff);
+    std::shared_ptr<const Chunk> held;
+    if (it != f->chunks.end() && it->first == index) {
       // The owner is the chunk itself: while the reply holds it, a write clones instead of
       // modifying these bytes.
-      out.pieces.push_back(
-          xdr::DataRef{{c.bytes.get() + coff, have}, std::shared_ptr<const void>(it->second)});
+      std::shared_lock slot(slot_lock(id, index));
+      held = it->second;
+    }
+    if (held && coff < held->capacity) {
+      size_t have = std::min(n, held->capacity - coff);
+      const uint8_t* bytes = held->bytes.get() + coff;
+      out.pieces.push_back(xdr::DataRef{{bytes, have}, std::move(held)});
       add_zeros(n - have);
     } else {
       add_zeros(n);
@@ -162,32 +166,70 @@ Status MemoryBlockStore::read(InodeId id, uint64_t offset, size_t length, ReadBu
   return Status::kOk;
 }
 
+util::SpinningSharedMutex& MemoryBlockStore::slot_lock(InodeId id, uint64_t index) {
+  const uint64_t h = (id * 0x9E3779B97F4A7C15ull) ^ (index * 0xC2B2AE3D27D4EB4Full);
+  return slot_locks_[(h >> 32) % kSlotLocks].mu;
+}
+
+void MemoryBlockStore::raise_length(File& f, uint64_t end) {
+  uint64_t cur = f.length.load(std::memory_order_relaxed);
+  while (end > cur && !f.length.compare_exchange_weak(cur, end, std::memory_order_relaxed)) {
+  }
+}
+
+void MemoryBlockStore::write_chunk(File& f, std::shared_ptr<Chunk>& slot, size_t coff,
+                                   std::span<const uint8_t> data) {
+  Chunk* cur = slot.get();
+  const size_t n = data.size();
+  if (!cur || cur->capacity < coff + n || !sole_owner(slot)) {
+    // New, too small, or still referenced by a READ reply: write into a fresh chunk.
+    size_t old_cap = cur ? cur->capacity : 0;
+    size_t cap = std::max(old_cap, capacity_for(coff + n));
+    slot = rebuild(cur, cap, coff, coff + n);
+    account(f, static_cast<int64_t>(cap) - static_cast<int64_t>(old_cap));
+  }
+  util::stream_copy(slot->bytes.get() + coff, data.data(), n);
+}
+
 void MemoryBlockStore::write_locked(File& f, uint64_t pos, std::span<const uint8_t> data) {
-  const uint8_t* src = data.data();
-  size_t remaining = data.size();
-  while (remaining > 0) {
+  while (!data.empty()) {
     uint64_t index = pos / kChunkSize;
     size_t coff = static_cast<size_t>(pos % kChunkSize);
-    size_t n = std::min(kChunkSize - coff, remaining);
-    auto it = f.chunks.find(index);
-    Chunk* cur = it == f.chunks.end() ? nullptr : it->second.get();
-    if (!cur || cur->capacity < coff + n || !sole_owner(it->second)) {
-      // New, too small, or still referenced by a READ reply: write into a fresh chunk.
-      size_t old_cap = cur ? cur->capacity : 0;
-      size_t cap = std::max(old_cap, capacity_for(coff + n));
-      auto fresh = rebuild(cur, cap, coff, coff + n);
-      if (cur) {
-        it->second = std::move(fresh);
-      } else {
-        it = f.chunks.emplace(index, std::move(fresh)).first;
-      }
-      account(f, static_cast<int64_t>(cap) - static_cast<int64_t>(old_cap));
+    size_t n = std::min(kChunkSize - coff, data.size());
+    auto [it, added] = f.chunks.try_emplace(index);
+    try {
+      write_chunk(f, it->second, coff, data.first(n));
+    } catch (...) {
+      if (added) f.chunks.erase(it);  // no empty slot left behind when memory ran out
+      throw;
     }
-    util::stream_copy(it->second->bytes.get() + coff, src, n);
     pos += n;
-    src += n;
-    remaining -= n;
+    data = data.subspan(n);
   }
+}
+
+bool MemoryBlockStore::overwrite_shared(File& f, InodeId id, uint64_t pos,
+                                        std::span<const uint8_t> data) {
+  const uint64_t first = pos / kChunkSize;
+  const uint64_t last = (pos + data.size() - 1) / kChunkSize;
+  auto it = f.chunks.find(first);
+  for (uint64_t index = first; index <= last; ++index, ++it) {
+    if (it == f.chunks.end() || it->first != index) return false;
+  }
+  it = f.chunks.find(first);
+  while (!data.empty()) {
+    const uint64_t index = pos / kChunkSize;
+    size_t coff = static_cast<size_t>(pos % kChunkSize);
+    size_t n = std::min(kChunkSize - coff, data.size());
+    {
+      std::unique_lock slot(slot_lock(id, index));
+      write_chunk(f, it->second, coff, data.first(n));
+    }
+    ++it;
+    pos += n;
+    data = data.subspan(n);
+  }
+  return true;
 }
 
 void MemoryBlockStore::adopt_locked(File& f, uint64_t index, uint8_t* bytes) {
@@ -206,10 +248,18 @@ Status MemoryBlockStore::write(InodeId id, uint64_t offset, std::span<const uint
   if (offset + data.size() < offset) return Status::kFBig;
   try {
     std::shared_ptr<File> f = find_or_create(id);
+    {
+      std::shared_lock lock(f->mu);
+      if (f->removed) return Status::kStale;
+      if (overwrite_shared(*f, id, offset, data)) {
+        raise_length(*f, offset + data.size());
+        return Status::kOk;
+      }
+    }
     std::lock_guard lock(f->mu);
     if (f->removed) return Status::kStale;
     write_locked(*f, offset, data);
-    f->length = std::max(f->length, offset + data.size());
+    raise_length(*f, offset + data.size());
   } catch (const std::bad_alloc&) {
     return Status::kNoSpc;
   }
@@ -237,7 +287,7 @@ Status MemoryBlockStore::write_out_of_line(InodeId id, uint64_t offset, xdr::Out
       }
       pos += seg.size();
     }
-    f->length = std::max(f->length, pos);
+    raise_length(*f, pos);
   } catch (const std::bad_alloc&) {
     return Status::kNoSpc;
   }
@@ -250,7 +300,7 @@ Status MemoryBlockStore::truncate(InodeId id, uint64_t size) {
   try {
     std::lock_guard lock(f->mu);
     if (f->removed) return Status::kOk;
-    f->length = size;
+    f->length.store(size, std::memory_order_relaxed);
     uint64_t keep_index = size / kChunkSize;
     size_t coff = static_cast<size_t>(size % kChunkSize);
     // Whole chunks at or past the new end go; the chunk holding the new end keeps [0, coff).
@@ -309,8 +359,8 @@ Status MemoryBlockStore::sync(InodeId) {
 Result<uint64_t> MemoryBlockStore::stored_length(InodeId id) {
   std::shared_ptr<File> f = find(id);
   if (!f) return uint64_t{0};
-  std::lock_guard lock(f->mu);
-  return f->removed ? uint64_t{0} : f->length;
+  std::shared_lock lock(f->mu);
+  return f->removed ? uint64_t{0} : f->length.load(std::memory_order_relaxed);
 }
 
 uint64_t MemoryBlockStore::space_used(InodeId id) {

@@ -13,6 +13,7 @@
 #include <shared_mutex>
 #include <unordered_map>
 
+#include "util/spinning_shared_mutex.h"
 #include "vfs/block/chunk_pool.h"
 #include "vfs/block_store.h"
 
@@ -78,19 +79,34 @@ class MemoryBlockStore final : public BlockStore {
     size_t capacity;
     std::unique_ptr<uint8_t[], ReleaseBytes> bytes;
   };
+  // Locking. `File::mu` guards the set of chunks: READs, and WRITEs that only overwrite
+  // chunks the file already has, take it shared; whatever adds or drops chunks (a WRITE into
+  // a new chunk, truncate, remove, adopting received chunks) takes it exclusively. Under the
+  // shared lock, one chunk slot (the pointer in the map) is guarded by its slot lock
+  // (slot_lock(): readers shared, writers exclusive), so many clients writing one file copy
+  // into its different chunks side by side, and a reader never sees a slot half replaced.
   struct File {
-    // READs take it shared (they only add references to chunks), writers exclusive: readers
-    // of one file on different reactor threads never sleep behind each other.
     std::shared_mutex mu;
     std::map<uint64_t, std::shared_ptr<Chunk>> chunks;  // by chunk index
     std::atomic<uint64_t> bytes{0};                     // sum of chunk capacities
     bool removed = false;                               // under mu
-    uint64_t length = 0;  // under mu: the end of the furthest byte written or truncated to
+    // The end of the furthest byte written or truncated to: stored under mu held
+    // exclusively, raised under mu held shared.
+    std::atomic<uint64_t> length{0};
   };
 
   std::shared_ptr<File> find(InodeId id);
   // Copies `data` into the file at `pos`; the caller holds f.mu and has checked `removed`.
   void write_locked(File& f, uint64_t pos, std::span<const uint8_t> data);
+  // Copies `data` into chunk slot `slot` at chunk offset `coff`: in place when no reader holds
+  // the chunk and it is big enough, else into a fresh chunk that replaces it. The caller holds
+  // f.mu exclusively, or shared plus the slot's lock.
+  void write_chunk(File& f, std::shared_ptr<Chunk>& slot, size_t coff,
+                   std::span<const uint8_t> data);
+  // The same as write_locked with f.mu held shared, when every chunk `data` touches exists;
+  // false (nothing written) when one does not.
+  bool overwrite_shared(File& f, InodeId id, uint64_t pos, std::span<const uint8_t> data);
+  static void raise_length(File& f, uint64_t end);
   // Makes `bytes` (a full-size buffer of this store's pool) chunk `index`; f.mu held.
   void adopt_locked(File& f, uint64_t index, uint8_t* bytes);
   std::shared_ptr<File> find_or_create(InodeId id);
@@ -112,8 +128,17 @@ class MemoryBlockStore final : public BlockStore {
     return shards_[id % kShards];
   }
 
+  // Slot locks, striped by (file, chunk index): a lock per chunk would cost every small file
+  // one; this way two chunks share a lock only by chance.
+  static constexpr size_t kSlotLocks = 1024;
+  struct alignas(64) SlotLock {
+    util::SpinningSharedMutex mu;
+  };
+  util::SpinningSharedMutex& slot_lock(InodeId id, uint64_t index);
+
   std::shared_ptr<ChunkPool> pool_;
   std::array<Shard, kShards> shards_;
+  std::array<SlotLock, kSlotLocks> slot_locks_;
   std::atomic<uint64_t> total_bytes_{0};
 };
 
