@@ -905,23 +905,26 @@ Result<FsStats> StoreFileSystem::statfs() {
 }
 
 bool StoreFileSystem::is_open(InodeId id) {
-  std::lock_guard lock(open_mu_);
-  auto it = open_refs_.find(id);
-  return it != open_refs_.end() && it->second > 0;
+  OpenShard& sh = open_shard(id);
+  std::lock_guard lock(sh.mu);
+  auto it = sh.refs.find(id);
+  return it != sh.refs.end() && it->second > 0;
 }
 
 void StoreFileSystem::retain(InodeId id) {
-  std::lock_guard lock(open_mu_);
-  ++open_refs_[id];
+  OpenShard& sh = open_shard(id);
+  std::lock_guard lock(sh.mu);
+  ++sh.refs[id];
 }
 
 void StoreFileSystem::release(InodeId id) {
   {
-    std::lock_guard lock(open_mu_);
-    auto it = open_refs_.find(id);
-    if (it == open_refs_.end()) return;
+    OpenShard& sh = open_shard(id);
+    std::lock_guard lock(sh.mu);
+    auto it = sh.refs.find(id);
+    if (it == sh.refs.end()) return;
     if (--it->second > 0) return;
-    open_refs_.erase(it);
+    sh.refs.erase(it);
   }
   // The last reference: an orphan (unlinked while open) goes now. Most files closed still
   // have their name, which a look at the record tells without the namespace lock.

@@ -169,9 +169,16 @@ class StoreFileSystem final : public FileSystem {
   std::shared_mutex ns_mu_;
   std::array<Stripe, kStripes> stripes_;
   // Open references per inode; a file unlinked while referenced stays as an orphan record
-  // (nlink 0) until the last release.
-  std::mutex open_mu_;
-  std::unordered_map<InodeId, uint32_t> open_refs_;
+  // (nlink 0) until the last release. In shards by inode id: every first OPEN and last CLOSE
+  // of a file, and every REMOVE, looks here, and clients working on different files should
+  // not take one lock word.
+  static constexpr size_t kOpenShards = 64;
+  struct alignas(64) OpenShard {
+    std::mutex mu;
+    std::unordered_map<InodeId, uint32_t> refs;
+  };
+  OpenShard& open_shard(InodeId id) { return open_shards_[id % kOpenShards]; }
+  std::array<OpenShard, kOpenShards> open_shards_;
   bool is_open(InodeId id);
 };
 
