@@ -128,6 +128,9 @@ void load_config_file(const std::string& path, Config& out) {
     read(root, "rpcbind_register", out.rpcbind_register);
     read(root, "data_dir", out.data_dir);
     read(root, "password_cost", out.password_cost);
+    if (root["free_space_floor_bytes"]) {
+      out.free_space_floor_bytes = root["free_space_floor_bytes"].as<uint64_t>();
+    }
     for (auto [key, target] : {std::pair{"api", &out.api}, std::pair{"metrics", &out.metrics}}) {
       if (!root[key]) continue;
       read(root[key], "enabled", target->enabled);

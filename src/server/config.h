@@ -3,6 +3,7 @@
 // working default, so `dfs` with no arguments serves one durable export (in the data directory).
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,11 @@ struct Config {
   unsigned reactor_threads = 0;
   bool rpcbind_register = true;  // announce the NFS program to a local rpcbind, if one runs
   nfs4::Settings nfs;
+  // Free space the durable stores keep on their file systems (util/space_floor.h): the fs
+  // block store refuses data that would leave less, the RocksDB store refuses new names
+  // below half of it, so the removals that free a full disk always have room. Unset: 5% of
+  // each file system, at most 64 MiB; 0: no floor.
+  std::optional<uint64_t> free_space_floor_bytes;
   std::vector<StoreConfig> metadata_stores;
   std::vector<StoreConfig> block_stores;
   std::vector<ShareConfig> shares{ShareConfig{}};

@@ -137,13 +137,18 @@ std::shared_ptr<vfs::FileSystem> Daemon::make_file_system(const ShareConfig& sha
       // rocksdb, the one durable type StoreCatalog lets through.
       auto dir = control::StoreCatalog::share_directory(*meta_store, share.path);
       std::filesystem::create_directories(dir);
-      meta = std::make_shared<vfs::RocksDbMetadataStore>(dir + "/metadata");
+      // Half the floor for metadata: creates stop before data does, and the removals and
+      // renames that make room always fit (util/space_floor.h).
+      std::optional<uint64_t> meta_floor;
+      if (const auto floor = config_.free_space_floor_bytes) meta_floor = *floor / 2;
+      meta = std::make_shared<vfs::RocksDbMetadataStore>(dir + "/metadata", meta_floor);
     }
     if (block_store->type == "memory") {
       blocks = std::make_shared<vfs::MemoryBlockStore>();
     } else {
       blocks = std::make_shared<vfs::FsBlockStore>(
-          control::StoreCatalog::share_directory(*block_store, share.path) + "/blocks");
+          control::StoreCatalog::share_directory(*block_store, share.path) + "/blocks",
+          config_.free_space_floor_bytes);
     }
   } catch (const std::exception& e) {
     throw std::invalid_argument(std::string("cannot open the share's stores: ") + e.what());

@@ -69,7 +69,8 @@ bool SpaceFloor::take_chunk(int64_t want) {
 }
 
 bool SpaceFloor::admit(uint64_t bytes) {
-  if (bytes == 0) return true;
+  // No floor (configured 0): nothing to keep, and no statvfs every few KiB to find that out.
+  if (bytes == 0 || floor_ == 0) return true;
   const uint64_t gen = generation_.load(std::memory_order_acquire);
   if (held.owner != this || held.generation != gen) held = {this, gen, 0};
   const int64_t n = static_cast<int64_t>(std::min<uint64_t>(bytes, INT64_MAX / 4));

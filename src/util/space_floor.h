@@ -20,7 +20,7 @@ namespace dfs::util {
 
 class SpaceFloor {
  public:
-  // Keeps `floor` bytes free on the file system that holds `path`.
+  // Keeps `floor` bytes free on the file system that holds `path`; 0 admits everything.
   SpaceFloor(std::string path, uint64_t floor);
   // The floor the stores use by default: 5% of the file system, at most 64 MiB.
   static uint64_t default_floor(const std::string& path);

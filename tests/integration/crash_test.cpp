@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <sys/mount.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #include <atomic>
 #include <cerrno>
@@ -290,6 +291,28 @@ TEST_F(FullDiskTest, RefusesNewDataAndLosesNothingWritten) {
   auto c2 = client();
   for (size_t i = 0; i < kept.size(); ++i)
     EXPECT_EQ(content(*c2, root, "f" + std::to_string(i)), kept[i]) << i;
+}
+
+// The floor is a setting: with `free_space_floor_bytes` at half the 32 MiB disk, data stops
+// with that much still free (the default, 5% of the disk, would leave about 1.6 MiB), and
+// what was acknowledged reads back.
+TEST_F(FullDiskTest, AConfiguredFloorKeepsThatMuchOfTheDiskFree) {
+  dfs_->kill_hard();
+  dfs_ = std::make_unique<DfsProcess>(dir_, config() + "free_space_floor_bytes: 16777216\n");
+  dfs_->start(port_);
+  auto c = client();
+  Fh root = c->lookup_path("/export");
+  nfsstat4 refused = NFS4_OK;
+  auto kept = fill(*c, root, refused);
+  EXPECT_EQ(refused, NFS4ERR_NOSPC);
+  EXPECT_GT(kept.size(), 4u);
+  struct statvfs vfs {};
+  ASSERT_EQ(::statvfs(data_.c_str(), &vfs), 0);
+  const uint64_t free_bytes = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+  // The floor, less what may be taken between two looks at the disk (a quarter of it).
+  EXPECT_GE(free_bytes, (uint64_t{16} << 20) * 3 / 4) << kept.size() << " files kept";
+  for (size_t i = 0; i < kept.size(); ++i)
+    EXPECT_EQ(content(*c, root, "f" + std::to_string(i)), kept[i]) << i;
 }
 
 // Another program fills the disk to the last byte, under dfs's floors. Every create refused

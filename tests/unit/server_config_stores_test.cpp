@@ -47,6 +47,15 @@ TEST_F(ConfigStoresTest, NoStoresByDefault) {
   EXPECT_EQ(c.shares.at(0).block_store, "fs");
 }
 
+// The free-space floor of the durable stores: unset keeps the stores' default, 0 turns it
+// off, a number is bytes.
+TEST_F(ConfigStoresTest, FreeSpaceFloor) {
+  EXPECT_FALSE(load("port: 2049\n").free_space_floor_bytes.has_value());
+  EXPECT_EQ(load("free_space_floor_bytes: 0\n").free_space_floor_bytes, uint64_t{0});
+  EXPECT_EQ(load("free_space_floor_bytes: 268435456\n").free_space_floor_bytes,
+            uint64_t{268435456});
+}
+
 TEST_F(ConfigStoresTest, MistakesAreNamed) {
   EXPECT_NE(error("stores:\n  block:\n    - {name: a, type: fs}\n").find("unknown key 'block'"),
             std::string::npos);

@@ -16,9 +16,10 @@ namespace {
 alignas(64) const uint8_t kZeros[MemoryBlockStore::kChunkSize] = {};
 
 // True when `slot` is the only reference to its chunk, i.e. no READ reply still holds it. The
-// caller holds the file's mutex, so no new reference can appear meanwhile; the count can only
-// drop. The acquire fence pairs with the release in the readers' shared_ptr decrement so their
-// reads of the old bytes happen before our writes.
+// caller holds the file's mutex exclusively, or shared plus the slot's lock (READ copies a
+// slot's pointer only under that lock held shared), so no new reference can appear meanwhile;
+// the count can only drop. The acquire fence pairs with the release in the readers' shared_ptr
+// decrement so their reads of the old bytes happen before our writes.
 template <class T>
 bool sole_owner(const std::shared_ptr<T>& slot) {
   if constexpr (!MemoryBlockStore::kInPlaceWrites) {
