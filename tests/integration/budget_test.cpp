@@ -27,6 +27,21 @@ class BudgetTest : public ServerTest {
     set(config.nfs);
     start(config);
   }
+  // A client on `from` with a session asking for `slots` slots caching `cached` bytes each.
+  std::unique_ptr<NfsClient> session_from(const std::string& from, uint32_t slots,
+                                          uint32_t cached) {
+    auto c = std::make_unique<NfsClient>("127.0.0.1", port(), 0, 0, from);
+    auto ex = exchange_id(*c, exchange_args("cache-" + from + "-" + std::to_string(slots) + "-" +
+                                                std::to_string(cached),
+                                            verifier_of(1)));
+    EXPECT_EQ(ex.status, NFS4_OK);
+    auto args = session_args(ex.ok.clientid, ex.ok.sequenceid, slots);
+    args.fore.maxresponsesize_cached = cached;
+    auto cs = create_session(*c, args);
+    EXPECT_EQ(cs.status, NFS4_OK);
+    adopt_session(*c, ex.ok.clientid, cs.ok);
+    return c;
+  }
   double refusals(const std::string& budget) {
     httplib::Client h("127.0.0.1", daemon().metrics_port());
     auto r = h.Get("/metrics");
@@ -151,20 +166,6 @@ TEST_F(BudgetTest, ReplyCachesAreNegotiatedDownPerSessionAndPerClientAddress) {
     s.reply_cache_budget_mb = 2;
     s.v4_max_session_slots = 64;
   });
-  // A session of a client on `from` asking for `slots` slots caching `cached` bytes each.
-  auto session_from = [&](const std::string& from, uint32_t slots, uint32_t cached) {
-    auto c = std::make_unique<NfsClient>("127.0.0.1", port(), 0, 0, from);
-    auto ex = exchange_id(*c, exchange_args("cache-" + from + "-" + std::to_string(slots) + "-" +
-                                                std::to_string(cached),
-                                            verifier_of(1)));
-    EXPECT_EQ(ex.status, NFS4_OK);
-    auto args = session_args(ex.ok.clientid, ex.ok.sequenceid, slots);
-    args.fore.maxresponsesize_cached = cached;
-    auto cs = create_session(*c, args);
-    EXPECT_EQ(cs.status, NFS4_OK);
-    adopt_session(*c, ex.ok.clientid, cs.ok);
-    return c;
-  };
   auto worst = [](const NfsClient& c) {
     return uint64_t{c.fore.maxresponsesize_cached} * c.fore.maxrequests;
   };
@@ -196,6 +197,53 @@ TEST_F(BudgetTest, ReplyCachesAreNegotiatedDownPerSessionAndPerClientAddress) {
             NFS4_OK);
   auto again = session_from("127.0.0.1", 16, 16u << 10);
   EXPECT_EQ(again->fore.maxrequests, 16u);
+}
+
+// Courtesy clients (§8.4.3) keep their sessions' share of the reply-cache budget only until a
+// new session needs it: then the one away longest gives its sessions up, and no more of them.
+TEST_F(BudgetTest, CourtesyClientsGiveTheirReplyCacheShareToANewSession) {
+  start_with([](nfs4::Settings& s) {
+    s.reply_cache_budget_mb = 2;
+    s.v4_max_session_slots = 64;
+    s.lease_time = 2;
+  });
+  // Eight clients, one per address, each with an open file and a session holding its
+  // address's whole share (an eighth of the budget): the budget is spent.
+  std::vector<std::unique_ptr<NfsClient>> away;
+  for (int i = 1; i <= 8; ++i) {
+    const std::string n = std::to_string(i);
+    away.push_back(session_from("127.0.0." + n, 16, 16u << 10));
+    NfsClient& c = *away.back();
+    ASSERT_EQ(c.fore.maxrequests, 16u) << i;
+    // Nothing to reclaim: new opens may follow (§18.51.3).
+    ASSERT_EQ(c.call(c.builder().op(OP_RECLAIM_COMPLETE, ReclaimCompleteArgs{false})).status,
+              NFS4_OK);
+    const Fh exp = c.lookup_path("/export");
+    auto o = do_open(c, exp,
+                     open_args(c, "f" + n, OPEN4_SHARE_ACCESS_BOTH, OPEN4_SHARE_DENY_NONE, true,
+                               UNCHECKED4, "owner"));
+    ASSERT_EQ(o.status, NFS4_OK) << i;
+  }
+  // They go quiet; their leases run out, and they are kept as courtesy clients.
+  auto& state = daemon().nfs().state;
+  ASSERT_TRUE(eventually(
+      [&] {
+        for (const auto& c : away) {
+          auto s = state.client(c->clientid);
+          if (!s || !s->courtesy) return false;
+        }
+        return true;
+      },
+      std::chrono::seconds(15), std::chrono::milliseconds(100)));
+  // A new session gets all it asks for (before, one slot: the budget was spent).
+  auto late = session_from("127.0.0.9", 16, 16u << 10);
+  EXPECT_EQ(late->fore.maxrequests, 16u);
+  EXPECT_EQ(late->fore.maxresponsesize_cached, 16u << 10);
+  EXPECT_EQ(refusals("reply_cache"), 0);
+  size_t kept = 0;
+  for (const auto& c : away)
+    kept += state.client(c->clientid) ? 1 : 0;
+  EXPECT_EQ(kept, 7u);
 }
 
 TEST_F(BudgetTest, CallbackSecurityListsAreBoundedAtDecoding) {

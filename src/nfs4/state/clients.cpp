@@ -258,13 +258,7 @@ nfsstat4 StateManager::exchange_id(const ExchangeIdArgs& args, const Principal& 
     // a session) makes room; with none, the client is asked to come back later.
     if (clients_.size() >= settings_.get()->max_clients) {
       // A courtesy client (lease run out) goes first, then an unconfirmed record.
-      std::shared_ptr<ClientRecord> oldest;
-      for (const auto& [id, c] : clients_) {
-        if (c->confirmed && c->courtesy.load(std::memory_order_relaxed) && lease_expired(*c) &&
-            (!oldest || c->last_renew() < oldest->last_renew())) {
-          oldest = c;
-        }
-      }
+      std::shared_ptr<ClientRecord> oldest = oldest_courtesy_locked(nullptr, false);
       for (const auto& [id, c] : clients_) {
         if (oldest && oldest->confirmed) break;
         if (!c->confirmed && (!oldest || c->last_renew() < oldest->last_renew())) oldest = c;
@@ -309,6 +303,19 @@ nfsstat4 StateManager::exchange_id(const ExchangeIdArgs& args, const Principal& 
     out.state_protect.mach_ops.must_allow = result->protect.must_allow;
   }
   return NFS4_OK;
+}
+
+std::shared_ptr<ClientRecord> StateManager::oldest_courtesy_locked(const ClientRecord* except,
+                                                                   bool with_session) const {
+  std::shared_ptr<ClientRecord> oldest;
+  for (const auto& [id, c] : clients_) {
+    if (c.get() == except || !c->confirmed || !c->courtesy.load(std::memory_order_relaxed) ||
+        !lease_expired(*c) || (with_session && c->sessions.empty())) {
+      continue;
+    }
+    if (!oldest || c->last_renew() < oldest->last_renew()) oldest = c;
+  }
+  return oldest;
 }
 
 nfsstat4 StateManager::create_session(const CreateSessionArgs& args, const Principal& principal,
@@ -376,6 +383,21 @@ nfsstat4 StateManager::create_session(const CreateSessionArgs& args, const Princ
   // client address an eighth, so that one host cannot take it all. The cached size comes down
   // first (not below kMinCachedReply), then the slots (§18.36.3 lets the server lower both).
   const uint64_t budget = reply_cache_budget(*settings);
+  // Courtesy clients keep their sessions' share of the budget only while nobody needs it
+  // (§8.4.3): a session that would get less than it asks for because the whole budget is
+  // spent makes the courtesy client away longest give its sessions up, and so on.
+  const uint64_t asked = std::min(uint64_t{fore.maxresponsesize_cached} * fore.maxrequests,
+                                  std::max<uint64_t>(budget / 64, 1u << 20));
+  size_t made_room = 0;
+  while (reply_cache_reserved_ + asked > budget) {
+    auto courtesy = oldest_courtesy_locked(client.get(), true);
+    if (!courtesy) break;
+    purge_client_locked(courtesy, EndReason::kExpired);
+    ++made_room;
+  }
+  if (made_room > 0) {
+    spdlog::info("expired {} courtesy client(s) to make room in the reply-cache budget", made_room);
+  }
   const std::string address = conn ? peer_host(conn->peer()) : std::string();
   const uint64_t by_address = [&] {
     auto it = reply_cache_by_address_.find(address);

@@ -337,6 +337,10 @@ class StateManager {
   bool request_in_flight_locked(const ClientRecord& c) const;
   // Removes a client record and everything it holds; clients_mu_ must be held exclusively.
   void purge_client_locked(const std::shared_ptr<ClientRecord>& client, EndReason why);
+  // The courtesy client (lease run out, state kept, §8.4.3) away longest, other than
+  // `except`, that holds a session if `with_session`; nullptr if none. clients_mu_ held.
+  std::shared_ptr<ClientRecord> oldest_courtesy_locked(const ClientRecord* except,
+                                                       bool with_session) const;
   void end_session_locked(std::shared_ptr<Session> s, EndReason why,
                           UnbindReason unbind);  // by value: s may be the map's own entry
   uint64_t new_clientid_locked();
