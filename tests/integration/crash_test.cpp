@@ -320,8 +320,8 @@ TEST_F(FullDiskTest, AConfiguredFloorKeepsThatMuchOfTheDiskFree) {
 // log every few thousand ids; that write fails too, and used to throw out of the reactor, so
 // dfs died (a bug: the creates past the reservation killed the server). Each create must
 // instead be refused with a status, the server must go on serving what it holds, and once
-// the program's file is gone dfs must take changes again (RocksDB, stopped by the failed
-// log write, resumes).
+// the program's file is gone dfs must take changes again (the metadata store, stopped by
+// the failed log write, opens its database again).
 TEST_F(FullDiskTest, ADiskFilledByAnotherProgramRefusesCreatesAndRecovers) {
   auto c = client();
   Fh root = c->lookup_path("/export");

@@ -1,8 +1,9 @@
 // The RocksDB metadata store on a disk that fills up (a 16 MiB tmpfs; mounting needs root
 // with CAP_SYS_ADMIN, as in CI, and the tests say they skipped otherwise). RocksDB stops
-// taking writes after its first failed log write, deletes included, until it is told to
-// resume: the store must resume by itself once there is room again, or a full disk could
-// not be fixed by deleting files.
+// taking writes after its first failed log write, deletes included, and DB::Resume may
+// leave it appending to the failed log, which aborts the process at the next write (this
+// test did, with floor 0 meaning no floor): the store must get going again by itself once
+// there is room, or a full disk could not be fixed by deleting files.
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -39,9 +40,10 @@ class RocksDbFullDisk : public ::testing::Test {
     if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
     if (!dir_.empty()) std::filesystem::remove_all(dir_);
   }
-  // Takes every free byte of the tmpfs into one file.
+  // Takes every free byte of the tmpfs into one file (appending: again after the store has
+  // freed some).
   void fill_disk() {
-    std::ofstream out(filler(), std::ios::binary);
+    std::ofstream out(filler(), std::ios::binary | std::ios::app);
     const std::string block(4096, 'x');
     while (out.write(block.data(), block.size()) && out.flush()) {
     }
@@ -57,10 +59,13 @@ TEST_F(RocksDbFullDisk, WorksAgainOnceTheDiskHasRoom) {
   RocksDbMetadataStore store(dir_ + "/metadata", uint64_t{0});
   const InodeId root = store.root();
   fill_disk();
-  // Creates until the log cannot grow.
+  // Creates until the log cannot grow. After a failed log write the store opens the
+  // database again, which frees the failed log's preallocated space: the disk is filled
+  // again now and then, so that the creates do run out of room.
   Status refused = Status::kOk;
   std::vector<InodeId> made;
   for (int i = 0; i < 100000 && refused == Status::kOk; ++i) {
+    if (i % 500 == 0) fill_disk();
     auto id = store.allocate_id();
     if (!id.ok()) {
       refused = id.status();
@@ -74,8 +79,9 @@ TEST_F(RocksDbFullDisk, WorksAgainOnceTheDiskHasRoom) {
   }
   ASSERT_TRUE(refused == Status::kNoSpc || refused == Status::kIo) << to_string(refused);
   // A sync after the failed write: RocksDB aborts the process when asked to sync a log whose
-  // last write failed, so the store must resume first or answer an error. Either is right
-  // here; the process going on is what this checks.
+  // last write failed (and when a write appends to it again, which DB::Resume allowed), so
+  // the store must open the database again first or answer an error. Either is right here;
+  // the process going on is what this checks.
   const Status synced = store.sync();
   EXPECT_TRUE(synced == Status::kOk || synced == Status::kIo || synced == Status::kNoSpc);
   // What failed was not applied; what was applied is still there.

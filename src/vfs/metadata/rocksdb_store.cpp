@@ -49,7 +49,9 @@ class SpdlogLogger final : public rocksdb::Logger {
 
 RocksDbMetadataStore::RocksDbMetadataStore(const std::string& path,
                                            std::optional<uint64_t> free_floor) {
-  rocksdb::Options options;
+  options_ = std::make_unique<rocksdb::Options>();
+  rocksdb::Options& options = *options_;
+  path_ = path;
   options.create_if_missing = true;
   // The log is synced by sync() (group commit); a write only appends to it.
   options.manual_wal_flush = false;
@@ -78,13 +80,11 @@ RocksDbMetadataStore::RocksDbMetadataStore(const std::string& path,
 }
 
 RocksDbMetadataStore::~RocksDbMetadataStore() {
-  if (db_) {
-    // Whatever was applied is kept (UNSTABLE writes' records too); a clean stop leaves
-    // nothing for the next start to replay.
-    write_dirty();
-    if (log_usable()) db_->SyncWAL();
-    db_->Close();
-  }
+  // Whatever was applied is kept (UNSTABLE writes' records too); a clean stop leaves
+  // nothing for the next start to replay.
+  write_dirty();
+  if (log_usable() && db_) db_->SyncWAL();
+  if (db_) db_->Close();
 }
 
 void RocksDbMetadataStore::load() {
@@ -177,14 +177,21 @@ Status RocksDbMetadataStore::record_id_limit(InodeId limit) {
   return write(wb);
 }
 
-Status RocksDbMetadataStore::write(rocksdb::WriteBatch& wb) {
+rocksdb::Status RocksDbMetadataStore::write_once(rocksdb::WriteBatch& wb) {
+  std::shared_lock db(db_mu_);
+  if (!db_ || log_failed_.load(std::memory_order_acquire)) {
+    return rocksdb::Status::IOError("the metadata log failed earlier and is not open again yet");
+  }
   rocksdb::Status st = db_->Write(rocksdb::WriteOptions(), &wb);
-  if (!st.ok()) {
-    log_failed_.store(true, std::memory_order_release);
-    if (log_usable()) {
-      st = db_->Write(rocksdb::WriteOptions(), &wb);
-      if (!st.ok()) log_failed_.store(true, std::memory_order_release);
-    }
+  if (!st.ok()) log_failed_.store(true, std::memory_order_release);
+  return st;
+}
+
+Status RocksDbMetadataStore::write(rocksdb::WriteBatch& wb) {
+  rocksdb::Status st = rocksdb::Status::NoSpace("the metadata log cannot be opened again yet");
+  if (log_usable()) {
+    st = write_once(wb);
+    if (!st.ok() && log_usable()) st = write_once(wb);
   }
   if (!st.ok()) {
     if (uint64_t held = 0; write_errors_.due(held)) {
@@ -200,9 +207,26 @@ bool RocksDbMetadataStore::log_usable() {
   if (!log_failed_.load(std::memory_order_acquire)) return true;
   std::lock_guard lock(resume_mu_);
   if (!log_failed_.load(std::memory_order_relaxed)) return true;
-  // Resume flushes what the log held to table files and starts a new log.
-  rocksdb::Status st = db_->Resume();
-  if (!st.ok()) return false;
+  // RocksDB cannot be trusted to let go of a log whose write failed: DB::Resume may report
+  // success and go on appending to it, and the next append aborts the process (an assertion
+  // in Debian's RocksDB; a flush refuses with "Seen error"). So the database is closed and
+  // opened again, once no write or sync is using it: recovery replays the log up to its last
+  // whole record into a table file and starts a new log. Until that works (the disk is still
+  // full), every write and sync is refused.
+  std::unique_lock exclusive(db_mu_);
+  if (db_) {
+    db_->Close();
+    db_.reset();
+  }
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status st = rocksdb::DB::Open(*options_, path_, &db);
+  if (!st.ok()) {
+    if (uint64_t held = 0; write_errors_.due(held)) {
+      spdlog::warn("metadata store: cannot open the database again yet: {}", st.ToString());
+    }
+    return false;
+  }
+  db_.reset(db);
   log_failed_.store(false, std::memory_order_release);
   spdlog::info("metadata store: writing again after an earlier failure");
   return true;
@@ -248,14 +272,21 @@ Status RocksDbMetadataStore::sync() {
   // The records of UNSTABLE writes made before this call go to the log first, so the sync
   // below covers them.
   if (Status s = write_dirty(); s != Status::kOk) return s;
+  // A log that failed a write cannot be synced (RocksDB's writer aborts the process if
+  // asked to); until the database is open again there is nothing durable to add anyway.
+  if (!log_usable()) return Status::kIo;
   // Every write this caller made has a sequence number at or below this one.
-  const uint64_t target = db_->GetLatestSequenceNumber();
+  uint64_t target = 0;
+  {
+    std::shared_lock db(db_mu_);
+    if (!db_) return Status::kIo;
+    target = db_->GetLatestSequenceNumber();
+  }
   std::lock_guard lock(sync_mu_);
   if (synced_seq_ >= target) return Status::kOk;  // another caller's sync covered it
+  std::shared_lock db(db_mu_);
+  if (!db_ || log_failed_.load(std::memory_order_acquire)) return Status::kIo;
   const uint64_t upto = db_->GetLatestSequenceNumber();
-  // A log that failed a write cannot be synced (RocksDB's writer aborts the process if
-  // asked to); until RocksDB resumes there is nothing durable to add anyway.
-  if (!log_usable()) return Status::kIo;
   rocksdb::Status st = db_->SyncWAL();
   if (!st.ok()) {
     spdlog::error("metadata store: log sync failed: {}", st.ToString());

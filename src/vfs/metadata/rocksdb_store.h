@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <unordered_set>
 
@@ -27,7 +28,9 @@
 
 namespace rocksdb {
 class DB;
+class Status;
 class WriteBatch;
+struct Options;
 }  // namespace rocksdb
 
 namespace dfs::vfs {
@@ -83,22 +86,31 @@ class RocksDbMetadataStore final : public MetadataStore, private MetadataJournal
   Status record_put(const InodeRecord& record) override;
   Status record_id_limit(InodeId limit) override;
   void load();
-  // Writes `wb` to the log. A write refused because RocksDB stopped on an earlier error (a
-  // full disk stops every later write, deletes included) asks it to resume and tries once
-  // more, so the store works again as soon as the disk does.
+  // Writes `wb` to the log. A write refused because the log failed earlier (a full disk
+  // stops every later write, deletes included) has the database opened again and tries
+  // once more, so the store works again as soon as the disk does.
   Status write(rocksdb::WriteBatch& wb);
-  // False while the log is stopped by a failed write and RocksDB cannot resume yet (the disk
-  // is still full); true once it has.
+  // One try, under db_mu_ held shared; marks the log failed if it fails.
+  rocksdb::Status write_once(rocksdb::WriteBatch& wb);
+  // False while the log is stopped by a failed write and the database cannot be opened
+  // again yet (the disk is still full); true once it has been.
   bool log_usable();
   // Writes the records put_unstable left to the log (not synced); on failure the ones not
   // written stay dirty for the next try.
   Status write_dirty();
 
+  // What the database was opened with, to open it again (log_usable).
+  std::unique_ptr<rocksdb::Options> options_;
+  std::string path_;
+  // Shared by every use of db_ after the constructor; exclusive to close and open it again
+  // after a failed log write (log_usable). db_ is null while it cannot be opened.
+  std::shared_mutex db_mu_;
   std::unique_ptr<rocksdb::DB> db_;
   std::unique_ptr<util::SpaceFloor> space_;
-  // A write to the log failed, and RocksDB has not resumed since. Set before the failing
-  // call returns; a sync() already past its check when a concurrent write fails can still
-  // reach the failed log (a window of microseconds, on a disk error only).
+  // A write to the log failed, and the database has not been opened again since. Set
+  // before the failing call returns; a sync() already past its check when a concurrent
+  // write fails can still reach the failed log (a window of microseconds, on a disk error
+  // only).
   std::atomic<bool> log_failed_{false};
   // A full disk fails every create the same way: one line per 5 s.
   util::LogEvery write_errors_{std::chrono::seconds(5)};
