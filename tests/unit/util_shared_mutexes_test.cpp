@@ -1,7 +1,9 @@
-// SpinningSharedMutex: still a shared mutex (writers exclude everyone, readers only writers),
-// whether a waiter got it while spinning or after falling back to sleeping.
+// The project's shared mutexes are still shared mutexes (writers exclude everyone, readers
+// only writers): SpinningSharedMutex whether a waiter got it while spinning or after falling
+// back to sleeping, WriterFirstSharedMutex with its writer preference.
 
 #include "util/spinning_shared_mutex.h"
+#include "util/writer_first_shared_mutex.h"
 
 #include <gtest/gtest.h>
 
@@ -14,8 +16,13 @@
 namespace dfs::util {
 namespace {
 
-TEST(SpinningSharedMutex, WritersExcludeEachOtherAndReaders) {
-  SpinningSharedMutex mu;
+template <class Mutex>
+class SharedMutexes : public ::testing::Test {};
+using Mutexes = ::testing::Types<SpinningSharedMutex, WriterFirstSharedMutex>;
+TYPED_TEST_SUITE(SharedMutexes, Mutexes);
+
+TYPED_TEST(SharedMutexes, WritersExcludeEachOtherAndReaders) {
+  TypeParam mu;
   // Two fields a writer changes together; a reader must never see them differ.
   uint64_t a = 0;
   uint64_t b = 0;
@@ -52,8 +59,8 @@ TEST(SpinningSharedMutex, WritersExcludeEachOtherAndReaders) {
   EXPECT_EQ(torn.load(), 0);
 }
 
-TEST(SpinningSharedMutex, ReadersShareAndTryLockRespectsThem) {
-  SpinningSharedMutex mu;
+TYPED_TEST(SharedMutexes, ReadersShareAndTryLockRespectsThem) {
+  TypeParam mu;
   // Each try runs on a thread of its own: trying a mutex the same thread holds is undefined.
   auto try_on_other_thread = [&](bool exclusive) {
     bool got = false;
