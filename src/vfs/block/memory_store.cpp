@@ -213,11 +213,12 @@ bool MemoryBlockStore::overwrite_shared(File& f, InodeId id, uint64_t pos,
                                         std::span<const uint8_t> data) {
   const uint64_t first = pos / kChunkSize;
   const uint64_t last = (pos + data.size() - 1) / kChunkSize;
-  auto it = f.chunks.find(first);
+  const auto start = f.chunks.find(first);
+  auto it = start;
   for (uint64_t index = first; index <= last; ++index, ++it) {
     if (it == f.chunks.end() || it->first != index) return false;
   }
-  it = f.chunks.find(first);
+  it = start;
   while (!data.empty()) {
     const uint64_t index = pos / kChunkSize;
     size_t coff = static_cast<size_t>(pos % kChunkSize);
