@@ -1,7 +1,9 @@
 // The project's shared mutexes are still shared mutexes (writers exclude everyone, readers
 // only writers): SpinningSharedMutex whether a waiter got it while spinning or after falling
-// back to sleeping, WriterFirstSharedMutex with its writer preference.
+// back to sleeping, WriterFirstSharedMutex with its writer preference, ReaderSlotsSharedMutex
+// with its per-thread reader counts.
 
+#include "util/reader_slots_shared_mutex.h"
 #include "util/spinning_shared_mutex.h"
 #include "util/writer_first_shared_mutex.h"
 
@@ -18,7 +20,8 @@ namespace {
 
 template <class Mutex>
 class SharedMutexes : public ::testing::Test {};
-using Mutexes = ::testing::Types<SpinningSharedMutex, WriterFirstSharedMutex>;
+using Mutexes =
+    ::testing::Types<SpinningSharedMutex, WriterFirstSharedMutex, ReaderSlotsSharedMutex>;
 TYPED_TEST_SUITE(SharedMutexes, Mutexes);
 
 TYPED_TEST(SharedMutexes, WritersExcludeEachOtherAndReaders) {

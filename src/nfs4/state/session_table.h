@@ -2,6 +2,8 @@
 // Sessions by id, in shards with a lock each: SEQUENCE looks its session up on every request
 // from every reactor, and sixteen clients on sixteen sessions must not share one lock word
 // to do it. Session ids carry 64 random bits (state_manager.cpp), which pick the shard.
+// Sessions that land in one shard still do not: a lookup takes the shard's lock shared, and
+// its readers write only a slot of their own thread's (util::ReaderSlotsSharedMutex).
 
 #include <array>
 #include <cstring>
@@ -13,6 +15,7 @@
 
 #include "nfs4/state/session.h"
 #include "util/cells.h"
+#include "util/reader_slots_shared_mutex.h"
 
 namespace dfs::nfs4::state {
 
@@ -64,7 +67,7 @@ class SessionTable {
     }
   };
   struct alignas(util::kCacheLine) Shard {
-    mutable std::shared_mutex mu;
+    mutable util::ReaderSlotsSharedMutex mu;
     std::unordered_map<SessionId, std::shared_ptr<Session>, SessionIdHash> map;
   };
   Shard& shard(const SessionId& id) { return shards_[SessionIdHash()(id) % kShards]; }

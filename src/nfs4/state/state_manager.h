@@ -11,6 +11,10 @@
 //   session's slot table and bindings have the session's own mutex.
 // - open and lock state lives in 64 FileShards by file (stateful.h): OPEN, CLOSE, LOCK and
 //   the READ/WRITE stateid check lock only the shard of their file.
+// - The session and file shard locks are util::ReaderSlotsSharedMutex: a SEQUENCE or a
+//   stateid check takes its shard shared and writes only a slot of its own thread's, so
+//   clients whose sessions or files share a shard (many clients reading one file) still
+//   share no written cache line; OPEN, CLOSE and LOCK pay for that by reading every slot.
 // - conn_mu_ maps connections to the sessions they are bound to (taken when a binding
 //   appears or goes, not per request).
 // Order: clients_mu_, then a session's mu, then conn_mu_; clients_mu_, then a file shard.
@@ -195,7 +199,7 @@ class StateManager {
   // Exclusive access to the open and lock state of `file` (its shard) for the duration of an
   // OPEN, whose file system work and state change must be atomic with respect to other
   // OPENs of the file.
-  std::unique_lock<util::SpinningSharedMutex> lock_file(const FileKey& file) {
+  std::unique_lock<util::ReaderSlotsSharedMutex> lock_file(const FileKey& file) {
     return std::unique_lock(shards_[shard_index(file)].mu);
   }
   // Would an open of `file` with this access/deny by `owner` conflict with other owners?

@@ -19,7 +19,7 @@
 
 #include "nfs4/types.h"
 #include "util/cells.h"
-#include "util/spinning_shared_mutex.h"
+#include "util/reader_slots_shared_mutex.h"
 
 namespace dfs::nfs4::state {
 
@@ -170,7 +170,9 @@ struct ClientHoldings {
 // and FREE_STATEID find it without knowing the file. An owner that holds state on files in
 // several shards has one record in each (v4.1 owners carry no sequence, §8.13).
 struct alignas(util::kCacheLine) FileShard {
-  mutable util::SpinningSharedMutex mu;
+  // Every READ and WRITE takes it shared (the stateid check), from every reactor, and many
+  // clients reading one file all land on its shard: readers write only their own slot.
+  mutable util::ReaderSlotsSharedMutex mu;
   std::unordered_map<Other, std::unique_ptr<StateEntry>, OtherHash> states;
   std::unordered_map<FileKey, FileState, FileKeyHash> files;
   std::unordered_map<OwnerKey, std::unique_ptr<OpenOwner>, OwnerKeyHash> open_owners;
