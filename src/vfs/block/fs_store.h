@@ -23,6 +23,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "util/reader_slots_shared_mutex.h"
 #include "util/space_floor.h"
 #include "vfs/block_store.h"
 
@@ -62,8 +63,9 @@ class FsBlockStore final : public BlockStore {
   static constexpr size_t kShards = 64;
   static constexpr size_t kOpenPerShard = 16;  // at most 1,024 cached descriptors
   struct alignas(64) Shard {
-    // Shared to find a cached descriptor (every READ and WRITE), exclusive to change the cache.
-    std::shared_mutex mu;
+    // Shared to find a cached descriptor (every READ and WRITE, from every reactor: readers
+    // write only a slot of their own thread's), exclusive to change the cache.
+    util::ReaderSlotsSharedMutex mu;
     std::unordered_map<InodeId, std::shared_ptr<OpenFile>> open;
     std::atomic<int64_t> bytes{0};  // sum of the lengths of this shard's files
   };

@@ -132,11 +132,16 @@ Status MemoryBlockStore::read(InodeId id, uint64_t offset, size_t length, ReadBu
     }
   };
 
-  std::shared_ptr<File> f = find(id);
-  if (!f) {
+  // The shard stays held (shared) for the read instead of copying the file's shared_ptr:
+  // every READ of one file would otherwise write its one reference count.
+  Shard& sh = shard(id);
+  std::shared_lock shard_lock(sh.mu);
+  auto found = sh.files.find(id);
+  if (found == sh.files.end()) {
     add_zeros(length);
     return Status::kOk;
   }
+  File* f = found->second.get();
   std::shared_lock lock(f->mu);
   uint64_t pos = offset;
   uint64_t end = offset + length;

@@ -13,6 +13,7 @@
 #include <shared_mutex>
 #include <unordered_map>
 
+#include "util/reader_slots_shared_mutex.h"
 #include "util/spinning_shared_mutex.h"
 #include "vfs/block/chunk_pool.h"
 #include "vfs/block_store.h"
@@ -118,10 +119,12 @@ class MemoryBlockStore final : public BlockStore {
   void account(File& f, int64_t delta);
 
   // Files by inode id in shards (id mod kShards, as the metadata store), so that READ and
-  // GETATTR of different files on different reactors never share a lock word.
+  // GETATTR of different files on different reactors never share a lock word. Every READ
+  // and WRITE takes its file's shard shared, many clients on one file its one shard: readers
+  // write only a slot of their own thread's; adding or dropping a file takes it exclusively.
   static constexpr size_t kShards = 64;
   struct alignas(64) Shard {
-    std::shared_mutex mu;
+    util::ReaderSlotsSharedMutex mu;
     std::unordered_map<InodeId, std::shared_ptr<File>> files;
   };
   Shard& shard(InodeId id) {
