@@ -13,6 +13,8 @@
 //   read-shared      SEQUENCE + PUTFH + READ 4 KiB of one file every thread reads (namespace,
 //                    stateid check, metadata and block store on one file)
 //   read-own         the same, each thread on its own file
+//   read-shared-durable  read-shared on the durable stores (RocksDB metadata, content in
+//                    files, in a temporary directory; the file's pages in the page cache)
 //   write-own        SEQUENCE + PUTFH + WRITE 4 KiB (UNSTABLE), each thread on its own file
 //   write-own-durable  the same on the durable stores (RocksDB metadata, content in files, in
 //                    a temporary directory): each WRITE also appends the inode record to the
@@ -301,6 +303,7 @@ std::vector<Case> all_cases(Server& s) {
   };
   cases.push_back({"read-shared", io(true, false)});
   cases.push_back({"read-own", io(false, false)});
+  cases.push_back({"read-shared-durable", io(true, false, true)});
   cases.push_back({"write-own", io(false, true)});
   cases.push_back({"write-shared", io(true, true)});
   cases.push_back({"write-own-durable", io(false, true, true)});
