@@ -13,10 +13,12 @@ namespace {
 
 // Pauses a reader spends looking for the writer to leave before it sleeps on the flag.
 constexpr int kSpins = 64;
-// Pauses a writer spends on one slot's readers before it gives way to the readers. Readers
-// hold these locks for well under a microsecond; a slot still taken after this long is
-// held by a thread that was descheduled, or by one that waits for another lock.
-constexpr int kDrainPauses = 1024;
+// How long a writer waits for the readers in flight (new ones wait for it meanwhile) before
+// it gives way to them. Readers hold these locks from well under a microsecond (a stateid
+// check) to some tens of microseconds (a WRITE copying into a file's chunks); one still
+// there after this long waits for something else, maybe for a shared lock this thread
+// already holds, so the writer must let it go on.
+constexpr std::chrono::microseconds kDrainWait{1000};
 // Rounds of giving way after which a writer sleeps between tries instead of yielding.
 constexpr int kYieldRounds = 8;
 
@@ -84,10 +86,20 @@ void ReaderSlotsSharedMutex::withdraw() {
 }
 
 bool ReaderSlotsSharedMutex::readers_drained() const {
+  std::chrono::steady_clock::time_point deadline{};  // read from the clock only if needed
   for (size_t i = 0; i <= mask_; ++i) {
     for (int pauses = 0; slots_[i].readers.load(std::memory_order_seq_cst) != 0; ++pauses) {
-      if (pauses == kDrainPauses) return false;
-      relax();
+      if (pauses < kSpins) {
+        relax();
+        continue;
+      }
+      const auto now = std::chrono::steady_clock::now();
+      if (deadline == std::chrono::steady_clock::time_point{}) {
+        deadline = now + kDrainWait;
+      } else if (now >= deadline) {
+        return false;
+      }
+      std::this_thread::yield();
     }
   }
   return true;

@@ -16,7 +16,8 @@
 // waits until the flag is clear.
 //
 // Readers first, as glibc's default rwlock (std::shared_mutex) is: a writer that still finds
-// readers after a bounded wait clears its flag, lets them in, and tries again. So a thread
+// readers after a bounded wait (a millisecond) clears its flag, lets them in, and tries
+// again. So a thread
 // may take the lock shared while it already holds it shared (a writer never waits for it
 // forever), and a writer can wait as long as readers keep overlapping without a gap.
 
@@ -70,7 +71,7 @@ class ReaderSlotsSharedMutex {
   };
 
   void wait_for_no_writer();
-  // With the flag set: waits a bounded time for every slot to empty; false if one did not.
+  // With the flag set: waits up to kDrainWait for every slot to empty; false if one did not.
   bool readers_drained() const;
   void withdraw();
 

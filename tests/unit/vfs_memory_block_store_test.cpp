@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <numeric>
@@ -288,6 +289,70 @@ TEST(VfsMemoryBlockStore, ConcurrentWritersAndReadersOnOneFile) {
   threads[2].join();
   threads[3].join();
   EXPECT_EQ(torn.load(), 0u);
+}
+
+TEST(VfsMemoryBlockStore, ConcurrentChunkChangesInOneShardKeepBlocksWholeAndSpaceCounted) {
+  // Three files of one shard (ids equal mod 64): new chunks, overwrites, truncation, and
+  // remove-and-recreate on them at once, with readers. Every 4 KiB block holds either zeros
+  // or the one pattern of its offset (writes and truncations are whole blocks), and the space
+  // counted for the store is the sum of its files' afterwards.
+  MemoryBlockStore s;
+  constexpr size_t kBlock = 4096;
+  constexpr uint64_t kBlocks = 2 * kChunk / kBlock;  // two chunks' worth per file
+  const InodeId a = 1, b = 65, c = 129;
+  auto block_of = [](uint64_t index) {
+    return std::vector<uint8_t>(kBlock, static_cast<uint8_t>(1 + index % 251));
+  };
+  std::atomic<bool> stop{false};
+  std::atomic<size_t> bad{0};
+  std::vector<std::thread> threads;
+  // Writers: blocks at spread offsets, each into a new or an existing chunk.
+  for (InodeId id : {a, b}) {
+    threads.emplace_back([&, id] {
+      for (uint64_t i = 0; i < 600; ++i) {
+        const uint64_t index = (i * 37) % kBlocks;
+        EXPECT_EQ(s.write(id, index * kBlock, block_of(index)), Status::kOk);
+      }
+    });
+  }
+  // Truncation of b to whole blocks, shrinking and growing.
+  threads.emplace_back([&] {
+    for (uint64_t i = 0; i < 200; ++i)
+      EXPECT_EQ(s.truncate(b, ((i * 13) % kBlocks) * kBlock), Status::kOk);
+  });
+  // c removed and written again.
+  threads.emplace_back([&] {
+    for (uint64_t i = 0; i < 200; ++i) {
+      const uint64_t index = (i * 11) % kBlocks;
+      EXPECT_EQ(s.write(c, index * kBlock, block_of(index)), Status::kOk);
+      if (i % 3 == 0) {
+        EXPECT_EQ(s.remove(c), Status::kOk);
+      }
+    }
+  });
+  const size_t writers = threads.size();
+  for (InodeId id : {a, b, c}) {
+    threads.emplace_back([&, id] {
+      while (!stop.load()) {
+        ReadBuffer buf;
+        EXPECT_EQ(s.read(id, 0, kBlocks * kBlock, buf), Status::kOk);
+        auto v = flatten(buf);
+        for (uint64_t index = 0; index < kBlocks; ++index) {
+          std::vector<uint8_t> got(v.begin() + static_cast<long>(index * kBlock),
+                                   v.begin() + static_cast<long>((index + 1) * kBlock));
+          if (!all_zero(got) && got != block_of(index)) ++bad;
+        }
+      }
+    });
+  }
+  for (size_t t = 0; t < writers; ++t)
+    threads[t].join();
+  stop = true;
+  for (size_t t = writers; t < threads.size(); ++t)
+    threads[t].join();
+  EXPECT_EQ(bad.load(), 0u);
+  EXPECT_EQ(s.total_bytes_used(), s.space_used(a) + s.space_used(b) + s.space_used(c));
+  EXPECT_GT(s.space_used(a), 0u);
 }
 
 }  // namespace

@@ -16,7 +16,7 @@ namespace {
 alignas(64) const uint8_t kZeros[MemoryBlockStore::kChunkSize] = {};
 
 // True when `slot` is the only reference to its chunk, i.e. no READ reply still holds it. The
-// caller holds the file's mutex exclusively, or shared plus the slot's lock (READ copies a
+// caller holds the file's shard exclusively, or shared plus the slot's lock (READ copies a
 // slot's pointer only under that lock held shared), so no new reference can appear meanwhile;
 // the count can only drop. The acquire fence pairs with the release in the readers' shared_ptr
 // decrement so their reads of the old bytes happen before our writes.
@@ -91,20 +91,22 @@ void MemoryBlockStore::account(File& f, int64_t delta) {
   total_bytes_.fetch_add(static_cast<uint64_t>(delta), std::memory_order_relaxed);
 }
 
-std::shared_ptr<MemoryBlockStore::File> MemoryBlockStore::find(InodeId id) {
-  Shard& sh = shard(id);
-  std::shared_lock lock(sh.mu);
+MemoryBlockStore::File* MemoryBlockStore::find_locked(Shard& sh, InodeId id) {
   auto it = sh.files.find(id);
-  return it == sh.files.end() ? nullptr : it->second;
+  return it == sh.files.end() ? nullptr : it->second.get();
 }
 
-std::shared_ptr<MemoryBlockStore::File> MemoryBlockStore::find_or_create(InodeId id) {
-  if (auto f = find(id)) return f;
-  Shard& sh = shard(id);
-  std::unique_lock lock(sh.mu);
-  auto& slot = sh.files[id];
-  if (!slot) slot = std::make_shared<File>();
-  return slot;
+MemoryBlockStore::File& MemoryBlockStore::file_locked(Shard& sh, InodeId id) {
+  auto [it, added] = sh.files.try_emplace(id);
+  if (added) {
+    try {
+      it->second = std::make_unique<File>();
+    } catch (...) {
+      sh.files.erase(it);  // no empty entry left behind when memory ran out
+      throw;
+    }
+  }
+  return *it->second;
 }
 
 Status MemoryBlockStore::read(InodeId id, uint64_t offset, size_t length, ReadBuffer& out) {
@@ -132,17 +134,14 @@ Status MemoryBlockStore::read(InodeId id, uint64_t offset, size_t length, ReadBu
     }
   };
 
-  // The shard stays held (shared) for the read instead of copying the file's shared_ptr:
-  // every READ of one file would otherwise write its one reference count.
+  // Shared: only references to chunks are taken, each under its slot lock.
   Shard& sh = shard(id);
-  std::shared_lock shard_lock(sh.mu);
-  auto found = sh.files.find(id);
-  if (found == sh.files.end()) {
+  std::shared_lock lock(sh.mu);
+  File* f = find_locked(sh, id);
+  if (!f) {
     add_zeros(length);
     return Status::kOk;
   }
-  File* f = found->second.get();
-  std::shared_lock lock(f->mu);
   uint64_t pos = offset;
   uint64_t end = offset + length;
   auto it = f->chunks.lower_bound(pos / kChunkSize);
@@ -253,20 +252,20 @@ void MemoryBlockStore::adopt_locked(File& f, uint64_t index, uint8_t* bytes) {
 Status MemoryBlockStore::write(InodeId id, uint64_t offset, std::span<const uint8_t> data) {
   if (data.empty()) return Status::kOk;
   if (offset + data.size() < offset) return Status::kFBig;
+  Shard& sh = shard(id);
   try {
-    std::shared_ptr<File> f = find_or_create(id);
     {
-      std::shared_lock lock(f->mu);
-      if (f->removed) return Status::kStale;
-      if (overwrite_shared(*f, id, offset, data)) {
+      std::shared_lock lock(sh.mu);
+      if (File* f = find_locked(sh, id); f && overwrite_shared(*f, id, offset, data)) {
         raise_length(*f, offset + data.size());
         return Status::kOk;
       }
     }
-    std::lock_guard lock(f->mu);
-    if (f->removed) return Status::kStale;
-    write_locked(*f, offset, data);
-    raise_length(*f, offset + data.size());
+    // A new file or a new chunk: exclusively.
+    std::lock_guard lock(sh.mu);
+    File& f = file_locked(sh, id);
+    write_locked(f, offset, data);
+    raise_length(f, offset + data.size());
   } catch (const std::bad_alloc&) {
     return Status::kNoSpc;
   }
@@ -280,21 +279,21 @@ Status MemoryBlockStore::write_out_of_line(InodeId id, uint64_t offset, xdr::Out
   }
   if (data.length == 0) return Status::kOk;
   if (offset + data.length < offset) return Status::kFBig;
+  Shard& sh = shard(id);
   try {
-    std::shared_ptr<File> f = find_or_create(id);
-    std::lock_guard lock(f->mu);
-    if (f->removed) return Status::kStale;
+    std::lock_guard lock(sh.mu);
+    File& f = file_locked(sh, id);
     uint64_t pos = offset;
     for (size_t i = 0; i < pooled->buffer_count(); ++i) {
       auto seg = data.segments[i];
       if (seg.size() == kChunkSize) {
-        adopt_locked(*f, pos / kChunkSize, pooled->take(i));
+        adopt_locked(f, pos / kChunkSize, pooled->take(i));
       } else {
-        write_locked(*f, pos, seg);
+        write_locked(f, pos, seg);
       }
       pos += seg.size();
     }
-    raise_length(*f, pos);
+    raise_length(f, pos);
   } catch (const std::bad_alloc&) {
     return Status::kNoSpc;
   }
@@ -302,11 +301,11 @@ Status MemoryBlockStore::write_out_of_line(InodeId id, uint64_t offset, xdr::Out
 }
 
 Status MemoryBlockStore::truncate(InodeId id, uint64_t size) {
-  std::shared_ptr<File> f = find(id);
-  if (!f) return Status::kOk;  // nothing written: everything already reads as zeros
+  Shard& sh = shard(id);
   try {
-    std::lock_guard lock(f->mu);
-    if (f->removed) return Status::kOk;
+    std::lock_guard lock(sh.mu);
+    File* f = find_locked(sh, id);
+    if (!f) return Status::kOk;  // nothing written: everything already reads as zeros
     f->length.store(size, std::memory_order_relaxed);
     uint64_t keep_index = size / kChunkSize;
     size_t coff = static_cast<size_t>(size % kChunkSize);
@@ -340,22 +339,19 @@ Status MemoryBlockStore::truncate(InodeId id, uint64_t size) {
 }
 
 Status MemoryBlockStore::remove(InodeId id) {
-  std::shared_ptr<File> f;
+  std::unique_ptr<File> f;
   {
     Shard& sh = shard(id);
-    std::unique_lock lock(sh.mu);
+    std::lock_guard lock(sh.mu);
     auto it = sh.files.find(id);
     if (it == sh.files.end()) return Status::kOk;
     f = std::move(it->second);
     sh.files.erase(it);
+    // Out of the map, nobody can reach the file any more: the accounting is final.
+    total_bytes_.fetch_sub(f->bytes.load(std::memory_order_relaxed), std::memory_order_relaxed);
   }
-  // A writer that found the file before it left the map sees `removed` and stops, so the
-  // accounting below is final. Readers keep the chunks they hold until they drop them.
-  std::lock_guard lock(f->mu);
-  f->removed = true;
-  total_bytes_.fetch_sub(f->bytes.load(std::memory_order_relaxed), std::memory_order_relaxed);
-  f->bytes.store(0, std::memory_order_relaxed);
-  f->chunks.clear();
+  // Its chunks go back to the pool outside the shard (READ replies keep those they hold).
+  f.reset();
   return Status::kOk;
 }
 
@@ -364,17 +360,17 @@ Status MemoryBlockStore::sync(InodeId) {
 }
 
 Result<uint64_t> MemoryBlockStore::stored_length(InodeId id) {
-  std::shared_ptr<File> f = find(id);
-  if (!f) return uint64_t{0};
-  std::shared_lock lock(f->mu);
-  return f->removed ? uint64_t{0} : f->length.load(std::memory_order_relaxed);
+  Shard& sh = shard(id);
+  std::shared_lock lock(sh.mu);
+  File* f = find_locked(sh, id);
+  return f ? f->length.load(std::memory_order_relaxed) : uint64_t{0};
 }
 
 uint64_t MemoryBlockStore::space_used(InodeId id) {
   Shard& sh = shard(id);
   std::shared_lock lock(sh.mu);
-  auto it = sh.files.find(id);
-  return it == sh.files.end() ? 0 : it->second->bytes.load(std::memory_order_relaxed);
+  File* f = find_locked(sh, id);
+  return f ? f->bytes.load(std::memory_order_relaxed) : 0;
 }
 
 uint64_t MemoryBlockStore::total_bytes_used() {

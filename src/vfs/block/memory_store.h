@@ -80,56 +80,58 @@ class MemoryBlockStore final : public BlockStore {
     size_t capacity;
     std::unique_ptr<uint8_t[], ReleaseBytes> bytes;
   };
-  // Locking. `File::mu` guards the set of chunks: READs, and WRITEs that only overwrite
-  // chunks the file already has, take it shared; whatever adds or drops chunks (a WRITE into
-  // a new chunk, truncate, remove, adopting received chunks) takes it exclusively. Under the
-  // shared lock, one chunk slot (the pointer in the map) is guarded by its slot lock
-  // (slot_lock(): readers shared, writers exclusive), so many clients writing one file copy
-  // into its different chunks side by side, and a reader never sees a slot half replaced.
+  // Locking. A file's shard lock (a reader-slots lock: its shared lockers write only a
+  // cache line of their own thread's) guards the shard's file map and each file's set of
+  // chunks. READs, and WRITEs that only overwrite chunks the file already has, take it
+  // shared; whatever adds or drops a file or a chunk (a WRITE into a new chunk, truncate,
+  // remove, adopting received chunks) takes it exclusively. Under the shared lock, one chunk
+  // slot (the pointer in the map) is guarded by its slot lock (slot_lock(): readers shared,
+  // writers exclusive), so many clients writing one file copy into its different chunks side
+  // by side, and a reader never sees a slot half replaced. No per-file lock and no per-file
+  // reference count: many clients reading or overwriting one file write nothing in common
+  // but the slot locks and chunks they touch.
   struct File {
-    std::shared_mutex mu;
     std::map<uint64_t, std::shared_ptr<Chunk>> chunks;  // by chunk index
     std::atomic<uint64_t> bytes{0};                     // sum of chunk capacities
-    bool removed = false;                               // under mu
-    // The end of the furthest byte written or truncated to: stored under mu held
-    // exclusively, raised under mu held shared.
+    // The end of the furthest byte written or truncated to: stored under the shard held
+    // exclusively, raised under it held shared.
     std::atomic<uint64_t> length{0};
   };
 
-  std::shared_ptr<File> find(InodeId id);
-  // Copies `data` into the file at `pos`; the caller holds f.mu and has checked `removed`.
+  // Files by inode id in shards (id mod kShards, as the metadata store), so that READ and
+  // GETATTR of different files on different reactors never share a lock word.
+  static constexpr size_t kShards = 64;
+  struct alignas(64) Shard {
+    util::ReaderSlotsSharedMutex mu;
+    std::unordered_map<InodeId, std::unique_ptr<File>> files;
+  };
+  Shard& shard(InodeId id) {
+    return shards_[id % kShards];
+  }
+  // The file, or null; the caller holds sh.mu.
+  static File* find_locked(Shard& sh, InodeId id);
+  // The file, created empty if it has none; the caller holds sh.mu exclusively.
+  static File& file_locked(Shard& sh, InodeId id);
+
+  // Copies `data` into the file at `pos`; the caller holds the file's shard exclusively.
   void write_locked(File& f, uint64_t pos, std::span<const uint8_t> data);
   // Copies `data` into chunk slot `slot` at chunk offset `coff`: in place when no reader holds
   // the chunk and it is big enough, else into a fresh chunk that replaces it. The caller holds
-  // f.mu exclusively, or shared plus the slot's lock.
+  // the shard exclusively, or shared plus the slot's lock.
   void write_chunk(File& f, std::shared_ptr<Chunk>& slot, size_t coff,
                    std::span<const uint8_t> data);
-  // The same as write_locked with f.mu held shared, when every chunk `data` touches exists;
-  // false (nothing written) when one does not.
+  // The same as write_locked with the shard held shared, when every chunk `data` touches
+  // exists; false (nothing written) when one does not.
   bool overwrite_shared(File& f, InodeId id, uint64_t pos, std::span<const uint8_t> data);
   static void raise_length(File& f, uint64_t end);
-  // Makes `bytes` (a full-size buffer of this store's pool) chunk `index`; f.mu held.
+  // Makes `bytes` (a full-size buffer of this store's pool) chunk `index`; shard exclusive.
   void adopt_locked(File& f, uint64_t index, uint8_t* bytes);
-  std::shared_ptr<File> find_or_create(InodeId id);
   // A chunk of `cap` bytes holding `old`'s content (zeros where `old` has none), except for
   // [skip_from, skip_to) which the caller is about to overwrite and so is left uninitialised.
   std::shared_ptr<Chunk> rebuild(const Chunk* old, size_t cap, size_t skip_from, size_t skip_to);
   static size_t capacity_for(size_t end);
   // Accounting for a chunk replaced by one of another capacity.
   void account(File& f, int64_t delta);
-
-  // Files by inode id in shards (id mod kShards, as the metadata store), so that READ and
-  // GETATTR of different files on different reactors never share a lock word. Every READ
-  // and WRITE takes its file's shard shared, many clients on one file its one shard: readers
-  // write only a slot of their own thread's; adding or dropping a file takes it exclusively.
-  static constexpr size_t kShards = 64;
-  struct alignas(64) Shard {
-    util::ReaderSlotsSharedMutex mu;
-    std::unordered_map<InodeId, std::shared_ptr<File>> files;
-  };
-  Shard& shard(InodeId id) {
-    return shards_[id % kShards];
-  }
 
   // Slot locks, striped by (file, chunk index): a lock per chunk would cost every small file
   // one; this way two chunks share a lock only by chance.
