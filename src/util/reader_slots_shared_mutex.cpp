@@ -16,8 +16,8 @@ constexpr int kSpins = 64;
 // How long a writer waits for the readers in flight (new ones wait for it meanwhile) before
 // it gives way to them. Readers hold these locks from well under a microsecond (a stateid
 // check) to some tens of microseconds (a WRITE copying into a file's chunks); one still
-// there after this long waits for something else, maybe for a shared lock this thread
-// already holds, so the writer must let it go on.
+// there after this long is waiting for something else, perhaps for this very writer (a
+// thread taking the lock shared a second time), so the writer must let it go on.
 constexpr std::chrono::microseconds kDrainWait{1000};
 // Rounds of giving way after which a writer sleeps between tries instead of yielding.
 constexpr int kYieldRounds = 8;
