@@ -17,9 +17,9 @@
 //
 // Readers first, as glibc's default rwlock (std::shared_mutex) is: a writer that still finds
 // readers after a bounded wait (a millisecond) clears its flag, lets them in, and tries
-// again. So a thread
-// may take the lock shared while it already holds it shared (a writer never waits for it
-// forever), and a writer can wait as long as readers keep overlapping without a gap.
+// again. So a thread may take the lock shared while it already holds it shared (a writer
+// never waits for it forever), and a writer can wait as long as readers keep overlapping
+// without a gap.
 
 #include <atomic>
 #include <cstddef>
@@ -41,25 +41,18 @@ class ReaderSlotsSharedMutex {
   void unlock();
 
   void lock_shared() {
-    std::atomic<uint32_t>& mine = slots_[this_cell() & mask_].readers;
-    for (;;) {
-      mine.fetch_add(1, std::memory_order_seq_cst);
-      if (writer_.load(std::memory_order_seq_cst) == 0) [[likely]]
-        return;
-      mine.fetch_sub(1, std::memory_order_seq_cst);
+    while (!try_lock_shared())
       wait_for_no_writer();
-    }
   }
   bool try_lock_shared() {
-    std::atomic<uint32_t>& mine = slots_[this_cell() & mask_].readers;
+    std::atomic<uint32_t>& mine = my_readers();
     mine.fetch_add(1, std::memory_order_seq_cst);
-    if (writer_.load(std::memory_order_seq_cst) == 0) return true;
+    if (writer_.load(std::memory_order_seq_cst) == 0) [[likely]]
+      return true;
     mine.fetch_sub(1, std::memory_order_seq_cst);
     return false;
   }
-  void unlock_shared() {
-    slots_[this_cell() & mask_].readers.fetch_sub(1, std::memory_order_release);
-  }
+  void unlock_shared() { my_readers().fetch_sub(1, std::memory_order_release); }
 
   // Slots per mutex: cell_count() (twice the CPUs, a power of two) at most 64, so on a
   // server with more cores than that, some reactors share a slot.
@@ -70,6 +63,8 @@ class ReaderSlotsSharedMutex {
     std::atomic<uint32_t> readers{0};
   };
 
+  // The calling thread's reader count.
+  std::atomic<uint32_t>& my_readers() { return slots_[this_cell() & mask_].readers; }
   void wait_for_no_writer();
   // With the flag set: waits up to kDrainWait for every slot to empty; false if one did not.
   bool readers_drained() const;
